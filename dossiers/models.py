@@ -1,0 +1,306 @@
+"""What a dossier is. Tables and their invariants only; workflow lives in states.py and services.py.
+
+Field names follow ../shared/domain/FIELDS.md: the same names in models, API, batch files and PDFs.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Procedure(models.TextChoices):
+    FIRST_REGISTRATION = "first_registration", _("Première immatriculation d'un véhicule neuf")
+    CHANGE_OF_OWNER = "change_of_owner", _("Changement de titulaire")
+    SALE_DECLARATION = "sale_declaration", _("Déclaration de cession")
+    CHANGE_OF_ADDRESS = "change_of_address", _("Changement d'adresse")
+    DUPLICATE = "duplicate", _("Duplicata")
+    CORRECTION = "correction", _("Correction du certificat")
+    IMPORT = "import", _("Véhicule importé")
+
+
+class State(models.TextChoices):
+    DRAFT = "draft", _("Brouillon")
+    SUBMITTED = "submitted", _("Déposé")
+    QUEUED = "queued", _("En attente d'instruction")
+    IN_REVIEW = "in_review", _("En cours d'instruction")
+    AWAITING_COMPLEMENT = "awaiting_complement", _("Complément demandé")
+    APPROVED = "approved", _("Accepté")
+    ISSUED = "issued", _("Certificat délivré")
+    REJECTED = "rejected", _("Refusé")
+    WITHDRAWN = "withdrawn", _("Abandonné")
+
+
+FINAL_STATES = (State.ISSUED, State.REJECTED, State.WITHDRAWN)
+OPEN_STATES = tuple(s for s in State.values if s not in FINAL_STATES)
+
+
+class DocumentKind(models.TextChoices):
+    IDENTITY = "identity", _("Pièce d'identité")
+    PROOF_OF_ADDRESS = "proof_of_address", _("Justificatif de domicile")
+    PREVIOUS_CERTIFICATE = "previous_certificate", _("Ancien certificat barré")
+    SALE_CERTIFICATE = "sale_certificate", _("Certificat de cession (cerfa 15776)")
+    TECHNICAL_INSPECTION = "technical_inspection", _("Contrôle technique")
+    POLICE_REPORT = "police_report", _("Récépissé de déclaration de vol")
+    COC = "coc", _("Certificat de conformité")
+    INVOICE = "invoice", _("Facture")
+    MANDATE = "mandate", _("Mandat (cerfa 13757)")
+    INSURANCE = "insurance", _("Attestation d'assurance")
+    DRIVING_LICENCE = "driving_licence", _("Permis de conduire")
+    CUSTOMS_CLEARANCE = "customs_clearance", _("Quitus fiscal ou 846A")
+    FOREIGN_TITLE = "foreign_title", _("Titre étranger")
+    OTHER = "other", _("Autre")
+
+
+class Cert(models.Model):
+    """A virtual prefecture (centre d'expertise et de ressources des titres)."""
+
+    code = models.CharField(_("code"), max_length=10, unique=True)
+    name = models.CharField(_("nom"), max_length=100)
+    city = models.CharField(_("ville"), max_length=100)
+    departments = models.JSONField(_("départements rattachés"), default=list)
+    procedures = models.JSONField(_("démarches traitées"), default=list)
+    daily_capacity = models.PositiveIntegerField(_("capacité journalière (dossiers)"), default=500)
+    active = models.BooleanField(_("actif"), default=True)
+
+    class Meta:
+        verbose_name = _("CERT")
+        verbose_name_plural = _("CERT")
+        ordering = ["code"]
+        constraints = [models.CheckConstraint(condition=Q(daily_capacity__gt=0), name="cert_capacity_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.city})"
+
+
+class Vehicle(models.Model):
+    vin = models.CharField("E", max_length=17, unique=True)
+    plate = models.CharField("A", max_length=9, unique=True, null=True, blank=True)
+    first_registration_date = models.DateField("B", null=True, blank=True)
+    make = models.CharField("D.1", max_length=60)
+    type_variant_version = models.CharField("D.2", max_length=60, blank=True)
+    cnit = models.CharField("D.2.1", max_length=15, blank=True)
+    commercial_name = models.CharField("D.3", max_length=80)
+    max_mass_kg = models.PositiveIntegerField("F.1", null=True, blank=True)
+    ptac_kg = models.PositiveIntegerField("F.2", null=True, blank=True)
+    ptra_kg = models.PositiveIntegerField("F.3", null=True, blank=True)
+    mass_kg = models.PositiveIntegerField("G", null=True, blank=True)
+    empty_mass_kg = models.PositiveIntegerField("G.1", null=True, blank=True)
+    eu_category = models.CharField("J", max_length=5, blank=True)
+    genre = models.CharField("J.1", max_length=5)
+    eu_body = models.CharField("J.2", max_length=5, blank=True)
+    body = models.CharField("J.3", max_length=10, blank=True)
+    approval_number = models.CharField("K", max_length=40, blank=True)
+    displacement_cm3 = models.PositiveIntegerField("P.1", null=True, blank=True)
+    power_kw = models.DecimalField("P.2", max_digits=6, decimal_places=1, null=True, blank=True)
+    energy = models.CharField("P.3", max_length=2)
+    fiscal_power = models.PositiveSmallIntegerField("P.6")
+    seats = models.PositiveSmallIntegerField("S.1", null=True, blank=True)
+    standing_places = models.PositiveSmallIntegerField("S.2", null=True, blank=True)
+    co2_g_km = models.PositiveSmallIntegerField("V.7", null=True, blank=True)
+    euro_class = models.CharField("V.9", max_length=20, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("véhicule")
+        verbose_name_plural = _("véhicules")
+
+    def __str__(self) -> str:
+        return f"{self.make} {self.commercial_name} ({self.plate or self.vin})"
+
+
+class HolderKind(models.TextChoices):
+    PERSON = "person", _("Personne physique")
+    COMPANY = "company", _("Personne morale")
+
+
+class Holder(models.Model):
+    """The titulaire (C.1, C.3): a natural person or a company."""
+
+    holder_kind = models.CharField(_("type de titulaire"), max_length=10, choices=HolderKind.choices)
+    last_name = models.CharField(_("nom"), max_length=100, blank=True)
+    first_names = models.CharField(_("prénoms"), max_length=150, blank=True)
+    birth_date = models.DateField(_("date de naissance"), null=True, blank=True)
+    company_name = models.CharField(_("raison sociale"), max_length=200, blank=True)
+    siret = models.CharField(_("SIRET"), max_length=14, blank=True)
+    email = models.EmailField(_("courriel"), blank=True)
+    address_line = models.CharField(_("adresse"), max_length=200)
+    postcode = models.CharField(_("code postal"), max_length=5)
+    city = models.CharField(_("commune"), max_length=100)
+    department = models.CharField(_("département"), max_length=3)
+
+    class Meta:
+        verbose_name = _("titulaire")
+        verbose_name_plural = _("titulaires")
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(holder_kind="person") & ~Q(last_name="")
+                    | Q(holder_kind="company") & ~Q(company_name="") & ~Q(siret="")
+                ),
+                name="holder_identity_complete",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        if self.holder_kind == HolderKind.COMPANY:
+            return self.company_name
+        return f"{self.last_name.upper()} {self.first_names}".strip()
+
+
+class Dossier(models.Model):
+    reference = models.CharField(_("référence"), max_length=20, unique=True)
+    procedure = models.CharField(_("démarche"), max_length=30, choices=Procedure.choices)
+    # Written only by services.dossier_transition().
+    state = models.CharField(_("état"), max_length=30, choices=State.choices, default=State.DRAFT)
+    applicant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("demandeur"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="dossiers",
+        help_text=_("Le compte usager à qui appartient la demande (vide pour un dépôt professionnel)."),
+    )
+    filed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("déposé par"), on_delete=models.PROTECT, related_name="+",
+    )
+    organisation = models.ForeignKey(
+        "portal.Organisation", verbose_name=_("professionnel"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="dossiers",
+    )
+    vehicle = models.ForeignKey(Vehicle, on_delete=models.PROTECT, related_name="dossiers")
+    holder = models.ForeignKey(Holder, on_delete=models.PROTECT, related_name="dossiers")
+    cert = models.ForeignKey(
+        Cert, verbose_name=_("CERT"), null=True, blank=True, on_delete=models.PROTECT, related_name="dossiers",
+    )
+    priority = models.SmallIntegerField(_("priorité"), default=0)
+    # Procedure-specific data (sale date and hour, code de cession, mileage, reason of a duplicate...).
+    details = models.JSONField(_("données de la démarche"), default=dict, blank=True)
+
+    y1 = models.DecimalField("Y.1", max_digits=9, decimal_places=2, null=True, blank=True)
+    y2 = models.DecimalField("Y.2", max_digits=9, decimal_places=2, null=True, blank=True)
+    y3 = models.DecimalField("Y.3", max_digits=9, decimal_places=2, null=True, blank=True)
+    y4 = models.DecimalField("Y.4", max_digits=9, decimal_places=2, null=True, blank=True)
+    y5 = models.DecimalField("Y.5", max_digits=9, decimal_places=2, null=True, blank=True)
+    y6 = models.DecimalField("Y.6", max_digits=9, decimal_places=2, null=True, blank=True)
+
+    # The clock of the current state: who must act by when (see states.CLOCKS).
+    due_at = models.DateTimeField(_("échéance"), null=True, blank=True)
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("instructeur"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
+
+    created_at = models.DateTimeField(_("créé le"), default=timezone.now)
+    updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
+    submitted_at = models.DateTimeField(_("déposé le"), null=True, blank=True)
+    queued_at = models.DateTimeField(_("mis en file le"), null=True, blank=True)
+    review_started_at = models.DateTimeField(_("pris en instruction le"), null=True, blank=True)
+    decided_at = models.DateTimeField(_("décidé le"), null=True, blank=True)
+    issued_at = models.DateTimeField(_("délivré le"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("clos le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("dossier")
+        verbose_name_plural = _("dossiers")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(applicant__isnull=False) | Q(organisation__isnull=False),
+                name="dossier_belongs_to_someone",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["applicant", "-created_at"], name="dossier_applicant_idx"),
+            models.Index(fields=["organisation", "-created_at"], name="dossier_org_idx"),
+            models.Index(fields=["state", "due_at"], name="dossier_state_due_idx"),
+            models.Index(
+                fields=["cert", "-priority", "queued_at"], name="dossier_queue_idx",
+                condition=Q(state="queued"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in FINAL_STATES
+
+
+def document_upload_to(instance: "Document", filename: str) -> str:
+    # Never trust the uploaded name for the path: the hash names the file.
+    return f"documents/{instance.sha256[:2]}/{instance.sha256}"
+
+
+class Document(models.Model):
+    dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="documents")
+    kind = models.CharField(_("type de pièce"), max_length=30, choices=DocumentKind.choices)
+    file = models.FileField(_("fichier"), upload_to=document_upload_to, max_length=200)
+    original_name = models.CharField(_("nom du fichier"), max_length=200, blank=True)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveIntegerField(_("taille (octets)"))
+    content_type = models.CharField(_("type détecté"), max_length=100)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("pièce justificative")
+        verbose_name_plural = _("pièces justificatives")
+        constraints = [
+            models.UniqueConstraint(fields=["dossier", "kind", "sha256"], name="document_once_per_dossier"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} — {self.dossier.reference}"
+
+
+class AppendOnlyError(Exception):
+    """An audit row was about to be changed or deleted."""
+
+
+class DossierEvent(models.Model):
+    """Append-only audit of a dossier: every transition and every decision that touched it."""
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+    )
+    actor_role = models.CharField(max_length=20)
+    action = models.CharField(max_length=40)
+    from_state = models.CharField(max_length=30, blank=True)
+    to_state = models.CharField(max_length=30, blank=True)
+    reason = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("événement")
+        verbose_name_plural = _("événements")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["dossier", "created_at"], name="event_dossier_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.dossier_id} {self.action} {self.from_state}->{self.to_state}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise AppendOnlyError("dossier events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("dossier events are append-only")
+
+
+class Counter(models.Model):
+    """Named monotonic counters (dossier references, the national plate series).
+
+    Incremented with a single UPDATE ... RETURNING, so concurrent callers never get the same value.
+    """
+
+    name = models.CharField(max_length=40, primary_key=True)
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"
