@@ -68,7 +68,9 @@ class Cert(models.Model):
         verbose_name = _("CERT")
         verbose_name_plural = _("CERT")
         ordering = ["code"]
-        constraints = [models.CheckConstraint(condition=Q(daily_capacity__gt=0), name="cert_capacity_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(daily_capacity__gt=0), name="cert_capacity_positive")
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.city})"
@@ -159,21 +161,37 @@ class Dossier(models.Model):
     # Written only by services.dossier_transition().
     state = models.CharField(_("état"), max_length=30, choices=State.choices, default=State.DRAFT)
     applicant = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("demandeur"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="dossiers",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("demandeur"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="dossiers",
         help_text=_("Le compte usager à qui appartient la demande (vide pour un dépôt professionnel)."),
     )
     filed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("déposé par"), on_delete=models.PROTECT, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("déposé par"),
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     organisation = models.ForeignKey(
-        "portal.Organisation", verbose_name=_("professionnel"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="dossiers",
+        "portal.Organisation",
+        verbose_name=_("professionnel"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="dossiers",
     )
     vehicle = models.ForeignKey(Vehicle, on_delete=models.PROTECT, related_name="dossiers")
     holder = models.ForeignKey(Holder, on_delete=models.PROTECT, related_name="dossiers")
     cert = models.ForeignKey(
-        Cert, verbose_name=_("CERT"), null=True, blank=True, on_delete=models.PROTECT, related_name="dossiers",
+        Cert,
+        verbose_name=_("CERT"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="dossiers",
     )
     priority = models.SmallIntegerField(_("priorité"), default=0)
     # Procedure-specific data (sale date and hour, code de cession, mileage, reason of a duplicate...).
@@ -189,8 +207,12 @@ class Dossier(models.Model):
     # The clock of the current state: who must act by when (see states.CLOCKS).
     due_at = models.DateTimeField(_("échéance"), null=True, blank=True)
     claimed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("instructeur"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("instructeur"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
 
     created_at = models.DateTimeField(_("créé le"), default=timezone.now)
@@ -216,7 +238,8 @@ class Dossier(models.Model):
             models.Index(fields=["organisation", "-created_at"], name="dossier_org_idx"),
             models.Index(fields=["state", "due_at"], name="dossier_state_due_idx"),
             models.Index(
-                fields=["cert", "-priority", "queued_at"], name="dossier_queue_idx",
+                fields=["cert", "-priority", "queued_at"],
+                name="dossier_queue_idx",
                 condition=Q(state="queued"),
             ),
         ]
@@ -265,7 +288,11 @@ class DossierEvent(models.Model):
 
     dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="events")
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     actor_role = models.CharField(max_length=20)
     action = models.CharField(max_length=40)

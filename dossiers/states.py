@@ -88,7 +88,10 @@ class TransitionNotAllowed(Exception):
                 "(états possibles : %(allowed)s)."
             )
         self.message = message % {
-            "from": from_state, "to": to_state, "role": role, "allowed": ", ".join(allowed) or "aucun",
+            "from": from_state,
+            "to": to_state,
+            "role": role,
+            "allowed": ", ".join(allowed) or "aucun",
         }
         super().__init__(self.message)
 

@@ -21,27 +21,34 @@ class TokenObtainApi(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "token"
 
-    class InputSerializer(serializers.Serializer):
+    class TokenObtainInput(serializers.Serializer):
         email = serializers.EmailField()
         password = serializers.CharField(trim_whitespace=False)
 
-    class OutputSerializer(serializers.Serializer):
+    class TokenObtainOutput(serializers.Serializer):
         token = serializers.CharField()
         email = serializers.EmailField()
         role = serializers.CharField()
 
-    @extend_schema(request=InputSerializer, responses={200: OutputSerializer})
+    @extend_schema(request=TokenObtainInput, responses={200: TokenObtainOutput})
     def post(self, request):
-        data = self.InputSerializer(data=request.data)
+        data = self.TokenObtainInput(data=request.data)
         data.is_valid(raise_exception=True)
         user = authenticate(
             request, username=data.validated_data["email"].lower(), password=data.validated_data["password"]
         )
         if user is None or not user.is_active:
-            raise InvalidInput([FieldError(
-                field="password", rule="invalid_credentials",
-                message=str(_("Adresse électronique ou mot de passe incorrect.")),
-                expected=str(_("les identifiants d'un compte actif")),
-            )])
+            raise InvalidInput(
+                [
+                    FieldError(
+                        field="password",
+                        rule="invalid_credentials",
+                        message=str(_("Adresse électronique ou mot de passe incorrect.")),
+                        expected=str(_("les identifiants d'un compte actif")),
+                    )
+                ]
+            )
         token, _created = Token.objects.get_or_create(user=user)
-        return Response(self.OutputSerializer({"token": token.key, "email": user.email, "role": user.role}).data)
+        return Response(
+            self.TokenObtainOutput({"token": token.key, "email": user.email, "role": user.role}).data
+        )

@@ -18,7 +18,9 @@ def _flatten(detail, prefix: str = "") -> list[dict[str, str]]:
         return out
     if isinstance(detail, list):
         return [item for value in detail for item in _flatten(value, prefix)]
-    return [{"field": prefix, "rule": getattr(detail, "code", "invalid"), "message": str(detail), "expected": ""}]
+    return [
+        {"field": prefix, "rule": getattr(detail, "code", "invalid"), "message": str(detail), "expected": ""}
+    ]
 
 
 def exception_handler(exc, context):
@@ -26,14 +28,27 @@ def exception_handler(exc, context):
         return Response({"errors": exc.as_list()}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, TransitionNotAllowed):
         return Response(
-            {"errors": [{"field": "state", "rule": "transition_not_allowed", "message": exc.message,
-                         "expected": exc.from_state}]},
+            {
+                "errors": [
+                    {
+                        "field": "state",
+                        "rule": "transition_not_allowed",
+                        "message": exc.message,
+                        "expected": exc.from_state,
+                    }
+                ]
+            },
             status=status.HTTP_409_CONFLICT,
         )
     if isinstance(exc, DjangoValidationError):
         return Response(
-            {"errors": [{"field": "", "rule": e.code or "invalid", "message": m, "expected": ""}
-                        for e in exc.error_list for m in e.messages]},
+            {
+                "errors": [
+                    {"field": "", "rule": e.code or "invalid", "message": m, "expected": ""}
+                    for e in exc.error_list
+                    for m in e.messages
+                ]
+            },
             status=status.HTTP_400_BAD_REQUEST,
         )
     response = drf_exception_handler(exc, context)
@@ -41,6 +56,14 @@ def exception_handler(exc, context):
         response.data = {"errors": _flatten(response.data)}
     elif response is not None and isinstance(response.data, dict) and "detail" in response.data:
         detail = response.data["detail"]
-        response.data = {"errors": [{"field": "", "rule": getattr(detail, "code", "error"),
-                                     "message": str(detail), "expected": ""}]}
+        response.data = {
+            "errors": [
+                {
+                    "field": "",
+                    "rule": getattr(detail, "code", "error"),
+                    "message": str(detail),
+                    "expected": "",
+                }
+            ]
+        }
     return response

@@ -5,4 +5,5 @@ from portal import api
 urlpatterns = [
     path("auth/token/", api.TokenObtainApi.as_view(), name="api-token"),
     path("", include("dossiers.api_urls")),
+    path("", include("cert_workflow.api_urls")),
 ]

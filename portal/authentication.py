@@ -33,6 +33,8 @@ class OrganisationTokenAuthentication(TokenAuthentication):
         if token is None:
             raise exceptions.AuthenticationFailed(_("Jeton invalide."))
         user = token.created_by
-        if not (user.is_active and token.organisation.active and user.organisation_id == token.organisation_id):
+        if not (
+            user.is_active and token.organisation.active and user.organisation_id == token.organisation_id
+        ):
             raise exceptions.AuthenticationFailed(_("Jeton d'organisation inactif."))
         return user, token

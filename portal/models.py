@@ -49,7 +49,9 @@ class Organisation(models.Model):
         verbose_name = _("organisation professionnelle")
         verbose_name_plural = _("organisations professionnelles")
         constraints = [
-            models.CheckConstraint(condition=Q(siret__startswith=models.F("siren")), name="siret_extends_siren"),
+            models.CheckConstraint(
+                condition=Q(siret__startswith=models.F("siren")), name="siret_extends_siren"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -62,12 +64,20 @@ class User(AbstractBaseUser, PermissionsMixin):
     last_name = models.CharField(_("nom"), max_length=150, blank=True)
     role = models.CharField(_("rôle"), max_length=20, choices=Role.choices, default=Role.CITIZEN)
     organisation = models.ForeignKey(
-        Organisation, verbose_name=_("organisation"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="members",
+        Organisation,
+        verbose_name=_("organisation"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="members",
     )
     cert = models.ForeignKey(
-        "dossiers.Cert", verbose_name=_("CERT"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="agents",
+        "dossiers.Cert",
+        verbose_name=_("CERT"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="agents",
     )
     is_active = models.BooleanField(_("actif"), default=True)
     is_staff = models.BooleanField(_("accès à l'administration"), default=False)

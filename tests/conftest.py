@@ -6,6 +6,8 @@ import os
 import pytest
 from django.db import connection
 
+pytest_plugins = ["tests.celery_worker"]
+
 
 def _missing_service(what: str) -> None:
     message = f"{what} is required for this test"
@@ -34,3 +36,26 @@ def redis_url():
     except redis.RedisError as exc:
         pytest.fail(f"Redis at {url} does not answer: {exc}", pytrace=False)
     return url
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_names(settings):
+    """Tests do not run collectstatic, so templates use plain static names instead of the manifest."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def nine_certs(db):
+    """The nine centres of the data migration, present even after a transactional test flushed them.
+
+    Transactional tests (live server, threads, real worker) empty every table when they end, data
+    migrations included; tests that need the real centres ask for them here instead of relying on
+    serialized_rollback, which collides with the content types a flush re-creates.
+    """
+    from dossiers.cert_data import CERTS, cert_defaults
+    from dossiers.models import Cert
+
+    return [Cert.objects.update_or_create(code=e["code"], defaults=cert_defaults(e))[0] for e in CERTS]

@@ -1,0 +1,441 @@
+"""`manage.py seed_demo`: demo accounts for every role, the nine CERTs and a few dozen dossiers.
+
+Idempotent: accounts, tokens and the organisation are found by their natural keys, demo dossiers by
+their vehicle's VIN, so a second run creates nothing and prints the same logins. Every dossier is
+created and moved through dossiers.services, exactly as the web and the API would do it.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from rest_framework.authtoken.models import Token
+
+from dossiers.cert_data import CERTS, cert_defaults
+from dossiers.errors import InvalidInput
+from dossiers.models import Cert, Dossier, Procedure, State
+from dossiers.services import dossier_create, dossier_submit, dossier_transition, dossier_withdraw
+from dossiers.states import TransitionNotAllowed
+from dossiers.validators import vin_check_digit
+from portal.models import Organisation, OrganisationToken, Role, User
+
+DEFAULT_PASSWORD = "demo-portail-2026"  # noqa: S105 - a documented demo password, refused without DEBUG
+
+# SIREN and SIRET are Luhn-valid (SIRET = SIREN + NIC 00001 + key).
+GARAGE = {
+    "name": "Garage de la Gare",
+    "siren": "812345676",
+    "siret": "81234567600017",
+    "habilitation_number": "HAB-25-2017-0042",
+    "tax_agrement": True,
+}
+ORGANISATION_TOKEN_NAME = "Logiciel de gestion (démonstration)"  # noqa: S105 - a label, not a secret
+
+
+@dataclass(frozen=True)
+class Account:
+    email: str
+    role: str
+    first_name: str
+    last_name: str
+    cert_code: str | None = None
+
+
+ACCOUNTS: tuple[Account, ...] = (
+    Account("citoyen@example.fr", Role.CITIZEN, "Camille", "Martin"),
+    Account("garage@example.fr", Role.DEALER, "Dominique", "Garnier"),
+    *(
+        Account(
+            f"agent.{entry['code'].lower()}@example.fr",
+            Role.AGENT,
+            "Instructeur",
+            entry["city"],
+            cert_code=entry["code"],
+        )
+        for entry in CERTS
+    ),
+    Account("superviseur@example.fr", Role.SUPERVISOR, "Sacha", "Perrin"),
+    Account("admin@example.fr", Role.ADMIN, "Alix", "Renaud"),
+)
+
+# --- Vehicles: the certificate fields of each demo model (FIELDS.md names) and the start of its VIN.
+# fmt: off
+MODEL_COLUMNS = (
+    "wmi", "vds", "make", "commercial_name", "type_variant_version", "cnit", "genre", "eu_category",
+    "eu_body", "body", "energy", "fiscal_power", "power_kw", "displacement_cm3", "co2_g_km", "mass_kg",
+    "empty_mass_kg", "ptac_kg", "seats", "approval_number",
+)
+MODEL_ROWS: dict[str, tuple] = {
+    #           WMI    VDS      D.1           D.3              D.2        D.2.1              J.1     J     J.2   J.3        P.3  P.6 P.2    P.1   V.7   G     G.1   F.2   S.1 K
+    "clio":    ("VF1", "RJA00", "RENAULT",    "CLIO",          "RJA0B5",  "M10RENVP593E768", "VP",   "M1", "AB", "CI",      "ES", 5, "67",  999,  118,  1159, 1084, 1599, 5, "e2*2007/46*0654*05"),
+    "208":     ("VF3", "UPHNS", "PEUGEOT",    "208",           "UPHNSY",  "M10PGTVP412F051", "VP",   "M1", "AB", "CI",      "ES", 5, "74",  1199, 125,  1158, 1090, 1640, 5, "e2*2007/46*0615*09"),
+    "c3":      ("VF7", "SXYHY", "CITROEN",    "C3",            "SXYHYB",  "M10CTRVP301K226", "VP",   "M1", "AB", "CI",      "GO", 4, "75",  1499, 110,  1165, 1090, 1580, 5, "e2*2007/46*0534*21"),
+    "megane":  ("VF1", "RCB00", "RENAULT",    "MEGANE E-TECH", "RCB0AE",  "M10RENVP911A404", "VP",   "M1", "AB", "CI",      "EL", 4, "160", None, None, 1636, 1560, 2150, 5, "e2*2018/858*00177*02"),
+    "3008":    ("VF3", "MCYHZ", "PEUGEOT",    "3008 HYBRID",   "MCYHZR",  "M10PGTVP804G375", "VP",   "M1", "AF", "CI",      "EE", 8, "133", 1598, 31,   1820, 1745, 2340, 5, "e2*2007/46*0534*37"),
+    "yaris":   ("VNK", "BAC3D", "TOYOTA",     "YARIS HYBRIDE", "MXPH11",  "M10TYTVP310H116", "VP",   "M1", "AB", "CI",      "EH", 4, "68",  1490, 92,   1115, 1040, 1565, 5, "e11*2007/46*4235*08"),
+    "sandero": ("UU1", "DJF00", "DACIA",      "SANDERO",       "DJF0A1",  "M10DACVP542B901", "VP",   "M1", "AB", "CI",      "ES", 5, "67",  999,  120,  1030, 960,  1530, 5, "e2*2007/46*0636*07"),
+    "kangoo":  ("VF1", "FWK00", "RENAULT",    "KANGOO VAN",    "FWK0BA",  "M10RENCT207C632", "CTTE", "N1", "BB", "FOURGON", "GO", 6, "70",  1461, 140,  1530, 1460, 2200, 2, "e2*2007/46*0667*03"),
+    "golf":    ("WVW", "ZZZCD", "VOLKSWAGEN", "GOLF",          "CDDFYX",  "M10VLKVP781D553", "VP",   "M1", "AB", "CI",      "ES", 7, "110", 1498, 131,  1280, 1205, 1800, 5, "e1*2007/46*1915*11"),
+    "model_y": ("XP7", "YGCEK", "TESLA",      "MODEL Y",       "005YL7E", "M10TSLVP000Y221", "VP",   "M1", "AF", "CI",      "EL", 6, "220", None, None, 1979, 1900, 2516, 5, "e4*2007/46*1321*14"),
+}
+# fmt: on
+MODELS: dict[str, dict[str, Any]] = {
+    name: {
+        **dict(zip(MODEL_COLUMNS, row, strict=True)),
+        "max_mass_kg": row[MODEL_COLUMNS.index("ptac_kg")],
+        "euro_class": "EURO6",
+    }
+    for name, row in MODEL_ROWS.items()
+}
+
+# --- Holders (C.1, C.3); the department follows from the postcode.
+CAMILLE = {
+    "holder_kind": "person",
+    "last_name": "Martin",
+    "first_names": "Camille Louise",
+    "birth_date": "1985-04-12",
+    "email": "citoyen@example.fr",
+    "address_line": "12 rue des Granges",
+    "postcode": "25000",
+    "city": "Besançon",
+}
+CAMILLE_IN_LYON = {**CAMILLE, "address_line": "8 quai Saint-Vincent", "postcode": "69001", "city": "Lyon"}
+
+PERSON_COLUMNS = ("last_name", "first_names", "birth_date", "address_line", "postcode", "city")
+# fmt: off
+CUSTOMERS: dict[str, dict[str, str]] = {
+    key: {"holder_kind": "person", **dict(zip(PERSON_COLUMNS, row, strict=True))}
+    for key, row in {
+        "rousseau": ("Rousseau", "Léa",      "1995-10-10", "6 rue de la Gare",             "25000", "Besançon"),
+        "dubois":   ("Dubois",   "Nathalie", "1978-09-02", "3 rue de la Paix",             "75002", "Paris"),
+        "lefebvre": ("Lefebvre", "Julien",   "1990-01-15", "21 rue des Trois-Cailloux",    "80000", "Amiens"),
+        "moreau":   ("Moreau",   "Sophie",   "1982-06-30", "5 place du Vieux-Marché",      "76000", "Rouen"),
+        "laurent":  ("Laurent",  "Thomas",   "1975-11-11", "14 rue Blatin",                "63000", "Clermont-Ferrand"),
+        "girard":   ("Girard",   "Élodie",   "1988-03-22", "9 rue Carnot",                 "86000", "Poitiers"),
+        "fontaine": ("Fontaine", "Marc",     "1969-07-07", "2 boulevard Victor-Hugo",      "30000", "Nîmes"),
+        "muller":   ("Muller",   "Claire",   "1993-12-01", "17 rue des Juifs",             "67000", "Strasbourg"),
+        "bernard":  ("Bernard",  "Hugo",     "1980-05-05", "10 rue Achille-René-Boisneuf", "97110", "Pointe-à-Pitre"),
+        "payet":    ("Payet",    "Marie",    "1986-08-19", "40 rue de Paris",              "97400", "Saint-Denis"),
+        "abdallah": ("Abdallah", "Saïd",     "1991-02-14", "1 place du Marché",            "97600", "Mamoudzou"),
+    }.items()
+}
+# fmt: on
+CUSTOMERS["transports"] = {
+    "holder_kind": "company",
+    "company_name": "Transports Lefèvre",
+    "siret": "44306184100021",  # Luhn-valid
+    "email": "contact@transports-lefevre.example.fr",
+    "address_line": "4 rue de Chatillon",
+    "postcode": "25480",
+    "city": "École-Valentin",
+}
+
+# Reasons typed by the people of the demo: data recorded in the audit trail, as a real agent's would be.
+QUEUE_REASON = "Examen par un instructeur nécessaire (dossier de démonstration)."
+COMPLEMENT_REASON = "La pièce fournie est illisible : merci d'en joindre une nouvelle copie."
+REJECT_REASON = "Le VIN de la facture ne correspond pas à celui du certificat de conformité."
+WITHDRAW_REASON = "Demande faite en double."
+
+
+@dataclass(frozen=True)
+class DemoDossier:
+    key: int  # makes the VIN and the plate of the demo vehicle, hence finds the dossier again
+    owner: str  # "citizen" or "dealer"
+    procedure: str
+    target: str  # the state the demo leaves it in
+    model: str
+    holder: dict[str, str]
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def _sale(key: int, day: str, hour: str, **more: Any) -> dict[str, Any]:
+    return {"sale_date": f"2026-{day}", "sale_time": hour, "mileage": 30000 + 3517 * key, **more}
+
+
+MOVED_FROM = {"previous_address": "12 rue des Granges, 25000 Besançon"}
+S = State
+# fmt: off
+CITIZEN_DOSSIERS = (
+    (1,  Procedure.CHANGE_OF_OWNER,   S.DRAFT,               "clio",    CAMILLE,         _sale(1, "11-14", "10:30")),
+    (2,  Procedure.CHANGE_OF_ADDRESS, S.DRAFT,               "208",     CAMILLE_IN_LYON, MOVED_FROM),
+    (3,  Procedure.DUPLICATE,         S.SUBMITTED,           "c3",      CAMILLE,         {"reason": "loss"}),
+    (4,  Procedure.CHANGE_OF_OWNER,   S.QUEUED,              "golf",    CAMILLE,         _sale(4, "11-03", "17:45")),
+    (5,  Procedure.CHANGE_OF_OWNER,   S.IN_REVIEW,           "sandero", CAMILLE,         _sale(5, "10-28", "09:15")),
+    (6,  Procedure.CHANGE_OF_ADDRESS, S.AWAITING_COMPLEMENT, "yaris",   CAMILLE_IN_LYON, MOVED_FROM),
+    (7,  Procedure.DUPLICATE,         S.APPROVED,            "megane",  CAMILLE,         {"reason": "theft"}),
+    (8,  Procedure.IMPORT,            S.QUEUED,              "golf",    CAMILLE,         {"origin_country": "DE"}),
+    (9,  Procedure.CORRECTION,        S.REJECTED,            "clio",    CAMILLE,         {"field": "vehicle.commercial_name", "requested_value": "CLIO ESTATE"}),
+    (10, Procedure.CHANGE_OF_OWNER,   S.WITHDRAWN,           "3008",    CAMILLE,         _sale(10, "11-01", "11:00")),
+    (11, Procedure.SALE_DECLARATION,  S.APPROVED,            "208",     CAMILLE,         _sale(11, "11-08", "16:20", buyer_name="Jean Petit")),
+    (12, Procedure.CHANGE_OF_OWNER,   S.QUEUED,              "model_y", CAMILLE,         _sale(12, "11-18", "14:00")),
+)
+# The dealer's first registrations, for customers all over France: every centre gets some work.
+DEALER_DOSSIERS = (
+    (13, S.DRAFT, "clio", "rousseau"),         (14, S.DRAFT, "208", "dubois"),
+    (15, S.DRAFT, "kangoo", "transports"),     (16, S.SUBMITTED, "yaris", "lefebvre"),
+    (17, S.SUBMITTED, "sandero", "moreau"),    (18, S.SUBMITTED, "3008", "laurent"),
+    (19, S.QUEUED, "clio", "girard"),          (20, S.QUEUED, "208", "fontaine"),
+    (21, S.QUEUED, "megane", "muller"),        (22, S.QUEUED, "c3", "bernard"),
+    (23, S.QUEUED, "model_y", "payet"),        (24, S.IN_REVIEW, "golf", "abdallah"),
+    (25, S.IN_REVIEW, "kangoo", "transports"), (26, S.AWAITING_COMPLEMENT, "3008", "dubois"),
+    (27, S.APPROVED, "yaris", "rousseau"),     (28, S.APPROVED, "sandero", "lefebvre"),
+    (29, S.APPROVED, "clio", "laurent"),       (30, S.REJECTED, "golf", "moreau"),
+)
+# fmt: on
+DOSSIERS: tuple[DemoDossier, ...] = (
+    *(
+        DemoDossier(key, "citizen", procedure, target, model, holder, details)
+        for key, procedure, target, model, holder, details in CITIZEN_DOSSIERS
+    ),
+    *(
+        DemoDossier(
+            key,
+            "dealer",
+            Procedure.FIRST_REGISTRATION,
+            target,
+            model,
+            CUSTOMERS[customer],
+            {
+                "invoice_date": "2026-11-20",
+                "mandate_reference": f"MAN-2026-{key:04d}",
+                "external_ref": f"GG-{key:05d}",
+            },
+        )
+        for key, target, model, customer in DEALER_DOSSIERS
+    ),
+)
+
+# The moves from a draft to each demo state, in order.
+PATHS: dict[str, tuple[str, ...]] = {
+    S.DRAFT: (),
+    S.SUBMITTED: (S.SUBMITTED,),
+    S.QUEUED: (S.SUBMITTED, S.QUEUED),
+    S.IN_REVIEW: (S.SUBMITTED, S.QUEUED, S.IN_REVIEW),
+    S.AWAITING_COMPLEMENT: (S.SUBMITTED, S.QUEUED, S.IN_REVIEW, S.AWAITING_COMPLEMENT),
+    S.APPROVED: (S.SUBMITTED, S.QUEUED, S.IN_REVIEW, S.APPROVED),
+    S.REJECTED: (S.SUBMITTED, S.QUEUED, S.IN_REVIEW, S.REJECTED),
+    S.WITHDRAWN: (S.WITHDRAWN,),
+}
+
+_PLATE_LETTERS = "ABCDEFGHJKLMNPQRSTVWXYZ"
+FIRST_IN_FRANCE = (Procedure.FIRST_REGISTRATION, Procedure.IMPORT)
+
+
+def demo_vin(*, model: str, key: int) -> str:
+    """A valid VIN (ISO 3779, with its check digit) unique to one demo dossier."""
+    parts = MODELS[model]
+    # Model year T (2026), plant "D" for "démo", a serial in a range no real vehicle of the demo uses.
+    draft = f"{parts['wmi']}{parts['vds']}0TD{900000 + key:06d}"
+    return f"{draft[:8]}{vin_check_digit(draft)}{draft[9:]}"
+
+
+def demo_plate(*, key: int) -> str:
+    """An SIV plate far from the start of the national series that the portal allocates from."""
+    return f"GD-{100 + 7 * key:03d}-{_PLATE_LETTERS[key % 23]}{_PLATE_LETTERS[(5 * key) % 23]}"
+
+
+def demo_vehicle(spec: DemoDossier) -> dict[str, Any]:
+    """The vehicle payload of a demo dossier: new for first registrations, registered otherwise."""
+    data = {name: value for name, value in MODELS[spec.model].items() if name not in ("wmi", "vds")}
+    data["vin"] = demo_vin(model=spec.model, key=spec.key)
+    if spec.procedure == Procedure.IMPORT:
+        data["first_registration_date"] = "2022-05-17"  # abroad
+    elif spec.procedure not in FIRST_IN_FRANCE:
+        data["plate"] = demo_plate(key=spec.key)
+        data["first_registration_date"] = f"{2016 + spec.key % 8}-{1 + spec.key % 12:02d}-15"
+    return data
+
+
+class Command(BaseCommand):
+    help = gettext_lazy(
+        "Crée les comptes, les CERT et les dossiers de démonstration (sans effet s'ils existent déjà)."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--password",
+            default=DEFAULT_PASSWORD,
+            help=gettext_lazy("Mot de passe de tous les comptes de démonstration."),
+        )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help=gettext_lazy(
+                "Accepter de créer les comptes de démonstration alors que DEBUG est désactivé."
+            ),
+        )
+
+    def handle(self, *args, password: str, force: bool, **options) -> None:
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                _(
+                    "DEBUG est désactivé : ce serveur ressemble à une production. Les comptes de démonstration "
+                    "ont des mots de passe connus ; relancez avec --force si c'est bien voulu."
+                )
+            )
+        if not password:
+            raise CommandError(_("Le mot de passe ne peut pas être vide."))
+
+        certs = self._certs()
+        users = self._accounts(password=password, certs=certs)
+        organisation_token = self._organisation_token(dealer=users["garage@example.fr"])
+        created, existing = self._dossiers(users=users, certs=certs)
+        self._report(
+            users=users,
+            password=password,
+            organisation_token=organisation_token,
+            created=created,
+            existing=existing,
+        )
+
+    def _certs(self) -> dict[str, Cert]:
+        # Only missing centres are created: capacities a supervisor changed since are kept.
+        for entry in CERTS:
+            Cert.objects.get_or_create(code=entry["code"], defaults=cert_defaults(entry))
+        return {cert.code: cert for cert in Cert.objects.all()}
+
+    @transaction.atomic
+    def _accounts(self, *, password: str, certs: dict[str, Cert]) -> dict[str, User]:
+        organisation, _created = Organisation.objects.get_or_create(
+            siret=GARAGE["siret"],
+            defaults={k: v for k, v in GARAGE.items() if k != "siret"},
+        )
+        users = {}
+        for account in ACCOUNTS:
+            values = {
+                "role": account.role,
+                "first_name": account.first_name,
+                "last_name": account.last_name,
+                "organisation": organisation if account.role == Role.DEALER else None,
+                "cert": certs[account.cert_code] if account.cert_code else None,
+                "is_staff": account.role == Role.ADMIN,
+                "is_superuser": account.role == Role.ADMIN,
+                "is_active": True,
+            }
+            user, created = User.objects.get_or_create(email=account.email, defaults=values)
+            for name, value in values.items():
+                setattr(user, name, value)
+            # The printed password must be true even when the accounts existed with another one.
+            if created or not user.check_password(password):
+                user.set_password(password)
+            user.save(update_fields=[*values, "password"])
+            Token.objects.get_or_create(user=user)
+            users[account.email] = user
+        return users
+
+    def _organisation_token(self, *, dealer: User) -> OrganisationToken:
+        token, _created = OrganisationToken.objects.get_or_create(
+            organisation=dealer.organisation,
+            name=ORGANISATION_TOKEN_NAME,
+            revoked_at=None,
+            defaults={"created_by": dealer},
+        )
+        return token
+
+    def _dossiers(self, *, users: dict[str, User], certs: dict[str, Cert]) -> tuple[int, int]:
+        owners = {"citizen": users["citoyen@example.fr"], "dealer": users["garage@example.fr"]}
+        agents = {account.cert_code: users[account.email] for account in ACCOUNTS if account.cert_code}
+        home = {department: cert for cert in certs.values() for department in cert.departments}
+        created = existing = 0
+        for spec in DOSSIERS:
+            vehicle = demo_vehicle(spec)
+            if Dossier.objects.filter(vehicle__vin=vehicle["vin"]).exists():
+                existing += 1
+                continue
+            # One transaction per dossier: the follow-ups (checks, routing, certificates) registered
+            # by the workflow start after commit, once the dossier is in its demo state.
+            with transaction.atomic():
+                try:
+                    dossier = dossier_create(
+                        procedure=spec.procedure,
+                        vehicle=vehicle,
+                        holder=spec.holder,
+                        filed_by=owners[spec.owner],
+                        details=spec.details,
+                    )
+                    self._drive(dossier, spec=spec, owner=owners[spec.owner], home=home, agents=agents)
+                except (InvalidInput, TransitionNotAllowed) as exc:
+                    raise CommandError(f"demo dossier {spec.key} ({spec.procedure}): {exc}") from exc
+            created += 1
+        return created, existing
+
+    def _drive(
+        self,
+        dossier: Dossier,
+        *,
+        spec: DemoDossier,
+        owner: User,
+        home: dict[str, Cert],
+        agents: dict[str, User],
+    ) -> None:
+        cert = home[dossier.holder.department]
+        agent = agents[cert.code]
+        for step in PATHS[spec.target]:
+            if step == State.SUBMITTED:
+                dossier_submit(dossier=dossier, actor=owner)
+            elif step == State.QUEUED:
+                dossier_transition(
+                    dossier=dossier,
+                    to=State.QUEUED,
+                    actor=None,
+                    changes={"cert": cert},
+                    reason=QUEUE_REASON,
+                    data={"demo": True},
+                )
+            elif step == State.IN_REVIEW:
+                dossier_transition(
+                    dossier=dossier, to=State.IN_REVIEW, actor=agent, changes={"claimed_by": agent}
+                )
+            elif step == State.AWAITING_COMPLEMENT:
+                dossier_transition(dossier=dossier, to=step, actor=agent, reason=COMPLEMENT_REASON)
+            elif step == State.REJECTED:
+                dossier_transition(dossier=dossier, to=step, actor=agent, reason=REJECT_REASON)
+            elif step == State.APPROVED:
+                dossier_transition(dossier=dossier, to=step, actor=agent)
+            elif step == State.WITHDRAWN:
+                dossier_withdraw(dossier=dossier, actor=owner, reason=WITHDRAW_REASON)
+
+    def _report(
+        self,
+        *,
+        users: dict[str, User],
+        password: str,
+        organisation_token: OrganisationToken,
+        created: int,
+        existing: int,
+    ) -> None:
+        write = self.stdout.write
+        write(
+            self.style.SUCCESS(
+                _("Dossiers de démonstration : %(created)d créés, %(existing)d déjà présents.")
+                % {"created": created, "existing": existing}
+            )
+        )
+        write("")
+        write(
+            self.style.MIGRATE_HEADING(
+                _("Comptes de démonstration (mot de passe : %(password)s)") % {"password": password}
+            )
+        )
+        tokens = dict(Token.objects.filter(user__in=users.values()).values_list("user_id", "key"))
+        write(f"  {_('Adresse électronique'):<28} {_('Rôle'):<26} {_('Mot de passe'):<20} {_('Jeton d’API')}")
+        for email, user in users.items():
+            role = user.get_role_display()
+            if user.cert_id:
+                role = f"{role} {user.cert.code}"
+            write(f"  {email:<28} {role:<26} {password:<20} {tokens[user.pk]}")
+        write("")
+        write(
+            _("Jeton d'API de l'organisation « %(name)s » : %(key)s")
+            % {"name": organisation_token.organisation.name, "key": organisation_token.key}
+        )
+        write(
+            _(
+                "Utilisation : Authorization: Token <jeton>, ou POST /api/v1/auth/token/ avec "
+                '{"email": ..., "password": ...}.'
+            )
+        )

@@ -1,0 +1,486 @@
+"""Every write to a dossier. Views, API, tasks and commands call these; nothing else writes."""
+
+import hashlib
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from dossiers import fees as fees_module
+from dossiers import states
+from dossiers.errors import FieldError, InvalidInput
+from dossiers.models import (
+    Document,
+    DocumentKind,
+    Dossier,
+    DossierEvent,
+    Holder,
+    Procedure,
+    State,
+    Vehicle,
+)
+from dossiers.sequences import counter_next
+from dossiers.validation import holder_clean, merge_errors, vehicle_clean
+from portal.models import Role, User
+
+logger = logging.getLogger(__name__)
+
+# Follow-up work started when a dossier enters a state (checks on submit, rendering on approval...).
+# Registered by the apps that do that work (cert_workflow registers in its AppConfig.ready), so that
+# dossiers never imports cert_workflow. Each hook gets the dossier id, after commit.
+_ON_ENTER: dict[str, list[Callable[[int], Any]]] = defaultdict(list)
+
+# Procedures that put a new vehicle on French roads: they pay the malus (Y.3).
+FIRST_IN_FRANCE = {Procedure.FIRST_REGISTRATION, Procedure.IMPORT}
+# Procedures that produce no new certificate and so pay nothing.
+FREE_PROCEDURES = {Procedure.SALE_DECLARATION, Procedure.CHANGE_OF_ADDRESS, Procedure.CORRECTION}
+
+
+def register_on_enter(state: str, hook: Callable[[int], Any]) -> None:
+    """Call hook(dossier_id) after the commit of every transition into `state`."""
+    if hook not in _ON_ENTER[state]:
+        _ON_ENTER[state].append(hook)
+
+
+def event_record(
+    *,
+    dossier: Dossier,
+    actor: User | None,
+    action: str,
+    from_state: str = "",
+    to_state: str = "",
+    reason: str = "",
+    data: dict | None = None,
+) -> DossierEvent:
+    """Append one audit row for `dossier` (never updated, never deleted)."""
+    return DossierEvent.objects.create(
+        dossier=dossier,
+        actor=actor,
+        actor_role=states.role_of(actor),
+        action=action,
+        from_state=from_state,
+        to_state=to_state,
+        reason=reason,
+        data=data or {},
+    )
+
+
+def actor_may_act_on(*, actor: User | None, dossier: Dossier) -> bool:
+    """Whether `actor` acts within their scope on `dossier` (own, organisation's or centre's)."""
+    if actor is None or actor.role in (Role.SUPERVISOR, Role.ADMIN):
+        return True
+    if actor.role == Role.CITIZEN:
+        return dossier.applicant_id == actor.id
+    if actor.role == Role.DEALER:
+        return dossier.organisation_id is not None and dossier.organisation_id == actor.organisation_id
+    if actor.role == Role.AGENT:
+        return dossier.cert_id is not None and dossier.cert_id == actor.cert_id
+    return False
+
+
+def dossier_transition(
+    *,
+    dossier: Dossier | int,
+    to: str,
+    actor: User | None,
+    reason: str = "",
+    data: dict | None = None,
+    changes: dict[str, Any] | None = None,
+) -> Dossier:
+    """Move a dossier to `to` under a row lock, with its audit event; follow-ups run after commit.
+
+    The state is re-read under the lock, so of two concurrent transitions from the same state only
+    the first succeeds; the second raises TransitionNotAllowed. `changes` are other fields written in
+    the same update (the CERT when queuing, the agent when claiming...).
+    """
+    dossier_id = dossier if isinstance(dossier, int) else dossier.pk
+    role = states.role_of(actor)
+    with transaction.atomic():
+        locked = Dossier.objects.select_for_update().get(pk=dossier_id)
+        from_state = locked.state
+        states.check(from_state, to, role=role)
+        if not actor_may_act_on(actor=actor, dossier=locked):
+            raise states.TransitionNotAllowed(from_state, to, role)
+
+        now = timezone.now()
+        fields: dict[str, Any] = {"state": to}
+        stage = states.STAGE_FIELDS.get(to)
+        if stage:
+            fields[stage] = now
+        if to in (State.ISSUED, State.REJECTED, State.WITHDRAWN):
+            fields["closed_at"] = now
+        duration = states.clock(to)
+        fields["due_at"] = now + duration if duration else None
+        if from_state == State.IN_REVIEW:
+            fields["claimed_by"] = None
+        fields.update(changes or {})
+        for name, value in fields.items():
+            setattr(locked, name, value)
+        locked.save(update_fields=[*fields, "updated_at"])
+
+        event_data = dict(data or {})
+        if changes:
+            event_data["changes"] = {k: getattr(v, "pk", v) for k, v in changes.items() if k != "due_at"}
+        event_record(
+            dossier=locked,
+            actor=actor,
+            action="transition",
+            from_state=from_state,
+            to_state=to,
+            reason=reason,
+            data=_jsonable(event_data),
+        )
+        for hook in _ON_ENTER.get(to, []):
+            transaction.on_commit(lambda hook=hook: hook(dossier_id))
+
+    if not isinstance(dossier, int):
+        dossier.refresh_from_db()
+        return dossier
+    return locked
+
+
+def dossier_transition_many(
+    *,
+    dossier_ids: list[int],
+    to: str,
+    actor: User | None,
+    reason: str = "",
+    changes: dict[int, dict[str, Any]] | None = None,
+    data: dict[int, dict] | None = None,
+    skip_locked: bool = False,
+) -> list[int]:
+    """Move many dossiers to `to` in a few queries; return the ids moved.
+
+    The set-based twin of dossier_transition for batch work (routing, rebalancing, sweeps): the
+    same table check, the same audit event per dossier, the same follow-ups. Dossiers that may not
+    make the move (already moved by someone else, or locked when `skip_locked`) are left as they are
+    and not returned, so a rerun is harmless.
+    """
+    role = states.role_of(actor)
+    changes, data = changes or {}, data or {}
+    moved: list[int] = []
+    with transaction.atomic():
+        rows = list(
+            Dossier.objects.select_for_update(skip_locked=skip_locked)
+            .filter(pk__in=dossier_ids)
+            .order_by("pk")
+        )
+        now = timezone.now()
+        duration = states.clock(to)
+        stage = states.STAGE_FIELDS.get(to)
+        field_names: set[str] = {"state", "due_at", "updated_at"}
+        events = []
+        for row in rows:
+            if role not in states.TRANSITIONS.get(row.state, {}).get(to, frozenset()):
+                continue
+            if not actor_may_act_on(actor=actor, dossier=row):
+                continue
+            from_state = row.state
+            row.state, row.due_at, row.updated_at = to, (now + duration if duration else None), now
+            if stage:
+                setattr(row, stage, now)
+                field_names.add(stage)
+            if to in (State.ISSUED, State.REJECTED, State.WITHDRAWN):
+                row.closed_at = now
+                field_names.add("closed_at")
+            if from_state == State.IN_REVIEW:
+                row.claimed_by = None
+                field_names.add("claimed_by")
+            extra = changes.get(row.pk, {})
+            for name, value in extra.items():
+                setattr(row, name, value)
+                field_names.add(name)
+            event_data = dict(data.get(row.pk, {}))
+            if extra:
+                event_data["changes"] = {k: getattr(v, "pk", v) for k, v in extra.items() if k != "due_at"}
+            events.append(
+                DossierEvent(
+                    dossier=row,
+                    actor=actor,
+                    actor_role=role,
+                    action="transition",
+                    from_state=from_state,
+                    to_state=to,
+                    reason=reason,
+                    data=_jsonable(event_data),
+                    created_at=now,
+                )
+            )
+            moved.append(row.pk)
+        if moved:
+            Dossier.objects.bulk_update(
+                [r for r in rows if r.pk in set(moved)], sorted(field_names), batch_size=500
+            )
+            DossierEvent.objects.bulk_create(events, batch_size=500)
+            for hook in _ON_ENTER.get(to, []):
+                transaction.on_commit(lambda hook=hook, ids=tuple(moved): [hook(i) for i in ids])
+    return moved
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Decimal | date):
+        return str(value)
+    return value
+
+
+def reference_next(*, on: date | None = None) -> str:
+    """A new dossier reference, CG-<year>-<7 digits>, never handed out twice."""
+    year = (on or timezone.localdate()).year
+    return f"CG-{year}-{counter_next(f'reference-{year}'):07d}"
+
+
+def _vehicle_for(*, procedure: str, clean: dict[str, Any]) -> Vehicle:
+    existing = Vehicle.objects.filter(vin=clean["vin"]).first()
+    if procedure in FIRST_IN_FRANCE:
+        if existing is not None and existing.plate:
+            raise InvalidInput(
+                [
+                    FieldError(
+                        "vehicle.vin",
+                        "vin_already_registered",
+                        _(
+                            "Ce VIN est déjà immatriculé (%(plate)s) : "
+                            "ce n'est pas une première immatriculation."
+                        )
+                        % {"plate": existing.plate},
+                        _("le VIN d'un véhicule jamais immatriculé en France"),
+                    )
+                ]
+            )
+        if existing is not None:
+            return existing
+        return Vehicle.objects.create(**clean)
+    if existing is not None:
+        return existing
+    if not clean.get("plate"):
+        raise InvalidInput(
+            [
+                FieldError(
+                    "vehicle.plate",
+                    "required",
+                    _("L'immatriculation actuelle est obligatoire pour cette démarche."),
+                    "AA-123-AA",
+                )
+            ]
+        )
+    return Vehicle.objects.create(**clean)
+
+
+def dossier_create(
+    *,
+    procedure: str,
+    vehicle: dict[str, Any],
+    holder: dict[str, Any],
+    filed_by: User,
+    applicant: User | None = None,
+    details: dict[str, Any] | None = None,
+    priority: int = 0,
+) -> Dossier:
+    """Create a draft dossier with its vehicle and holder, or raise InvalidInput and write nothing."""
+    if procedure not in Procedure.values:
+        raise InvalidInput(
+            [FieldError("procedure", "choice", _("Démarche inconnue."), ", ".join(Procedure.values))]
+        )
+    if filed_by.role not in (Role.CITIZEN, Role.DEALER):
+        raise InvalidInput(
+            [
+                FieldError(
+                    "procedure",
+                    "role",
+                    _("Seuls les usagers et les professionnels habilités déposent des dossiers."),
+                )
+            ]
+        )
+    vehicle_data, holder_data = merge_errors(lambda: vehicle_clean(vehicle), lambda: holder_clean(holder))
+    if filed_by.role == Role.CITIZEN:
+        applicant = filed_by
+    organisation = filed_by.organisation if filed_by.role == Role.DEALER else None
+
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                vehicle_row = _vehicle_for(procedure=procedure, clean=vehicle_data)
+        except IntegrityError as exc:  # a concurrent request created the same VIN or plate
+            raise InvalidInput(
+                [
+                    FieldError(
+                        "vehicle.vin",
+                        "vin_duplicate",
+                        _("Ce véhicule est en cours d'enregistrement par ailleurs."),
+                    )
+                ]
+            ) from exc
+        holder_row = Holder.objects.create(**holder_data)
+        dossier = Dossier.objects.create(
+            reference=reference_next(),
+            procedure=procedure,
+            state=State.DRAFT,
+            applicant=applicant,
+            filed_by=filed_by,
+            organisation=organisation,
+            vehicle=vehicle_row,
+            holder=holder_row,
+            priority=priority,
+            details=_jsonable(details or {}),
+            due_at=timezone.now() + states.clock(State.DRAFT),
+        )
+        event_record(dossier=dossier, actor=filed_by, action="created", to_state=State.DRAFT)
+    return dossier
+
+
+def dossier_fees(*, dossier: Dossier, on: date | None = None) -> fees_module.Fees:
+    """The fees Y.1–Y.6 owed for this dossier's procedure, vehicle and holder on date `on`."""
+    on = on or timezone.localdate()
+    vehicle = dossier.vehicle
+    age = None
+    if vehicle.first_registration_date:
+        age = (on - vehicle.first_registration_date).days // 365
+    computed = fees_module.compute_fees(
+        fiscal_power=vehicle.fiscal_power,
+        energy=vehicle.energy,
+        genre=vehicle.genre,
+        co2_g_km=vehicle.co2_g_km,
+        mass_kg=vehicle.mass_kg,
+        ptac_kg=vehicle.ptac_kg,
+        department=dossier.holder.department,
+        on=on,
+        first_registration_in_france=dossier.procedure in FIRST_IN_FRANCE,
+        vehicle_age_years=age or 0,
+    )
+    if dossier.procedure in FREE_PROCEDURES:
+        zero = Decimal("0.00")
+        return fees_module.Fees(
+            y1=zero, y2=zero, y3=zero, y4=zero, y5=zero, y6=zero, notes=(_("Démarche gratuite."),)
+        )
+    if dossier.procedure == Procedure.DUPLICATE:
+        # The regional tax of a duplicate is disputed in the sources (?): only the fixed parts here.
+        y6 = computed.y4 + computed.y5
+        zero = Decimal("0.00")
+        return fees_module.Fees(
+            y1=zero,
+            y2=zero,
+            y3=zero,
+            y4=computed.y4,
+            y5=computed.y5,
+            y6=y6,
+            notes=(_("Duplicata : taxe fixe et redevance d'acheminement seulement."),),
+        )
+    return computed
+
+
+def dossier_submit(*, dossier: Dossier, actor: User) -> Dossier:
+    """Submit a draft: fees computed and frozen on the dossier, checks start after commit."""
+    try:
+        owed = dossier_fees(dossier=dossier)
+    except fees_module.FeesUnavailable as exc:
+        raise InvalidInput([FieldError("fees", "fees_unavailable", str(exc))]) from exc
+    changes = {f"y{i}": getattr(owed, f"y{i}") for i in range(1, 7)}
+    return dossier_transition(
+        dossier=dossier,
+        to=State.SUBMITTED,
+        actor=actor,
+        changes=changes,
+        data={"fee_notes": list(getattr(owed, "notes", ()))},
+    )
+
+
+def dossier_withdraw(*, dossier: Dossier, actor: User, reason: str = "") -> Dossier:
+    """The applicant abandons their dossier."""
+    return dossier_transition(dossier=dossier, to=State.WITHDRAWN, actor=actor, reason=reason)
+
+
+# The content types accepted for documents, by their first bytes (never by the uploaded name).
+_SIGNATURES = (
+    (b"%PDF-", "application/pdf"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+)
+
+
+def detect_content_type(head: bytes) -> str | None:
+    for signature, content_type in _SIGNATURES:
+        if head.startswith(signature):
+            return content_type
+    return None
+
+
+def document_attach(*, dossier: Dossier, kind: str, uploaded: UploadedFile, actor: User) -> Document:
+    """Store one document of `dossier` with its SHA-256, size and detected type (PDF, JPEG, PNG)."""
+    from django.conf import settings
+
+    if actor.role not in states.OWNER_ROLES or not actor_may_act_on(actor=actor, dossier=dossier):
+        raise PermissionDenied(_("Seul le demandeur ajoute des pièces à son dossier."))
+    errors = []
+    if dossier.state not in (State.DRAFT, State.AWAITING_COMPLEMENT):
+        errors.append(
+            FieldError(
+                "dossier",
+                "state",
+                _("Les pièces s'ajoutent à un brouillon ou en réponse à une demande de complément."),
+                "draft, awaiting_complement",
+            )
+        )
+    if kind not in DocumentKind.values:
+        errors.append(
+            FieldError("kind", "choice", _("Type de pièce inconnu."), ", ".join(DocumentKind.values))
+        )
+    if uploaded.size > settings.DOCUMENT_MAX_BYTES:
+        errors.append(
+            FieldError(
+                "file",
+                "file_too_large",
+                _("Le fichier dépasse %(mb)d Mo.") % {"mb": settings.DOCUMENT_MAX_BYTES // 2**20},
+                _("%(mb)d Mo au plus") % {"mb": settings.DOCUMENT_MAX_BYTES // 2**20},
+            )
+        )
+    if uploaded.size == 0:
+        errors.append(FieldError("file", "file_empty", _("Le fichier est vide.")))
+    digest = hashlib.sha256()
+    head = b""
+    if not errors:
+        for chunk in uploaded.chunks():
+            if not head:
+                head = chunk[:16]
+            digest.update(chunk)
+        content_type = detect_content_type(head)
+        if content_type is None:
+            errors.append(FieldError("file", "file_type", _("Format non accepté."), "PDF, JPEG, PNG"))
+    if errors:
+        raise InvalidInput(errors)
+    sha256 = digest.hexdigest()
+    uploaded.seek(0)
+    with transaction.atomic():
+        Dossier.objects.select_for_update().filter(pk=dossier.pk).first()
+        existing = Document.objects.filter(dossier=dossier, kind=kind, sha256=sha256).first()
+        if existing is not None:
+            return existing
+        document = Document(
+            dossier=dossier,
+            kind=kind,
+            sha256=sha256,
+            size=uploaded.size,
+            content_type=content_type,
+            uploaded_by=actor,
+            original_name=(uploaded.name or "")[:200],
+        )
+        document.file.save(sha256, uploaded, save=False)
+        document.save()
+        event_record(
+            dossier=dossier,
+            actor=actor,
+            action="document_attached",
+            data={"kind": kind, "sha256": sha256, "size": uploaded.size},
+        )
+    return document

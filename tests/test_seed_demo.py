@@ -1,0 +1,115 @@
+"""`manage.py seed_demo`: safe to run twice, refused on a production-like server, every login works."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from rest_framework.test import APIClient
+
+from dossiers.models import Cert, Dossier, DossierEvent, Holder, State, Vehicle
+from dossiers.validators import vin_check_digit_ok
+from portal.models import Organisation, OrganisationToken, Role, User
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "mot-de-passe-demo-test"
+CERT_CODES = ("BES", "PAR", "AMI", "CLE", "POI", "NIM", "GUA", "REU", "MAY")
+DEMO_LOGINS = {
+    "citoyen@example.fr": Role.CITIZEN,
+    "garage@example.fr": Role.DEALER,
+    "superviseur@example.fr": Role.SUPERVISOR,
+    "admin@example.fr": Role.ADMIN,
+    **{f"agent.{code.lower()}@example.fr": Role.AGENT for code in CERT_CODES},
+}
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Thirteen accounts hashed twice per test with the production hasher would take most of the run.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def seed(*args: str) -> str:
+    out = StringIO()
+    call_command("seed_demo", "--password", PASSWORD, *args, stdout=out)
+    return out.getvalue()
+
+
+def row_counts() -> dict[str, int]:
+    models = (User, Organisation, OrganisationToken, Cert, Vehicle, Holder, Dossier, DossierEvent)
+    return {model.__name__: model.objects.count() for model in models}
+
+
+def test_seed_refuses_without_debug_unless_forced(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="--force"):
+        seed()
+    assert not User.objects.filter(email="citoyen@example.fr").exists()
+
+
+def test_second_run_creates_nothing_and_prints_the_same_logins(settings):
+    settings.DEBUG = True
+    first = seed()
+    counts = row_counts()
+    second = seed()
+
+    assert row_counts() == counts
+    assert first.splitlines()[1:] == second.splitlines()[1:]  # only the created/existing line differs
+    assert "30 créés" in first and "0 créés, 30 déjà présents" in second
+
+
+def test_every_demo_login_authenticates_and_gets_an_api_token(settings):
+    settings.DEBUG = True
+    output = seed()
+    client = APIClient()
+    for number, (email, role) in enumerate(DEMO_LOGINS.items(), start=1):
+        assert email in output
+        # Each person from their own machine: the token endpoint's throttle counts per address.
+        response = client.post(
+            "/api/v1/auth/token/",
+            {"email": email, "password": PASSWORD},
+            format="json",
+            REMOTE_ADDR=f"198.51.100.{number}",
+        )
+        assert response.status_code == 200, (email, response.content)
+        assert response.json()["role"] == role
+        assert response.json()["token"] in output  # the printed token is the one the API hands out
+    organisation_token = OrganisationToken.objects.get(organisation__name="Garage de la Gare")
+    assert organisation_token.key in output
+    assert User.objects.get(email="agent.bes@example.fr").cert.code == "BES"
+    assert User.objects.get(email="admin@example.fr").is_superuser
+
+
+def test_demo_organisation_is_a_habilitated_dealer_with_valid_numbers(settings):
+    from stdnum.fr import siren, siret
+
+    settings.DEBUG = True
+    seed()
+    garage = Organisation.objects.get(name="Garage de la Gare")
+    assert siren.is_valid(garage.siren) and siret.is_valid(garage.siret)
+    assert garage.tax_agrement and garage.habilitation_number
+
+
+def test_demo_dossiers_cover_every_open_state_for_the_citizen_and_the_dealer(settings):
+    settings.DEBUG = True
+    seed()
+    citizen_states = set(
+        Dossier.objects.filter(applicant__email="citoyen@example.fr").values_list("state", flat=True)
+    )
+    dealer_states = set(
+        Dossier.objects.filter(organisation__name="Garage de la Gare").values_list("state", flat=True)
+    )
+    assert {
+        State.DRAFT,
+        State.SUBMITTED,
+        State.QUEUED,
+        State.IN_REVIEW,
+        State.AWAITING_COMPLEMENT,
+    } <= citizen_states
+    assert {State.DRAFT, State.SUBMITTED, State.QUEUED, State.IN_REVIEW, State.APPROVED} <= dealer_states
+    # Queued work sits in the holder's home centre, claimed work with an agent of that centre.
+    for dossier in Dossier.objects.filter(state__in=[State.QUEUED, State.IN_REVIEW]).select_related("holder"):
+        assert dossier.holder.department in dossier.cert.departments
+    for dossier in Dossier.objects.filter(state=State.IN_REVIEW):
+        assert dossier.claimed_by.cert_id == dossier.cert_id
+    assert all(vin_check_digit_ok(vin) for vin in Vehicle.objects.values_list("vin", flat=True))

@@ -1,0 +1,216 @@
+"""The state machine: who may move a dossier where, with its audit trail and its follow-ups."""
+
+import threading
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from dossiers import services, states
+from dossiers.models import AppendOnlyError, Dossier, DossierEvent, State
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def _queued(owner, cert):
+    dossier = factories.draft(filed_by=owner)
+    services.dossier_submit(dossier=dossier, actor=owner)
+    return services.dossier_transition(dossier=dossier, to=State.QUEUED, actor=None, changes={"cert": cert})
+
+
+def test_every_state_of_the_table_is_a_dossier_state_and_final_states_lead_nowhere():
+    assert set(states.TRANSITIONS) == set(State.values)
+    for final in (State.ISSUED, State.REJECTED, State.WITHDRAWN):
+        assert states.TRANSITIONS[final] == {}
+    for state in set(State.values) - {State.ISSUED, State.REJECTED, State.WITHDRAWN}:
+        assert states.clock(state) is not None, f"open state {state} has no clock"
+
+
+def test_created_dossier_is_a_draft_with_a_reference_and_a_creation_event():
+    owner = factories.citizen()
+    dossier = factories.draft(filed_by=owner)
+    assert dossier.state == State.DRAFT
+    assert dossier.reference.startswith("CG-") and len(dossier.reference) == len("CG-2026-0000001")
+    assert dossier.applicant == owner
+    assert list(dossier.events.values_list("action", "to_state")) == [("created", State.DRAFT)]
+
+
+def test_references_are_unique_and_increasing():
+    owner = factories.citizen()
+    references = [factories.draft(filed_by=owner).reference for _ in range(3)]
+    assert len(set(references)) == 3
+    assert references == sorted(references)
+
+
+def test_submit_freezes_fees_sets_stage_time_and_records_who():
+    owner = factories.citizen()
+    dossier = services.dossier_submit(dossier=factories.draft(filed_by=owner), actor=owner)
+    assert dossier.state == State.SUBMITTED
+    assert dossier.submitted_at is not None and dossier.due_at > dossier.submitted_at
+    assert dossier.y4 == 11 and dossier.y6 == sum(getattr(dossier, f"y{i}") for i in range(1, 6))
+    event = dossier.events.get(action="transition")
+    assert (event.actor, event.actor_role, event.from_state, event.to_state) == (
+        owner,
+        "citizen",
+        State.DRAFT,
+        State.SUBMITTED,
+    )
+
+
+def test_forbidden_transition_raises_and_changes_nothing():
+    owner = factories.citizen()
+    dossier = factories.draft(filed_by=owner)
+    with pytest.raises(states.TransitionNotAllowed) as excinfo:
+        services.dossier_transition(dossier=dossier, to=State.APPROVED, actor=owner)
+    assert "draft" in excinfo.value.message
+    dossier.refresh_from_db()
+    assert dossier.state == State.DRAFT
+    assert dossier.events.filter(action="transition").count() == 0
+
+
+def test_citizen_cannot_approve_and_agent_cannot_submit():
+    owner, cert = factories.citizen(), factories.CertFactory()
+    dossier = _queued(owner, cert)
+    with pytest.raises(states.TransitionNotAllowed):
+        services.dossier_transition(dossier=dossier, to=State.IN_REVIEW, actor=owner)
+    draft = factories.draft(filed_by=owner)
+    with pytest.raises(states.TransitionNotAllowed):
+        services.dossier_submit(dossier=draft, actor=factories.agent(cert=cert))
+
+
+def test_agent_of_another_centre_cannot_claim():
+    owner, home, other = factories.citizen(), factories.CertFactory(), factories.CertFactory()
+    dossier = _queued(owner, home)
+    with pytest.raises(states.TransitionNotAllowed):
+        services.dossier_transition(dossier=dossier, to=State.IN_REVIEW, actor=factories.agent(cert=other))
+    claimed = services.dossier_transition(
+        dossier=dossier,
+        to=State.IN_REVIEW,
+        actor=(a := factories.agent(cert=home)),
+        changes={"claimed_by": a},
+    )
+    assert claimed.state == State.IN_REVIEW and claimed.claimed_by == a
+
+
+def test_another_citizen_cannot_withdraw_my_dossier():
+    owner, stranger = factories.citizen(), factories.citizen()
+    dossier = factories.draft(filed_by=owner)
+    with pytest.raises(states.TransitionNotAllowed):
+        services.dossier_withdraw(dossier=dossier, actor=stranger)
+    assert services.dossier_withdraw(dossier=dossier, actor=owner).state == State.WITHDRAWN
+
+
+def test_leaving_review_clears_the_agent_and_decision_sets_decided_at():
+    owner, cert = factories.citizen(), factories.CertFactory()
+    agent = factories.agent(cert=cert)
+    dossier = _queued(owner, cert)
+    services.dossier_transition(
+        dossier=dossier, to=State.IN_REVIEW, actor=agent, changes={"claimed_by": agent}
+    )
+    services.dossier_transition(dossier=dossier, to=State.REJECTED, actor=agent, reason="Pièces falsifiées")
+    dossier.refresh_from_db()
+    assert dossier.claimed_by is None and dossier.decided_at is not None and dossier.closed_at is not None
+    assert dossier.due_at is None
+    assert dossier.events.last().reason == "Pièces falsifiées"
+
+
+def test_follow_up_runs_after_commit_and_not_after_rollback(django_capture_on_commit_callbacks):
+    seen: list[int] = []
+    services.register_on_enter(State.SUBMITTED, seen.append)
+    try:
+        owner = factories.citizen()
+        rolled_back = factories.draft(filed_by=owner)
+        with (
+            django_capture_on_commit_callbacks(execute=True),
+            pytest.raises(RuntimeError),
+            transaction.atomic(),
+        ):
+            services.dossier_submit(dossier=rolled_back, actor=owner)
+            raise RuntimeError("boom")
+        assert seen == []
+        rolled_back.refresh_from_db()
+        assert rolled_back.state == State.DRAFT
+
+        committed = factories.draft(filed_by=owner)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.dossier_submit(dossier=committed, actor=owner)
+        assert seen == [committed.pk]
+    finally:
+        services._ON_ENTER[State.SUBMITTED].remove(seen.append)
+
+
+def test_events_refuse_update_and_delete_through_the_orm():
+    owner = factories.citizen()
+    event = factories.draft(filed_by=owner).events.get()
+    event.reason = "rewritten"
+    with pytest.raises(AppendOnlyError):
+        event.save()
+    with pytest.raises(AppendOnlyError):
+        event.delete()
+
+
+def test_database_trigger_refuses_update_and_delete_of_events(postgres):
+    owner = factories.citizen()
+    dossier = factories.draft(filed_by=owner)
+    for statement in (
+        "UPDATE dossiers_dossierevent SET reason = 'x' WHERE dossier_id = %s",
+        "DELETE FROM dossiers_dossierevent WHERE dossier_id = %s",
+    ):
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement, [dossier.pk])
+    assert DossierEvent.objects.filter(dossier=dossier).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_claims_of_the_same_dossier_cannot_both_succeed(postgres):
+    owner, cert = factories.citizen(), factories.CertFactory()
+    agents = [factories.agent(cert=cert) for _ in range(2)]
+    for _round in range(5):
+        dossier = _queued(owner, cert)
+        barrier = threading.Barrier(2)
+        outcomes: list[str] = []
+
+        def claim(agent, dossier_id=dossier.pk, barrier=barrier, outcomes=outcomes):
+            try:
+                barrier.wait()
+                services.dossier_transition(
+                    dossier=dossier_id, to=State.IN_REVIEW, actor=agent, changes={"claimed_by": agent}
+                )
+                outcomes.append("ok")
+            except states.TransitionNotAllowed:
+                outcomes.append("refused")
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=claim, args=(a,)) for a in agents]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(outcomes) == ["ok", "refused"]
+        assert Dossier.objects.get(pk=dossier.pk).events.filter(to_state=State.IN_REVIEW).count() == 1
+
+
+def test_bulk_transition_moves_only_the_dossiers_that_may_move_and_audits_each(django_assert_max_num_queries):
+    owner, cert = factories.citizen(), factories.CertFactory()
+    submitted = [
+        services.dossier_submit(dossier=factories.draft(filed_by=owner), actor=owner) for _ in range(4)
+    ]
+    still_draft = factories.draft(filed_by=owner)
+    ids = [d.pk for d in submitted] + [still_draft.pk]
+    changes = {d.pk: {"cert": cert} for d in submitted}
+    with django_assert_max_num_queries(8):
+        moved = services.dossier_transition_many(
+            dossier_ids=ids, to=State.QUEUED, actor=None, changes=changes
+        )
+    assert sorted(moved) == sorted(d.pk for d in submitted)
+    assert set(Dossier.objects.filter(pk__in=moved).values_list("state", "cert")) == {(State.QUEUED, cert.pk)}
+    assert Dossier.objects.get(pk=still_draft.pk).state == State.DRAFT
+    assert DossierEvent.objects.filter(dossier_id__in=moved, to_state=State.QUEUED).count() == 4
+    # A rerun finds nothing left to move and writes nothing.
+    assert services.dossier_transition_many(dossier_ids=ids, to=State.QUEUED, actor=None) == []
+    assert DossierEvent.objects.filter(to_state=State.QUEUED).count() == 4
