@@ -237,8 +237,9 @@ class Dossier(models.Model):
             models.Index(fields=["applicant", "-created_at"], name="dossier_applicant_idx"),
             models.Index(fields=["organisation", "-created_at"], name="dossier_org_idx"),
             models.Index(fields=["state", "due_at"], name="dossier_state_due_idx"),
+            # The claim order (priority, age, then id to break ties), so a claim reads one entry.
             models.Index(
-                fields=["cert", "-priority", "queued_at"],
+                fields=["cert", "-priority", "queued_at", "id"],
                 name="dossier_queue_idx",
                 condition=Q(state="queued"),
             ),

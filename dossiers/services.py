@@ -35,8 +35,10 @@ logger = logging.getLogger(__name__)
 
 # Follow-up work started when a dossier enters a state (checks on submit, rendering on approval...).
 # Registered by the apps that do that work (cert_workflow registers in its AppConfig.ready), so that
-# dossiers never imports cert_workflow. Each hook gets the dossier id, after commit.
-_ON_ENTER: dict[str, list[Callable[[int], Any]]] = defaultdict(list)
+# dossiers never imports cert_workflow. Each hook gets, after commit, the list of dossier ids that
+# entered the state in one transaction: one id for a single transition, a whole chunk for a batch,
+# so that batch work stays set-based.
+_ON_ENTER: dict[str, list[Callable[[list[int]], Any]]] = defaultdict(list)
 
 # Procedures that put a new vehicle on French roads: they pay the malus (Y.3).
 FIRST_IN_FRANCE = {Procedure.FIRST_REGISTRATION, Procedure.IMPORT}
@@ -44,8 +46,8 @@ FIRST_IN_FRANCE = {Procedure.FIRST_REGISTRATION, Procedure.IMPORT}
 FREE_PROCEDURES = {Procedure.SALE_DECLARATION, Procedure.CHANGE_OF_ADDRESS, Procedure.CORRECTION}
 
 
-def register_on_enter(state: str, hook: Callable[[int], Any]) -> None:
-    """Call hook(dossier_id) after the commit of every transition into `state`."""
+def register_on_enter(state: str, hook: Callable[[list[int]], Any]) -> None:
+    """Call hook(dossier_ids) after the commit of every transition into `state`."""
     if hook not in _ON_ENTER[state]:
         _ON_ENTER[state].append(hook)
 
@@ -139,7 +141,7 @@ def dossier_transition(
             data=_jsonable(event_data),
         )
         for hook in _ON_ENTER.get(to, []):
-            transaction.on_commit(lambda hook=hook: hook(dossier_id))
+            transaction.on_commit(lambda hook=hook: hook([dossier_id]))
 
     if not isinstance(dossier, int):
         dossier.refresh_from_db()
@@ -171,43 +173,47 @@ def dossier_transition_many(
         rows = list(
             Dossier.objects.select_for_update(skip_locked=skip_locked)
             .filter(pk__in=dossier_ids)
+            .only("pk", "state", "applicant_id", "organisation_id", "cert_id")
             .order_by("pk")
         )
         now = timezone.now()
         duration = states.clock(to)
+        base: dict[str, Any] = {
+            "state": to,
+            "due_at": now + duration if duration else None,
+            "updated_at": now,
+        }
         stage = states.STAGE_FIELDS.get(to)
-        field_names: set[str] = {"state", "due_at", "updated_at"}
+        if stage:
+            base[stage] = now
+        if to in (State.ISSUED, State.REJECTED, State.WITHDRAWN):
+            base["closed_at"] = now
+        # Rows that get the same values are written by one UPDATE (one per centre when routing),
+        # much cheaper than a per-row CASE.
+        groups: dict[tuple, tuple[dict[str, Any], list[int]]] = {}
         events = []
         for row in rows:
             if role not in states.TRANSITIONS.get(row.state, {}).get(to, frozenset()):
                 continue
             if not actor_may_act_on(actor=actor, dossier=row):
                 continue
-            from_state = row.state
-            row.state, row.due_at, row.updated_at = to, (now + duration if duration else None), now
-            if stage:
-                setattr(row, stage, now)
-                field_names.add(stage)
-            if to in (State.ISSUED, State.REJECTED, State.WITHDRAWN):
-                row.closed_at = now
-                field_names.add("closed_at")
-            if from_state == State.IN_REVIEW:
-                row.claimed_by = None
-                field_names.add("claimed_by")
+            values = dict(base)
+            if row.state == State.IN_REVIEW:
+                values["claimed_by"] = None
             extra = changes.get(row.pk, {})
-            for name, value in extra.items():
-                setattr(row, name, value)
-                field_names.add(name)
+            values.update(extra)
+            key = tuple(sorted((k, getattr(v, "pk", v)) for k, v in values.items()))
+            groups.setdefault(key, (values, []))[1].append(row.pk)
             event_data = dict(data.get(row.pk, {}))
             if extra:
                 event_data["changes"] = {k: getattr(v, "pk", v) for k, v in extra.items() if k != "due_at"}
             events.append(
                 DossierEvent(
-                    dossier=row,
+                    dossier_id=row.pk,
                     actor=actor,
                     actor_role=role,
                     action="transition",
-                    from_state=from_state,
+                    from_state=row.state,
                     to_state=to,
                     reason=reason,
                     data=_jsonable(event_data),
@@ -215,13 +221,12 @@ def dossier_transition_many(
                 )
             )
             moved.append(row.pk)
+        for values, ids in groups.values():
+            Dossier.objects.filter(pk__in=ids).update(**values)
         if moved:
-            Dossier.objects.bulk_update(
-                [r for r in rows if r.pk in set(moved)], sorted(field_names), batch_size=500
-            )
-            DossierEvent.objects.bulk_create(events, batch_size=500)
+            DossierEvent.objects.bulk_create(events, batch_size=1000)
             for hook in _ON_ENTER.get(to, []):
-                transaction.on_commit(lambda hook=hook, ids=tuple(moved): [hook(i) for i in ids])
+                transaction.on_commit(lambda hook=hook, ids=list(moved): hook(ids))
     return moved
 
 

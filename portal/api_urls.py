@@ -6,4 +6,5 @@ urlpatterns = [
     path("auth/token/", api.TokenObtainApi.as_view(), name="api-token"),
     path("", include("dossiers.api_urls")),
     path("", include("cert_workflow.api_urls")),
+    path("", include("cert_workflow.api_documents_urls")),
 ]

@@ -232,7 +232,7 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Celery: at-least-once delivery. Without REDIS_URL tasks run eagerly in-process (embedded mode).
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -255,8 +255,32 @@ if CELERY_VISIBILITY_TIMEOUT <= CELERY_TASK_TIME_LIMIT:
         "or a task still running would be delivered to a second worker."
     )
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# One queue per kind of work, so that slow work (PDF rendering) never delays checks and routing.
+CELERY_TASK_ROUTES = {
+    "cert_workflow.tasks.check_dossiers": {"queue": "checks"},
+    "cert_workflow.tasks.bulk_approve": {"queue": "checks"},
+    "cert_workflow.tasks.route_dossiers": {"queue": "routing"},
+    "cert_workflow.tasks.rebalance_queues": {"queue": "routing"},
+    "cert_workflow.tasks.render_documents": {"queue": "pdf"},
+}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Periodic work (synced into django-celery-beat's tables at start). Each run expires before the
+# next one is due, so a stalled beat or worker never piles up duplicates.
+CELERY_BEAT_SCHEDULE = {
+    "sweep": {"task": "cert_workflow.tasks.sweep", "schedule": 60.0, "options": {"expires": 55}},
+    "rebalance-queues": {
+        "task": "cert_workflow.tasks.rebalance_queues",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
+    "refresh-stats": {"task": "cert_workflow.tasks.refresh_stats", "schedule": 300.0, "options": {"expires": 290}},
+}
+# The sweep works on chunks, acts on dossiers this many minutes past their deadline, and re-runs
+# lost checks this many times before leaving the dossier to a human (it then shows as stuck).
+SWEEP_CHUNK_SIZE = env_int("SWEEP_CHUNK_SIZE", 500)
+SWEEP_GRACE_MINUTES = env_int("SWEEP_GRACE_MINUTES", 5)
+SWEEP_CHECK_RETRIES = env_int("SWEEP_CHECK_RETRIES", 5)
 # Workers keep their database connection across tasks instead of reconnecting for each one.
 CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
 

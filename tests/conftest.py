@@ -6,7 +6,7 @@ import os
 import pytest
 from django.db import connection
 
-pytest_plugins = ["tests.celery_worker"]
+pytest_plugins = ["tests.celery_worker", "tests.browser"]
 
 
 def _missing_service(what: str) -> None:

@@ -14,7 +14,6 @@ from tests import factories
 pytestmark = pytest.mark.django_db
 
 
-
 def login(client, email: str, password: str = factories.PASSWORD):
     return client.post(reverse("login"), {"username": email, "password": password}, follow=True)
 

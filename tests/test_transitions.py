@@ -115,7 +115,7 @@ def test_leaving_review_clears_the_agent_and_decision_sets_decided_at():
 
 
 def test_follow_up_runs_after_commit_and_not_after_rollback(django_capture_on_commit_callbacks):
-    seen: list[int] = []
+    seen: list[list[int]] = []
     services.register_on_enter(State.SUBMITTED, seen.append)
     try:
         owner = factories.citizen()
@@ -134,7 +134,7 @@ def test_follow_up_runs_after_commit_and_not_after_rollback(django_capture_on_co
         committed = factories.draft(filed_by=owner)
         with django_capture_on_commit_callbacks(execute=True):
             services.dossier_submit(dossier=committed, actor=owner)
-        assert seen == [committed.pk]
+        assert seen == [[committed.pk]]
     finally:
         services._ON_ENTER[State.SUBMITTED].remove(seen.append)
 

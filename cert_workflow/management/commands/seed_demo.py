@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework.authtoken.models import Token
 
+from cert_workflow import queue, routing, stats
 from dossiers.cert_data import CERTS, cert_defaults
 from dossiers.errors import InvalidInput
 from dossiers.models import Cert, Dossier, Procedure, State
@@ -135,9 +136,9 @@ CUSTOMERS["transports"] = {
 }
 
 # Reasons typed by the people of the demo: data recorded in the audit trail, as a real agent's would be.
-QUEUE_REASON = "Examen par un instructeur nécessaire (dossier de démonstration)."
 COMPLEMENT_REASON = "La pièce fournie est illisible : merci d'en joindre une nouvelle copie."
 REJECT_REASON = "Le VIN de la facture ne correspond pas à celui du certificat de conformité."
+COMPLEMENT_ITEMS = ["proof_of_address"]
 WITHDRAW_REASON = "Demande faite en double."
 
 
@@ -185,6 +186,17 @@ DEALER_DOSSIERS = (
     (27, S.APPROVED, "yaris", "rousseau"),     (28, S.APPROVED, "sandero", "lefebvre"),
     (29, S.APPROVED, "clio", "laurent"),       (30, S.REJECTED, "golf", "moreau"),
 )
+# Freshly submitted dossiers of every procedure: the automatic checks take them after commit
+# (at once in the embedded mode), then approve them or route them to a centre.
+SUBMITTED_DOSSIERS = (
+    (31, Procedure.FIRST_REGISTRATION, "model_y", CUSTOMERS["payet"],    {"invoice_date": "2026-11-25"}),
+    (32, Procedure.CHANGE_OF_OWNER,    "c3",      CUSTOMERS["girard"],   _sale(32, "11-21", "15:10", code_de_cession="K7P2M9Q4")),
+    (33, Procedure.SALE_DECLARATION,   "clio",    CUSTOMERS["laurent"],  _sale(33, "11-24", "08:40", buyer_name="Paul Roux")),
+    (34, Procedure.CHANGE_OF_ADDRESS,  "golf",    CUSTOMERS["muller"],   {"previous_address": "1 rue du Dôme, 67000 Strasbourg"}),
+    (35, Procedure.DUPLICATE,          "208",     CUSTOMERS["fontaine"], {"reason": "loss"}),
+    (36, Procedure.CORRECTION,         "sandero", CUSTOMERS["dubois"],   {"field": "vehicle.commercial_name", "requested_value": "SANDERO STEPWAY"}),
+    (37, Procedure.IMPORT,             "3008",    CUSTOMERS["bernard"],  {"origin_country": "BE"}),
+)
 # fmt: on
 DOSSIERS: tuple[DemoDossier, ...] = (
     *(
@@ -206,6 +218,10 @@ DOSSIERS: tuple[DemoDossier, ...] = (
             },
         )
         for key, target, model, customer in DEALER_DOSSIERS
+    ),
+    *(
+        DemoDossier(key, "citizen", procedure, S.SUBMITTED, model, holder, details)
+        for key, procedure, model, holder, details in SUBMITTED_DOSSIERS
     ),
 )
 
@@ -284,6 +300,8 @@ class Command(BaseCommand):
         users = self._accounts(password=password, certs=certs)
         organisation_token = self._organisation_token(dealer=users["garage@example.fr"])
         created, existing = self._dossiers(users=users, certs=certs)
+        # The public figures are computed by a periodic task; the demo shows them at once.
+        stats.stats_refresh()
         self._report(
             users=users,
             password=password,
@@ -339,7 +357,6 @@ class Command(BaseCommand):
     def _dossiers(self, *, users: dict[str, User], certs: dict[str, Cert]) -> tuple[int, int]:
         owners = {"citizen": users["citoyen@example.fr"], "dealer": users["garage@example.fr"]}
         agents = {account.cert_code: users[account.email] for account in ACCOUNTS if account.cert_code}
-        home = {department: cert for cert in certs.values() for department in cert.departments}
         created = existing = 0
         for spec in DOSSIERS:
             vehicle = demo_vehicle(spec)
@@ -357,7 +374,7 @@ class Command(BaseCommand):
                         filed_by=owners[spec.owner],
                         details=spec.details,
                     )
-                    self._drive(dossier, spec=spec, owner=owners[spec.owner], home=home, agents=agents)
+                    self._drive(dossier, spec=spec, owner=owners[spec.owner], agents=agents)
                 except (InvalidInput, TransitionNotAllowed) as exc:
                     raise CommandError(f"demo dossier {spec.key} ({spec.procedure}): {exc}") from exc
             created += 1
@@ -369,33 +386,41 @@ class Command(BaseCommand):
         *,
         spec: DemoDossier,
         owner: User,
-        home: dict[str, Cert],
         agents: dict[str, User],
     ) -> None:
-        cert = home[dossier.holder.department]
-        agent = agents[cert.code]
+        # The centre and the agent are those the workflow picks: routing records why, the agent of
+        # that centre claims and decides, as they would through the pages.
+        agent = None
         for step in PATHS[spec.target]:
             if step == State.SUBMITTED:
                 dossier_submit(dossier=dossier, actor=owner)
             elif step == State.QUEUED:
-                dossier_transition(
-                    dossier=dossier,
-                    to=State.QUEUED,
-                    actor=None,
-                    changes={"cert": cert},
-                    reason=QUEUE_REASON,
-                    data={"demo": True},
-                )
+                if not routing.dossiers_route(dossier_ids=[dossier.pk]):
+                    raise CommandError(f"demo dossier {spec.key}: no centre takes {spec.procedure}")
+                dossier.refresh_from_db()
+                agent = agents[dossier.cert.code]
             elif step == State.IN_REVIEW:
                 dossier_transition(
                     dossier=dossier, to=State.IN_REVIEW, actor=agent, changes={"claimed_by": agent}
                 )
             elif step == State.AWAITING_COMPLEMENT:
-                dossier_transition(dossier=dossier, to=step, actor=agent, reason=COMPLEMENT_REASON)
+                queue.dossier_decide(
+                    dossier=dossier,
+                    agent=agent,
+                    decision=queue.Decision.REQUEST_COMPLEMENT,
+                    message=COMPLEMENT_REASON,
+                    items=COMPLEMENT_ITEMS,
+                )
             elif step == State.REJECTED:
-                dossier_transition(dossier=dossier, to=step, actor=agent, reason=REJECT_REASON)
+                queue.dossier_decide(
+                    dossier=dossier,
+                    agent=agent,
+                    decision=queue.Decision.REJECT,
+                    reason="vehicle_data_mismatch",
+                    message=REJECT_REASON,
+                )
             elif step == State.APPROVED:
-                dossier_transition(dossier=dossier, to=step, actor=agent)
+                queue.dossier_decide(dossier=dossier, agent=agent, decision=queue.Decision.APPROVE)
             elif step == State.WITHDRAWN:
                 dossier_withdraw(dossier=dossier, actor=owner, reason=WITHDRAW_REASON)
 

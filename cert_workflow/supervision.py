@@ -1,0 +1,212 @@
+"""What supervisors see, per centre and nationally: the open work by state, the age of each queue,
+the decisions per day, who is working, the projected clearance time, the straight-through rate and
+the stuck count. Reads only (the actions are routing's services).
+
+Every query is bounded by an index: open states through dossier_state_due_idx, the queue through
+its partial index dossier_queue_idx, recent activity through the audit's created_at index. The
+straight-through rate comes from the latest public snapshot (refreshed every five minutes).
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db.models import Count, Max, QuerySet
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from cert_workflow.stats import age_expression, days, grouped_percentiles, stats_latest
+from cert_workflow.sweeps import stuck_dossiers
+from dossiers import states
+from dossiers.models import Cert, Dossier, DossierEvent, State
+
+# The open states that are the administration's work (drafts are still the applicant's).
+SHOWN_STATES = (State.SUBMITTED, State.QUEUED, State.IN_REVIEW, State.AWAITING_COMPLEMENT, State.APPROVED)
+# What an agent decides on a dossier under review.
+DECISIONS = (State.APPROVED, State.REJECTED, State.AWAITING_COMPLEMENT)
+DAYS = 30
+
+
+@dataclass
+class Figures:
+    """The supervision figures of one centre, or of all of them (cert is None)."""
+
+    cert: Cert | None
+    daily_capacity: int
+    by_state: dict[str, int] = field(default_factory=dict)
+    age_p50_days: float | None = None
+    age_p90_days: float | None = None
+    age_max_days: float | None = None
+    decisions_per_day: list[int] = field(default_factory=lambda: [0] * DAYS)
+    agents_last_hour: int = 0
+    agents_last_day: int = 0
+    straight_through_rate: float | None = None
+    stuck: int = 0
+
+    @property
+    def open(self) -> int:
+        return sum(self.by_state.get(state, 0) for state in SHOWN_STATES)
+
+    @property
+    def queued(self) -> int:
+        return self.by_state.get(State.QUEUED, 0)
+
+    @property
+    def clearance_days(self) -> float | None:
+        """Working days to clear the queue at the daily capacity (None when nothing can clear it)."""
+        return projected_clearance_days(queued=self.queued, daily_capacity=self.daily_capacity)
+
+    @property
+    def decisions_7d(self) -> int:
+        return sum(self.decisions_per_day[-7:])
+
+    @property
+    def decisions_30d(self) -> int:
+        return sum(self.decisions_per_day)
+
+    @property
+    def state_counts(self) -> list[tuple[str, str, int]]:
+        return [(state, State(state).label, self.by_state.get(state, 0)) for state in SHOWN_STATES]
+
+
+def projected_clearance_days(*, queued: int, daily_capacity: int) -> float | None:
+    """Days needed to clear `queued` dossiers at `daily_capacity` a day; None without capacity."""
+    if daily_capacity <= 0:
+        return None if queued else 0.0
+    return round(queued / daily_capacity, 1)
+
+
+def day_list(*, now: datetime, count: int = DAYS) -> list[date]:
+    """The last `count` days (local dates), today last."""
+    today = timezone.localtime(now).date()
+    return [today - timedelta(days=count - 1 - i) for i in range(count)]
+
+
+def supervision_overview(*, now: datetime | None = None) -> dict[str, Any]:
+    """Figures of every centre (active or paused) and of the whole country."""
+    now = now or timezone.now()
+    certs = list(Cert.objects.order_by("code"))
+    rows = _collect(now=now, certs=certs, scoped=False)
+    national = rows.pop(None)
+    return {"national": national, "centres": [rows[cert.pk] for cert in certs], "days": day_list(now=now)}
+
+
+def supervision_centre(*, cert: Cert, now: datetime | None = None) -> dict[str, Any]:
+    """Figures of one centre."""
+    now = now or timezone.now()
+    rows = _collect(now=now, certs=[cert], scoped=True)
+    return {"centre": rows[cert.pk], "days": day_list(now=now)}
+
+
+def _collect(*, now: datetime, certs: list[Cert], scoped: bool) -> dict[int | None, Figures]:
+    """One Figures per centre in `certs`, plus the national one (key None) unless `scoped`."""
+
+    def only(qs: QuerySet, lookup: str = "cert_id") -> QuerySet:
+        return qs.filter(**{f"{lookup}__in": [c.pk for c in certs]}) if scoped else qs
+
+    figures: dict[int | None, Figures] = {
+        cert.pk: Figures(cert=cert, daily_capacity=cert.daily_capacity) for cert in certs
+    }
+    national = Figures(cert=None, daily_capacity=sum(c.daily_capacity for c in certs if c.active))
+
+    def each(cert_id: int | None):
+        """The rows a fact about centre `cert_id` counts in (a dossier with no centre counts nationally)."""
+        yield national
+        if cert_id in figures:
+            yield figures[cert_id]
+
+    # Open work by state: the (state, due_at) index, open states only.
+    by_state = (
+        only(Dossier.objects.filter(state__in=SHOWN_STATES))
+        .values_list("cert_id", "state")
+        .annotate(n=Count("id"))
+    )
+    for cert_id, state, n in by_state.order_by():
+        for row in each(cert_id):
+            row.by_state[state] = row.by_state.get(state, 0) + n
+
+    # Age of the queue: the partial index on queued dossiers.
+    queue = only(Dossier.objects.filter(state=State.QUEUED, queued_at__isnull=False))
+    per_cert, overall = grouped_percentiles(
+        qs=queue,
+        group="cert_id",
+        expression=age_expression(now=now, field="queued_at"),
+        fractions=(0.5, 0.9, 1.0),
+    )
+    for cert_id, (p50, p90, oldest) in per_cert.items():
+        if cert_id in figures:
+            figures[cert_id].age_p50_days, figures[cert_id].age_p90_days = days(p50), days(p90)
+            figures[cert_id].age_max_days = days(oldest)
+    national.age_p50_days, national.age_p90_days, national.age_max_days = (days(v) for v in overall)
+
+    # Decisions per day over 30 days: the audit's created_at index.
+    days_shown = day_list(now=now)
+    first_day = timezone.make_aware(datetime.combine(days_shown[0], datetime.min.time()))
+    decisions = (
+        only(
+            DossierEvent.objects.filter(
+                created_at__gte=first_day,
+                created_at__lte=now,
+                action="transition",
+                from_state=State.IN_REVIEW,
+                to_state__in=DECISIONS,
+            ),
+            "dossier__cert_id",
+        )
+        .annotate(day=TruncDate("created_at"))
+        .values_list("dossier__cert_id", "day")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for cert_id, day, n in decisions:
+        index = (day - days_shown[0]).days
+        if 0 <= index < DAYS:
+            for row in each(cert_id):
+                row.decisions_per_day[index] += n
+
+    # Agents active: whoever acted as a reviewer in the last day, and whoever holds a lease now.
+    last_seen: dict[int | None, dict[int, datetime]] = defaultdict(dict)
+    recent = (
+        only(
+            DossierEvent.objects.filter(
+                created_at__gte=now - timedelta(days=1),
+                created_at__lte=now,
+                actor_role__in=sorted(states.REVIEW_ROLES),
+                actor__isnull=False,
+            ),
+            "dossier__cert_id",
+        )
+        .values_list("dossier__cert_id", "actor_id")
+        .annotate(last=Max("created_at"))
+        .order_by()
+    )
+    leases = only(Dossier.objects.filter(state=State.IN_REVIEW, claimed_by__isnull=False)).values_list(
+        "cert_id", "claimed_by_id"
+    )
+    for cert_id, actor_id, last in [*recent, *((c, a, now) for c, a in leases)]:
+        for key in (None, cert_id):
+            seen = last_seen[key]
+            seen[actor_id] = max(seen.get(actor_id, last), last)
+    hour_ago = now - timedelta(hours=1)
+    for key, row in [(None, national), *figures.items()]:
+        seen = last_seen.get(key, {})
+        row.agents_last_day = len(seen)
+        row.agents_last_hour = sum(1 for last in seen.values() if last >= hour_ago)
+
+    # Straight-through rate over 30 days, from the public snapshot.
+    payload = stats_latest().payload
+    rates = {centre["code"]: centre["straight_through_rate"] for centre in payload.get("centres", [])}
+    national.straight_through_rate = payload.get("national", {}).get("straight_through_rate")
+    for row in figures.values():
+        row.straight_through_rate = rates.get(row.cert.code)
+
+    # Stuck: must be zero in steady state.
+    stuck = only(stuck_dossiers(now=now)).values_list("cert_id").annotate(n=Count("id")).order_by()
+    for cert_id, n in stuck:
+        for row in each(cert_id):
+            row.stuck += n
+
+    if not scoped:
+        figures[None] = national
+    return figures

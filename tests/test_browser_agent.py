@@ -1,0 +1,180 @@
+"""An agent, in Chromium: logs in, takes the next dossier, sees its documents inline, asks for a
+complement; the applicant's answer arrives (through the service until the citizen space exists);
+the agent takes the dossier again, ahead of newer work, and approves it."""
+
+import struct
+import threading
+import zlib
+from datetime import timedelta
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.utils import timezone
+
+from cert_workflow import queue
+from dossiers.models import Dossier, State
+from dossiers.services import document_attach
+from tests import factories
+from tests.test_queue import queued_dossiers
+
+AGENT_EMAIL = "instructeur@cert.example.fr"
+
+
+def _png(width: int = 4, height: int = 3) -> bytes:
+    """A real (grey) PNG, so that the browser can decode it."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\0" + b"\x80" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _pdf(text: str = "Carte nationale d'identite") -> bytes:
+    """A real one-page PDF (with its cross-reference table), so that the viewer can open it."""
+    stream = f"BT /F1 24 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def in_own_thread(work):
+    """Run `work()` on a connection of its own, as another request would, and return its result.
+    (ORM calls made while Playwright's loop runs would otherwise open a connection that the
+    teardown never closes.)"""
+    result: dict = {}
+
+    def run():
+        try:
+            result["value"] = work()
+        except BaseException as exc:  # re-raised in the test's thread
+            result["error"] = exc
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=60)
+    if "error" in result:
+        raise result["error"]
+    return result.get("value")
+
+
+@pytest.fixture
+def centre_with_work(settings, tmp_path):
+    """An agent's centre with an old dossier (with a PDF and a scan) and a newer one. Written before
+    the browser starts."""
+    settings.MEDIA_ROOT = tmp_path
+    cert = factories.CertFactory()
+    factories.agent(cert=cert, email=AGENT_EMAIL, first_name="Dominique", last_name="Instructeur")
+    owner = factories.citizen(email="camille@example.fr")
+    old = factories.draft(filed_by=owner)
+    document_attach(
+        dossier=old,
+        kind="identity",
+        uploaded=SimpleUploadedFile("cni.pdf", _pdf()),
+        actor=owner,
+    )
+    document_attach(
+        dossier=old,
+        kind="previous_certificate",
+        uploaded=SimpleUploadedFile("ancien-titre.png", _png()),
+        actor=owner,
+    )
+    Dossier.objects.filter(pk=old.pk).update(
+        state=State.QUEUED, cert=cert, queued_at=timezone.now() - timedelta(days=2)
+    )
+    (newer,) = queued_dossiers(
+        cert=cert, owner=factories.citizen(), since=timezone.now() - timedelta(hours=1)
+    )
+    return {"old": old, "newer": newer, "owner": owner}
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_agent_takes_asks_for_a_complement_takes_it_again_and_approves(live_server, centre_with_work, page):
+    from playwright.sync_api import expect
+
+    old, owner = centre_with_work["old"], centre_with_work["owner"]
+    problems: list[str] = []  # script errors and CSP violations both land in the console
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    documents: list[tuple[int, str, str]] = []
+    page.on(
+        "response",
+        lambda response: (
+            documents.append((response.status, response.headers.get("content-type", ""), response.url))
+            if "/pieces/" in response.url
+            else None
+        ),
+    )
+
+    page.goto(f"{live_server.url}/connexion/?next=/instruction/")
+    page.get_by_label("Adresse électronique").fill(AGENT_EMAIL)
+    page.get_by_label("Mot de passe").fill(factories.PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(f"{live_server.url}/instruction/")
+
+    page.get_by_role("button", name="Prendre le dossier suivant").click()
+    page.wait_for_url(f"{live_server.url}/instruction/dossiers/{old.reference}/")
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Dossier {old.reference}")
+    expect(page.locator("#dossier-state")).to_have_text("En cours d'instruction")
+    scan = page.locator("img.cg-document")
+    expect(scan).to_be_visible()
+    assert scan.evaluate("image => image.complete && image.naturalWidth === 4")
+    expect(page.locator('object[type="application/pdf"]')).to_have_count(1)
+
+    # The DSFR draws the box over the input; tick it from the keyboard, as a screen-reader user would.
+    page.get_by_label("Justificatif de domicile").focus()
+    page.keyboard.press("Space")
+    expect(page.get_by_label("Justificatif de domicile")).to_be_checked()
+    page.get_by_label("Message au demandeur").fill("Merci de joindre un justificatif de moins de six mois.")
+    page.get_by_role("button", name="Demander le complément").click()
+    page.wait_for_url(f"{live_server.url}/instruction/")
+    expect(page.get_by_text(f"Le complément est demandé pour le dossier {old.reference}")).to_be_visible()
+
+    # The applicant answers (the citizen space will call the same service).
+    in_own_thread(lambda: queue.complement_answer(dossier=Dossier.objects.get(pk=old.pk), actor=owner))
+
+    page.reload()
+    page.get_by_role("button", name="Prendre le dossier suivant").click()
+    page.wait_for_url(f"{live_server.url}/instruction/dossiers/{old.reference}/")  # ahead of the newer one
+    expect(page.get_by_text("Justificatif de domicile.")).to_be_visible()  # the request, in the page
+    page.get_by_role("button", name="Accepter le dossier").click()
+    page.wait_for_url(f"{live_server.url}/instruction/")
+    expect(page.get_by_text(f"Le dossier {old.reference} est accepté.")).to_be_visible()
+
+    page.get_by_label("Rechercher un dossier").fill(old.reference)
+    page.get_by_role("button", name="Rechercher").click()
+    expect(page.get_by_role("row", name=old.reference)).to_contain_text("Accepté")
+
+    # Both pieces were fetched by the page itself (the PDF viewer fetches its stream a second time).
+    assert documents and all(status == 200 for status, _type, _url in documents)
+    assert {content_type for _status, content_type, _url in documents if content_type} == {
+        "application/pdf",
+        "image/png",
+    }
+    assert problems == []
+    state = in_own_thread(lambda: Dossier.objects.get(pk=old.pk).state)
+    assert state == State.APPROVED

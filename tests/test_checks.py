@@ -1,0 +1,489 @@
+"""Automatic checks: each rule on its own, then the stored results and risk of a chunk of dossiers."""
+
+import itertools
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from cert_workflow import checks
+from cert_workflow.checks import OpenDossier
+from cert_workflow.models import Assessment, CheckResult, Outcome, Risk, StraightThroughRule
+from dossiers import services
+from dossiers.fees import Fees
+from dossiers.models import DocumentKind, Dossier, Procedure, State, Vehicle
+from dossiers.plates import plate_from_ordinal
+from tests import factories
+
+PASSED, WARNING, FAILED = Outcome.PASSED, Outcome.WARNING, Outcome.FAILED
+PDF = b"%PDF-1.4\n% test document\n"
+_plates = itertools.count(50_000)
+
+# What a complete dossier of each procedure carries (written out, not taken from the code under test).
+COMPLETE = {
+    Procedure.FIRST_REGISTRATION: ["identity", "proof_of_address", "coc", "insurance", "invoice"],
+    Procedure.CHANGE_OF_OWNER: [
+        "identity",
+        "proof_of_address",
+        "previous_certificate",
+        "sale_certificate",
+        "insurance",
+    ],
+    Procedure.SALE_DECLARATION: ["identity"],
+    Procedure.CHANGE_OF_ADDRESS: ["identity", "proof_of_address"],
+    Procedure.DUPLICATE: ["identity", "proof_of_address"],
+    Procedure.CORRECTION: ["identity", "previous_certificate"],
+    Procedure.IMPORT: [
+        "identity",
+        "proof_of_address",
+        "foreign_title",
+        "customs_clearance",
+        "coc",
+        "invoice",
+    ],
+}
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+
+
+def documents_attach(*, dossier: Dossier, owner, kinds) -> None:
+    for kind in kinds:
+        uploaded = SimpleUploadedFile(f"{kind}.pdf", PDF + kind.encode(), content_type="application/pdf")
+        services.document_attach(dossier=dossier, kind=kind, uploaded=uploaded, actor=owner)
+
+
+def submitted(
+    *,
+    owner=None,
+    procedure: str = Procedure.CHANGE_OF_ADDRESS,
+    documents: list[str] | None = None,
+    vehicle: dict | None = None,
+    details: dict | None = None,
+) -> Dossier:
+    """A submitted dossier, by default complete and low-risk (a citizen's change of address)."""
+    owner = owner or factories.citizen()
+    vehicle = vehicle or factories.vehicle_data()
+    if procedure not in services.FIRST_IN_FRANCE:
+        vehicle.setdefault("plate", plate_from_ordinal(next(_plates)))
+    dossier = factories.draft(filed_by=owner, procedure=procedure, vehicle=vehicle, details=details)
+    if documents is None:
+        documents = COMPLETE[procedure] + (["mandate"] if dossier.organisation_id else [])
+    documents_attach(dossier=dossier, owner=owner, kinds=documents)
+    return services.dossier_submit(dossier=dossier, actor=owner)
+
+
+def results_of(dossier: Dossier) -> dict[str, str]:
+    return dict(CheckResult.objects.filter(dossier=dossier).values_list("code", "outcome"))
+
+
+def vehicle(**overrides) -> Vehicle:
+    return Vehicle(**factories.vehicle_data(**overrides))
+
+
+# --- The rules, one by one ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("vin", "outcome"),
+    [
+        ("1M8GDM9AXKP042788", PASSED),  # North American, right check digit
+        ("1M8GDM9A1KP042788", WARNING),  # North American, wrong check digit: a typo, an agent looks
+        ("WP0ZZZ99ZTS392124", PASSED),  # European filler in position 9: never held against it
+        ("VF1RFB00312345678", PASSED),  # European digit that is not the check digit
+        ("VF1RFB0031234567", FAILED),  # 16 characters
+        ("VF1RFB003123456O8", FAILED),  # letter O
+    ],
+)
+def test_vin_rules_fail_bad_format_and_only_warn_on_a_north_american_check_digit(vin, outcome):
+    assert checks.check_vin(vin=vin).outcome == outcome
+
+
+@pytest.mark.parametrize(
+    ("procedure", "others", "outcome"),
+    [
+        (Procedure.CHANGE_OF_OWNER, [], PASSED),
+        (Procedure.CHANGE_OF_OWNER, [("CG-1", Procedure.CHANGE_OF_OWNER, State.QUEUED)], FAILED),
+        (Procedure.FIRST_REGISTRATION, [("CG-1", Procedure.FIRST_REGISTRATION, State.SUBMITTED)], FAILED),
+        # The seller's declaration and the buyer's change of owner of one sale go side by side.
+        (Procedure.CHANGE_OF_OWNER, [("CG-1", Procedure.SALE_DECLARATION, State.APPROVED)], PASSED),
+        (Procedure.SALE_DECLARATION, [("CG-1", Procedure.CHANGE_OF_OWNER, State.IN_REVIEW)], PASSED),
+        (Procedure.CHANGE_OF_ADDRESS, [("CG-1", Procedure.DUPLICATE, State.QUEUED)], WARNING),
+        (
+            Procedure.CHANGE_OF_OWNER,
+            [
+                ("CG-1", Procedure.SALE_DECLARATION, State.QUEUED),
+                ("CG-2", Procedure.CHANGE_OF_OWNER, State.QUEUED),
+            ],
+            FAILED,
+        ),
+    ],
+)
+def test_another_open_dossier_on_the_vehicle_fails_for_the_same_procedure_and_warns_otherwise(
+    procedure, others, outcome
+):
+    result = checks.check_duplicates(procedure=procedure, others=[OpenDossier(*o) for o in others])
+    assert result.outcome == outcome
+    for reference, *_ in others:
+        assert reference in result.message
+
+
+@pytest.mark.parametrize(
+    ("overrides", "check", "outcome"),
+    [
+        ({}, checks.check_vehicle_codes, PASSED),
+        ({"energy": "XX"}, checks.check_vehicle_codes, FAILED),
+        ({"genre": "ZZ"}, checks.check_vehicle_codes, FAILED),
+        ({}, checks.check_fiscal_power, PASSED),  # 103 kW, 128 g: about 7 CV, 7 declared
+        ({"fiscal_power": 40}, checks.check_fiscal_power, WARNING),
+        ({"fiscal_power": 1}, checks.check_fiscal_power, WARNING),
+        ({"energy": "EL", "co2_g_km": None, "fiscal_power": 1}, checks.check_fiscal_power, PASSED),
+        ({"genre": "CTTE", "fiscal_power": 40}, checks.check_fiscal_power, PASSED),  # not a VP
+    ],
+)
+def test_vehicle_codes_and_fiscal_power(overrides, check, outcome):
+    assert check(vehicle=vehicle(**overrides)).outcome == outcome
+
+
+@pytest.mark.parametrize(
+    ("masses", "first_in_france", "outcome"),
+    [
+        ({}, True, PASSED),  # 1280 ≤ 1350 ≤ 1850 ≤ 1850
+        ({"empty_mass_kg": 1400}, False, FAILED),  # G.1 > G
+        ({"mass_kg": 1900}, False, FAILED),  # G > F.2
+        ({"ptac_kg": 1900}, False, FAILED),  # F.2 > F.1
+        ({"mass_kg": None, "empty_mass_kg": 1900}, False, FAILED),  # G.1 > F.2 across the gap
+        ({"mass_kg": None}, True, WARNING),  # the weight malus cannot be checked
+        ({"mass_kg": None}, False, PASSED),
+    ],
+)
+def test_masses_must_be_ordered(masses, first_in_france, outcome):
+    result = checks.check_vehicle_masses(vehicle=vehicle(**masses), first_in_france=first_in_france)
+    assert result.outcome == outcome
+
+
+@pytest.mark.parametrize(
+    ("overrides", "first_in_france", "outcome"),
+    [
+        ({}, True, PASSED),
+        ({"co2_g_km": None}, True, FAILED),  # a thermal car's malus depends on it
+        ({"co2_g_km": None}, False, WARNING),  # older titles may lack V.7
+        ({"energy": "EL", "co2_g_km": None}, True, PASSED),
+        ({"energy": "EL", "co2_g_km": 95}, True, WARNING),
+        ({"genre": "MTT2", "co2_g_km": None}, True, PASSED),
+    ],
+)
+def test_co2_is_required_for_thermal_passenger_cars(overrides, first_in_france, outcome):
+    result = checks.check_co2(vehicle=vehicle(**overrides), first_in_france=first_in_france)
+    assert result.outcome == outcome
+
+
+TODAY = date(2026, 11, 28)
+
+
+@pytest.mark.parametrize(
+    ("procedure", "by_professional", "details", "first_registration", "extra"),
+    [
+        (Procedure.FIRST_REGISTRATION, False, {}, None, set()),
+        (Procedure.FIRST_REGISTRATION, True, {}, None, {"mandate"}),
+        (Procedure.CHANGE_OF_ADDRESS, True, {}, None, {"mandate"}),
+        (Procedure.DUPLICATE, False, {"reason": "loss"}, None, set()),
+        (Procedure.DUPLICATE, False, {"reason": "theft"}, None, {"police_report"}),
+        (Procedure.CHANGE_OF_OWNER, False, {}, date(2023, 1, 1), set()),  # under 4 years
+        (Procedure.CHANGE_OF_OWNER, False, {}, date(2020, 1, 1), {"technical_inspection"}),
+        (Procedure.IMPORT, False, {}, date(2015, 6, 1), {"technical_inspection"}),
+        (Procedure.CHANGE_OF_ADDRESS, False, {}, date(2015, 6, 1), set()),
+    ],
+)
+def test_required_documents_follow_the_procedure_and_its_circumstances(
+    procedure, by_professional, details, first_registration, extra
+):
+    required = checks.required_documents(
+        procedure=procedure,
+        by_professional=by_professional,
+        details=details,
+        first_registration_date=first_registration,
+        on=TODAY,
+    )
+    assert required == set(COMPLETE[procedure]) | extra
+
+
+def test_every_procedure_has_its_required_documents():
+    assert set(checks.REQUIRED_DOCUMENTS) == set(Procedure.values)
+    for kinds in checks.REQUIRED_DOCUMENTS.values():
+        assert kinds <= set(DocumentKind.values)
+
+
+def test_missing_documents_fail_and_are_named():
+    result = checks.check_documents(
+        required=frozenset({"identity", "coc", "insurance"}), present={"identity", "other"}
+    )
+    assert result.outcome == FAILED
+    assert result.data["missing"] == ["coc", "insurance"]
+    assert "Certificat de conformité" in result.message and "Attestation d'assurance" in result.message
+    assert checks.check_documents(required=frozenset({"identity"}), present={"identity"}).outcome == PASSED
+
+
+def _fees(**amounts) -> Fees:
+    values = {f"y{i}": Decimal("0.00") for i in range(1, 7)} | {k: Decimal(v) for k, v in amounts.items()}
+    return Fees(**values)
+
+
+@pytest.mark.parametrize(
+    ("frozen", "owed", "outcome"),
+    [
+        (_fees(y1="385.00", y4="11.00", y5="2.76", y6="398.76"), _fees(y1="385.00", y4="11.00", y5="2.76", y6="398.76"), PASSED),
+        (_fees(y1="300.00", y4="11.00", y5="2.76", y6="313.76"), _fees(y1="385.00", y4="11.00", y5="2.76", y6="398.76"), FAILED),
+        (None, _fees(), FAILED),  # nothing frozen at submission
+        (_fees(), None, WARNING),  # the tables could not recompute
+    ],
+)  # fmt: skip
+def test_fees_frozen_at_submission_must_equal_the_recomputed_fees(frozen, owed, outcome):
+    frozen_values = {f"y{i}": getattr(frozen, f"y{i}") if frozen else None for i in range(1, 7)}
+    result = checks.check_fees(frozen=frozen_values, owed=owed, error="tables")
+    assert result.outcome == outcome
+    if outcome == FAILED and frozen:
+        assert "Y.1" in result.message and "Y.6" in result.message and "Y.4" not in result.message
+
+
+@pytest.mark.parametrize(
+    ("y6", "paid", "outcome"),
+    [
+        (Decimal("0.00"), None, PASSED),  # a free procedure owes nothing
+        (Decimal("398.76"), None, WARNING),  # payment not recorded: a human confirms it
+        (Decimal("398.76"), "398.76", PASSED),
+        (Decimal("398.76"), 398.76, PASSED),
+        (Decimal("398.76"), "300", FAILED),
+        (Decimal("398.76"), "beaucoup", FAILED),
+        (None, "10", FAILED),
+    ],
+)
+def test_payment_must_equal_the_fees(y6, paid, outcome):
+    assert checks.check_payment(y6=y6, paid=paid).outcome == outcome
+
+
+@pytest.mark.parametrize(
+    ("sale_date", "outcome"),
+    [
+        ("2026-11-20", PASSED),
+        ("28/10/2026", PASSED),  # exactly one month before
+        ("2026-10-27", WARNING),  # late: fined, not refused
+        ("2026-11-29", FAILED),  # after the application
+        ("", FAILED),
+        ("hier", FAILED),
+    ],
+)
+def test_sale_must_be_declared_within_the_month(sale_date, outcome):
+    assert checks.check_sale_date(details={"sale_date": sale_date}, on=TODAY).outcome == outcome
+
+
+def test_one_month_before_keeps_to_the_end_of_shorter_months():
+    assert checks.one_month_before(date(2026, 3, 31)) == date(2026, 2, 28)
+    assert checks.one_month_before(date(2026, 1, 15)) == date(2025, 12, 15)
+
+
+@pytest.mark.parametrize(
+    ("code", "has_sale_certificate", "outcome"),
+    [
+        ("AB12CD34", False, PASSED),
+        ("ab12-cd34 ef", False, PASSED),  # spaces and dashes as people type them
+        ("AB12", False, FAILED),  # truncated
+        ("AB12CD34!", False, FAILED),
+        (None, True, WARNING),  # the signed cerfa 15776 stands in for it, an agent reads it
+        (None, False, FAILED),
+    ],
+)
+def test_code_de_cession_must_be_present_and_well_formed(code, has_sale_certificate, outcome):
+    details = {"code_de_cession": code} if code is not None else {}
+    result = checks.check_code_de_cession(details=details, has_sale_certificate=has_sale_certificate)
+    assert result.outcome == outcome
+
+
+@pytest.mark.parametrize(
+    ("reason", "present", "outcome"),
+    [
+        ("theft", {"identity", "police_report"}, PASSED),
+        ("theft", {"identity"}, FAILED),
+        ("loss", {"identity"}, PASSED),
+        (None, {"identity"}, WARNING),
+    ],
+)
+def test_duplicate_after_theft_needs_the_police_report(reason, present, outcome):
+    details = {"reason": reason} if reason else {}
+    assert checks.check_duplicate_reason(details=details, present=present).outcome == outcome
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "risk"),
+    [
+        ([PASSED, PASSED], Risk.LOW),
+        ([PASSED, WARNING], Risk.MEDIUM),
+        ([WARNING, FAILED, PASSED], Risk.HIGH),
+    ],
+)
+def test_risk_is_the_worst_outcome(outcomes, risk):
+    assert checks.risk_of(outcomes) == risk
+
+
+# --- Stored results of a chunk -----------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_complete_dossier_gets_one_passed_result_per_check_and_a_low_risk():
+    dossier = submitted(procedure=Procedure.CORRECTION)
+
+    assert checks.dossiers_assess(dossier_ids=[dossier.pk]) == [dossier.pk]  # no straight-through
+
+    results = results_of(dossier)
+    assert set(results) == {
+        "vin",
+        "duplicates",
+        "vehicle_codes",
+        "vehicle_masses",
+        "vehicle_co2",
+        "fiscal_power",
+        "documents",
+        "fees",
+        "payment",
+    }
+    assert set(results.values()) == {PASSED}
+    assert dossier.assessment.risk == Risk.LOW
+    assert CheckResult.objects.filter(dossier=dossier, message="").count() == 0
+
+
+@pytest.mark.django_db
+def test_change_of_owner_and_duplicate_get_their_own_checks():
+    owner_change = submitted(
+        procedure=Procedure.CHANGE_OF_OWNER,
+        details={"sale_date": "2026-11-20", "code_de_cession": "AB12CD34EF"},
+    )
+    theft = submitted(
+        procedure=Procedure.DUPLICATE,
+        details={"reason": "theft"},
+        documents=["identity", "proof_of_address"],
+    )
+    checks.dossiers_assess(dossier_ids=[owner_change.pk, theft.pk])
+
+    assert {"sale_date", "code_de_cession"} <= set(results_of(owner_change))
+    theft_results = results_of(theft)
+    assert theft_results["duplicate_reason"] == FAILED
+    assert theft_results["documents"] == FAILED
+    assert "police_report" in theft.check_results.get(code="documents").data["missing"]
+    assert theft.assessment.risk == Risk.HIGH
+
+
+@pytest.mark.django_db
+def test_dealer_first_registration_without_mandate_is_high_risk_and_goes_to_review():
+    garage = factories.dealer()
+    dossier = submitted(
+        owner=garage, procedure=Procedure.FIRST_REGISTRATION, documents=COMPLETE["first_registration"]
+    )
+
+    assert checks.dossiers_assess(dossier_ids=[dossier.pk]) == [dossier.pk]
+    documents = dossier.check_results.get(code="documents")
+    assert (documents.outcome, documents.data["missing"]) == (FAILED, ["mandate"])
+    assert "Mandat" in documents.message
+    assert results_of(dossier)["payment"] == WARNING  # fees owed, payment not recorded yet
+    assert Assessment.objects.get(dossier=dossier).risk == Risk.HIGH
+
+
+@pytest.mark.django_db
+def test_two_open_dossiers_on_one_vehicle_are_both_flagged_but_a_draft_is_not():
+    vin = factories.new_vin()
+    first = submitted(procedure=Procedure.FIRST_REGISTRATION, vehicle=factories.vehicle_data(vin=vin))
+    second = submitted(procedure=Procedure.FIRST_REGISTRATION, vehicle=factories.vehicle_data(vin=vin))
+    factories.draft(filed_by=factories.citizen(), vehicle=factories.vehicle_data(vin=vin))
+    alone = submitted(procedure=Procedure.FIRST_REGISTRATION)
+
+    checks.dossiers_assess(dossier_ids=[first.pk, second.pk, alone.pk])
+
+    assert first.check_results.get(code="duplicates").data["references"] == [second.reference]
+    assert second.check_results.get(code="duplicates").data["references"] == [first.reference]
+    assert results_of(first)["duplicates"] == results_of(second)["duplicates"] == FAILED
+    assert results_of(alone)["duplicates"] == PASSED
+
+
+@pytest.mark.django_db
+def test_fees_changed_after_submission_are_caught():
+    dossier = submitted(procedure=Procedure.FIRST_REGISTRATION)
+    Dossier.objects.filter(pk=dossier.pk).update(y6=dossier.y6 - 100)
+
+    checks.dossiers_assess(dossier_ids=[dossier.pk])
+
+    fees = dossier.check_results.get(code="fees")
+    assert fees.outcome == FAILED
+    assert set(fees.data["differences"]) == {"y6"}
+
+
+@pytest.mark.django_db
+def test_paid_amount_equal_to_the_fees_passes():
+    dossier = submitted(procedure=Procedure.FIRST_REGISTRATION)
+    Dossier.objects.filter(pk=dossier.pk).update(details={"paid_amount": str(dossier.y6)})
+
+    checks.dossiers_assess(dossier_ids=[dossier.pk])
+
+    assert results_of(dossier)["payment"] == PASSED
+
+
+@pytest.mark.django_db
+def test_only_submitted_dossiers_are_checked():
+    owner = factories.citizen()
+    draft = factories.draft(filed_by=owner)
+    queued = submitted()
+    services.dossier_transition(dossier=queued, to=State.QUEUED, actor=None)
+
+    assert checks.dossiers_assess(dossier_ids=[draft.pk, queued.pk, 10**9]) == []
+    assert not CheckResult.objects.exists()
+    assert not Assessment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_running_a_chunk_twice_replaces_results_instead_of_adding_rows():
+    dossier = submitted(procedure=Procedure.CORRECTION)
+    checks.dossiers_assess(dossier_ids=[dossier.pk])
+    count = CheckResult.objects.count()
+    CheckResult.objects.create(dossier=dossier, code="obsolete_check", outcome=FAILED, message="ancien")
+    Dossier.objects.filter(pk=dossier.pk).update(y6=Decimal("1.00"))  # tampered between the runs
+
+    assert checks.dossiers_assess(dossier_ids=[dossier.pk]) == [dossier.pk]
+
+    assert CheckResult.objects.count() == count
+    assert results_of(dossier)["fees"] == FAILED
+    assert Assessment.objects.filter(dossier=dossier).count() == 1
+    assert Assessment.objects.get(dossier=dossier).risk == Risk.HIGH
+
+
+def _mixed_chunk(size: int) -> list[int]:
+    """Low-risk, incomplete and duplicated dossiers: every path of the service."""
+    checks.straight_through_rules()
+    StraightThroughRule.objects.filter(procedure=Procedure.CHANGE_OF_ADDRESS).update(sampling_rate=0)
+    ids = []
+    owner, vin = factories.citizen(), factories.new_vin()
+    for n in range(size):
+        if n % 5 == 0:
+            vehicle = factories.vehicle_data(vin=vin)
+            dossier = submitted(owner=owner, procedure=Procedure.FIRST_REGISTRATION, vehicle=vehicle)
+        elif n % 5 == 1:
+            dossier = submitted(owner=owner, documents=["identity"])
+        else:
+            dossier = submitted(owner=owner)
+        ids.append(dossier.pk)
+    return ids
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("size", [5, 50])
+def test_a_chunk_costs_the_same_few_queries_whatever_its_size(size, django_assert_max_num_queries):
+    ids = _mixed_chunk(size)
+
+    with django_assert_max_num_queries(20):
+        to_review = checks.dossiers_assess(dossier_ids=ids)
+
+    assert Assessment.objects.filter(dossier_id__in=ids).count() == size
+    assert CheckResult.objects.filter(dossier_id__in=ids, code="vin").count() == size
+    approved = set(Dossier.objects.filter(pk__in=ids, state=State.APPROVED).values_list("pk", flat=True))
+    assert approved and to_review
+    assert approved | set(to_review) == set(ids)

@@ -1,0 +1,469 @@
+"""Decisions on a dossier in review: approve, reject with a listed reason, ask for a complement and
+get the answer back in the same centre ahead of new work; bulk approval of low-risk dossiers."""
+
+import html
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from cert_workflow import queue
+from cert_workflow.models import ComplementRequest, Risk, SweepAction
+from dossiers.errors import InvalidInput
+from dossiers.models import Dossier, DossierEvent, State
+from dossiers.states import TransitionNotAllowed
+from tests import factories
+from tests.celery_worker import wait_until
+from tests.test_queue import queued_dossiers
+
+pytestmark = pytest.mark.django_db
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def _api(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {factories.token_for(user)}")
+    return client
+
+
+def _claimed(cert=None, **kwargs):
+    """A dossier of `cert` in review by a new agent of that centre: (dossier, agent, owner)."""
+    cert = cert or factories.CertFactory()
+    owner = kwargs.pop("owner", None) or factories.citizen()
+    agent = factories.agent(cert=cert)
+    queued_dossiers(cert=cert, owner=owner, **kwargs)
+    return queue.queue_claim_next(agent=agent), agent, owner
+
+
+# --- pure rules ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("now", "deadline"),
+    [
+        (datetime(2026, 3, 10, 9, 0, tzinfo=PARIS), datetime(2026, 4, 10, 23, 59, 59, tzinfo=PARIS)),
+        (datetime(2026, 1, 31, 9, 0, tzinfo=PARIS), datetime(2026, 2, 28, 23, 59, 59, tzinfo=PARIS)),
+        (datetime(2028, 1, 31, 9, 0, tzinfo=PARIS), datetime(2028, 2, 29, 23, 59, 59, tzinfo=PARIS)),
+        (datetime(2026, 12, 15, 9, 0, tzinfo=PARIS), datetime(2027, 1, 15, 23, 59, 59, tzinfo=PARIS)),
+        # 23:30 UTC on 31 May is already 1 June in Paris: the month counts from the local day.
+        (datetime(2026, 5, 31, 23, 30, tzinfo=UTC), datetime(2026, 7, 1, 23, 59, 59, tzinfo=PARIS)),
+    ],
+)
+def test_complement_deadline_is_the_end_of_the_same_day_one_month_later(now, deadline):
+    assert queue.complement_deadline(now=now) == deadline
+
+
+@pytest.mark.parametrize(
+    ("decision", "reason", "message", "items", "field", "rule"),
+    [
+        ("accept", "", "", None, "decision", "choice"),
+        ("reject", "", "", None, "reason", "required"),
+        ("reject", "too_ugly", "", None, "reason", "choice"),
+        ("reject", "other", "  ", None, "message", "required"),
+        ("request_complement", "", "", [], "items", "required"),
+        ("request_complement", "", "", ["identity", "colour"], "items", "choice"),
+    ],
+)
+def test_decision_with_an_unknown_or_missing_reason_or_item_says_which(
+    decision, reason, message, items, field, rule
+):
+    with pytest.raises(InvalidInput) as excinfo:
+        queue.decision_clean(decision=decision, reason=reason, message=message, items=items)
+    assert [(e.field, e.rule) for e in excinfo.value.errors] == [(field, rule)]
+
+
+def test_complement_items_are_document_kinds_and_fields_of_the_data_dictionary():
+    codes = [code for code, _label in queue.complement_items()]
+    assert {"identity", "police_report", "sale_certificate", "vin", "co2_g_km", "address_line"} <= set(codes)
+    assert len(codes) == len(set(codes))
+    clean = queue.decision_clean(
+        decision="request_complement", items=["proof_of_address", "mass_kg", "proof_of_address"]
+    )
+    assert clean.items == ("proof_of_address", "mass_kg")
+
+
+# --- services --------------------------------------------------------------------------------
+
+
+def test_approval_by_the_lease_holder_is_recorded_with_the_agent():
+    dossier, agent, _owner = _claimed()
+    approved = queue.dossier_decide(dossier=dossier, agent=agent, decision="approve")
+    assert approved.state == State.APPROVED and approved.decided_at and approved.claimed_by is None
+    event = approved.events.get(to_state=State.APPROVED)
+    assert (event.actor, event.actor_role, event.data["decision"]) == (agent, "agent", "approve")
+
+
+def test_rejection_keeps_the_listed_reason_and_the_free_text():
+    dossier, agent, _owner = _claimed()
+    rejected = queue.dossier_decide(
+        dossier=dossier,
+        agent=agent,
+        decision="reject",
+        reason="seller_not_owner",
+        message="Le certificat de cession est signé par un tiers.",
+    )
+    assert rejected.state == State.REJECTED and rejected.closed_at
+    event = rejected.events.get(to_state=State.REJECTED)
+    assert event.reason == (
+        "Le vendeur n'est pas le titulaire du certificat : Le certificat de cession est signé par un tiers."
+    )
+    assert event.data["reason_code"] == "seller_not_owner"
+
+
+def test_complement_request_pauses_the_clock_until_the_deadline_and_frees_the_agent():
+    dossier, agent, _owner = _claimed()
+    waiting = queue.dossier_decide(
+        dossier=dossier,
+        agent=agent,
+        decision="request_complement",
+        items=["proof_of_address", "co2_g_km"],
+        message="Justificatif de moins de 6 mois.",
+    )
+    request = ComplementRequest.objects.get(dossier=dossier)
+    assert waiting.state == State.AWAITING_COMPLEMENT and waiting.claimed_by is None
+    assert waiting.due_at == request.deadline == queue.complement_deadline(now=request.requested_at)
+    assert request.deadline - timezone.now() > timedelta(days=27)
+    assert (request.cert_id, request.items, request.requested_by) == (
+        dossier.cert_id,
+        ["proof_of_address", "co2_g_km"],
+        agent,
+    )
+    event = waiting.events.get(to_state=State.AWAITING_COMPLEMENT)
+    assert (
+        event.data["complement_request"] == request.pk and event.reason == "Justificatif de moins de 6 mois."
+    )
+
+
+def test_a_colleague_cannot_decide_on_a_dossier_another_agent_holds_but_a_supervisor_can():
+    dossier, agent, _owner = _claimed()
+    colleague = factories.agent(cert=agent.cert)
+    with pytest.raises(queue.LeaseNotHeld) as excinfo:
+        queue.dossier_decide(dossier=dossier, agent=colleague, decision="approve")
+    assert excinfo.value.rule == "lease_not_held"
+    approved = queue.dossier_decide(dossier=dossier, agent=factories.supervisor(), decision="approve")
+    assert approved.state == State.APPROVED
+
+
+def test_a_decided_dossier_cannot_be_decided_again():
+    dossier, agent, _owner = _claimed()
+    queue.dossier_decide(dossier=dossier, agent=agent, decision="approve")
+    with pytest.raises(TransitionNotAllowed):
+        queue.dossier_decide(dossier=dossier, agent=agent, decision="reject", reason="fees_not_paid")
+
+
+def test_only_the_applicant_answers_a_complement():
+    dossier, agent, owner = _claimed()
+    queue.dossier_decide(dossier=dossier, agent=agent, decision="request_complement", items=["identity"])
+    with pytest.raises(PermissionDenied):
+        queue.complement_answer(dossier=dossier, actor=agent)
+    with pytest.raises(TransitionNotAllowed):
+        queue.complement_answer(dossier=dossier, actor=factories.citizen())
+    assert queue.complement_answer(dossier=dossier, actor=owner).state == State.QUEUED
+
+
+def test_dealer_organisation_answers_the_complement_of_its_dossier():
+    cert = factories.CertFactory()
+    staff = factories.dealer()
+    colleague = factories.dealer(organisation=staff.organisation)
+    dossier = factories.draft(filed_by=staff)
+    Dossier.objects.filter(pk=dossier.pk).update(
+        state=State.QUEUED, cert=cert, queued_at=timezone.now() - timedelta(hours=1)
+    )
+    agent = factories.agent(cert=cert)
+    claimed = queue.queue_claim_next(agent=agent)
+    queue.dossier_decide(dossier=claimed, agent=agent, decision="request_complement", items=["invoice"])
+
+    answered = queue.complement_answer(dossier=claimed, actor=colleague)
+
+    assert (answered.state, answered.cert) == (State.QUEUED, cert)
+
+
+# --- API and the complement round trip ---------------------------------------------------------
+
+
+def test_complement_round_trip_comes_back_to_the_same_centre_ahead_of_newer_work():
+    cert, other = factories.CertFactory(), factories.CertFactory()
+    owner, agent = factories.citizen(), factories.agent(cert=cert)
+    (dossier,) = queued_dossiers(cert=cert, owner=owner, since=timezone.now() - timedelta(days=2))
+    agent_api = _api(agent)
+
+    claimed = agent_api.post(reverse("api-queue-claim")).json()
+    assert claimed["reference"] == dossier.reference
+    response = agent_api.post(
+        reverse("api-dossier-decision", args=[dossier.reference]),
+        {"decision": "request_complement", "items": ["proof_of_address"], "message": "Moins de 6 mois."},
+        format="json",
+    )
+    assert response.status_code == 200 and response.json()["state"] == "awaiting_complement"
+    # New work arrives in the centre (and elsewhere) while the applicant looks for the document.
+    (newer,) = queued_dossiers(
+        cert=cert, owner=factories.citizen(), since=timezone.now() - timedelta(minutes=5)
+    )
+    queued_dossiers(cert=other, owner=factories.citizen(), since=timezone.now() - timedelta(days=9))
+
+    response = _api(owner).post(reverse("api-dossier-complement", args=[dossier.reference]))
+
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["state"], body["cert"], body["priority"]) == ("queued", cert.code, queue.COMPLEMENT_PRIORITY)
+    assert ComplementRequest.objects.get(dossier=dossier).answered_at is not None
+    assert [row["reference"] for row in agent_api.get(reverse("api-queue")).json()["results"]] == [
+        dossier.reference,
+        newer.reference,
+    ]
+    again = agent_api.post(reverse("api-queue-claim")).json()
+    assert again["reference"] == dossier.reference
+    response = agent_api.post(
+        reverse("api-dossier-decision", args=[dossier.reference]), {"decision": "approve"}, format="json"
+    )
+    assert response.json()["state"] == "approved"
+    moves = list(
+        DossierEvent.objects.filter(dossier=dossier, action="transition").values_list(
+            "from_state", "to_state", "actor_role"
+        )
+    )
+    assert moves == [
+        ("queued", "in_review", "agent"),
+        ("in_review", "awaiting_complement", "agent"),
+        ("awaiting_complement", "queued", "citizen"),
+        ("queued", "in_review", "agent"),
+        ("in_review", "approved", "agent"),
+    ]
+
+
+def test_decision_api_errors_use_the_error_shape_400_for_input_409_for_state_and_lease():
+    dossier, agent, _owner = _claimed()
+    client = _api(agent)
+    url = reverse("api-dossier-decision", args=[dossier.reference])
+
+    response = client.post(url, {"decision": "reject", "reason": "nope"}, format="json")
+    assert response.status_code == 400
+    (error,) = response.json()["errors"]
+    assert (error["field"], error["rule"]) == ("reason", "choice")
+    assert "seller_not_owner" in error["expected"]
+
+    Dossier.objects.filter(pk=dossier.pk).update(due_at=timezone.now() - timedelta(minutes=1))
+    response = client.post(url, {"decision": "approve"}, format="json")
+    assert response.status_code == 409
+    assert response.json()["errors"][0]["rule"] == "lease_expired"
+
+    supervisor_api = _api(factories.supervisor())
+    assert supervisor_api.post(url, {"decision": "approve"}, format="json").status_code == 200
+    response = supervisor_api.post(url, {"decision": "approve"}, format="json")
+    assert response.status_code == 409
+    assert response.json()["errors"][0]["rule"] == "transition_not_allowed"
+
+
+def test_citizen_cannot_decide_on_their_own_dossier_and_agents_cannot_answer_complements():
+    dossier, agent, owner = _claimed()
+    response = _api(owner).post(
+        reverse("api-dossier-decision", args=[dossier.reference]), {"decision": "approve"}, format="json"
+    )
+    assert response.status_code == 403
+    response = _api(agent).post(reverse("api-dossier-complement", args=[dossier.reference]))
+    assert response.status_code == 403
+
+
+def test_release_and_lease_api():
+    dossier, agent, _owner = _claimed()
+    client = _api(agent)
+    Dossier.objects.filter(pk=dossier.pk).update(due_at=timezone.now() + timedelta(minutes=3))
+    response = client.post(reverse("api-dossier-lease", args=[dossier.reference]))
+    assert response.status_code == 200
+    assert datetime.fromisoformat(response.json()["due_at"]) > timezone.now() + timedelta(minutes=29)
+    response = client.post(reverse("api-dossier-release", args=[dossier.reference]))
+    assert response.status_code == 200 and response.json()["state"] == "queued"
+    assert client.post(reverse("api-dossier-lease", args=[dossier.reference])).status_code == 409
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+
+def test_review_page_shows_data_documents_inline_checks_and_history(client, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from cert_workflow.models import CheckResult, Outcome
+    from dossiers.services import document_attach
+
+    settings.MEDIA_ROOT = tmp_path
+    owner = factories.citizen()
+    draft = factories.draft(filed_by=owner)
+    pdf = document_attach(
+        dossier=draft,
+        kind="identity",
+        uploaded=SimpleUploadedFile("cni.pdf", b"%PDF-1.4\n%%EOF\n", content_type="application/pdf"),
+        actor=owner,
+    )
+    png = document_attach(
+        dossier=draft,
+        kind="proof_of_address",
+        uploaded=SimpleUploadedFile("facture.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 16),
+        actor=owner,
+    )
+    cert = factories.CertFactory()
+    Dossier.objects.filter(pk=draft.pk).update(state=State.QUEUED, cert=cert, queued_at=timezone.now())
+    CheckResult.objects.create(dossier=draft, code="vin", outcome=Outcome.WARNING, message="Clé de contrôle.")
+    agent = factories.agent(cert=cert)
+    queue.queue_claim_next(agent=agent)
+    client.force_login(agent)
+
+    page = html.unescape(client.get(reverse("agent-dossier", args=[draft.reference])).content.decode())
+
+    pdf_url = reverse("agent-document", args=[draft.reference, pdf.pk])
+    png_url = reverse("agent-document", args=[draft.reference, png.pk])
+    assert f'<object data="{pdf_url}" type="application/pdf"' in page
+    assert f'<img src="{png_url}"' in page
+    assert "Clé de contrôle." in page and "À vérifier" in page
+    assert draft.vehicle.vin in page and "Martin" in page
+    assert "En cours d'instruction" in page
+    assert "Ce dossier vous est réservé encore" in page
+
+    response = client.get(pdf_url)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"].startswith("inline")
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["X-Frame-Options"] == "SAMEORIGIN"
+    assert "frame-ancestors 'self'" in response["Content-Security-Policy"]
+    assert b"".join(response.streaming_content).startswith(b"%PDF-")
+    # The review page itself may embed same-origin objects and images under the site's policy.
+    policy = client.get(reverse("agent-dossier", args=[draft.reference]))["Content-Security-Policy"]
+    assert "default-src 'self'" in policy and "img-src 'self'" in policy and "object-src" not in policy
+
+
+def test_reject_form_without_a_reason_comes_back_with_the_error_and_the_text_kept(client):
+    dossier, agent, _owner = _claimed()
+    client.force_login(agent)
+    response = client.post(
+        reverse("agent-decide", args=[dossier.reference]),
+        {"decision": "reject", "reason": "", "message": "Pièce d'identité expirée"},
+    )
+    assert response.status_code == 400
+    page = html.unescape(response.content.decode())
+    assert "Choisissez le motif du refus dans la liste." in page
+    assert "Pièce d'identité expirée</textarea>" in page
+    dossier.refresh_from_db()
+    assert dossier.state == State.IN_REVIEW
+
+
+def test_complement_form_sends_the_dossier_to_the_applicant_and_back_to_the_queue_page(client):
+    dossier, agent, _owner = _claimed()
+    client.force_login(agent)
+    response = client.post(
+        reverse("agent-decide", args=[dossier.reference]),
+        {"decision": "request_complement", "items": ["identity", "vin"], "message": ""},
+        follow=True,
+    )
+    assert response.redirect_chain[-1][0] == reverse("agent-queue")
+    assert "Le complément est demandé" in html.unescape(response.content.decode())
+    assert ComplementRequest.objects.get(dossier=dossier).items == ["identity", "vin"]
+
+
+# --- bulk approval ---------------------------------------------------------------------------
+
+
+def test_bulk_approval_approves_only_queued_low_risk_dossiers_of_the_agent_centre_and_says_why_not():
+    cert, other = factories.CertFactory(), factories.CertFactory()
+    owner, agent = factories.citizen(), factories.agent(cert=cert)
+    low = queued_dossiers(cert=cert, owner=owner, count=2, risk=Risk.LOW)
+    medium = queued_dossiers(cert=cert, owner=owner, risk=Risk.MEDIUM)[0]
+    unassessed = queued_dossiers(cert=cert, owner=owner)[0]
+    elsewhere = queued_dossiers(cert=other, owner=owner, risk=Risk.LOW)[0]
+
+    result = queue.dossiers_bulk_approve(
+        dossier_ids=[d.pk for d in [*low, medium, unassessed, elsewhere]], agent_id=agent.pk
+    )
+
+    assert result["approved"] == [d.pk for d in low]
+    assert result["skipped"] == {
+        medium.pk: "not_low_risk",
+        unassessed.pk: "not_assessed",
+        elsewhere.pk: "other_centre",
+    }
+    assert set(Dossier.objects.filter(state=State.APPROVED).values_list("pk", flat=True)) == {
+        d.pk for d in low
+    }
+    for dossier in low:
+        assert list(dossier.events.values_list("from_state", "to_state", "actor")) == [
+            (State.QUEUED, State.IN_REVIEW, agent.pk),
+            (State.IN_REVIEW, State.APPROVED, agent.pk),
+        ]
+    recorded = dict(
+        SweepAction.objects.filter(kind=queue.BULK_SKIPPED).values_list("dossier_id", "data__reason")
+    )
+    assert recorded == result["skipped"]
+    # A second run approves nothing more and records why.
+    again = queue.dossiers_bulk_approve(dossier_ids=[low[0].pk], agent_id=agent.pk)
+    assert again == {"approved": [], "skipped": {low[0].pk: "not_queued"}}
+
+
+@pytest.mark.celery_worker
+@pytest.mark.django_db(transaction=True)
+def test_bulk_approval_runs_on_the_real_worker_and_approves_only_low_risk_dossiers(celery_worker):
+    cert = factories.CertFactory()
+    owner, agent = factories.citizen(), factories.agent(cert=cert)
+    low = queued_dossiers(cert=cert, owner=owner, count=3, risk=Risk.LOW)
+    high = queued_dossiers(cert=cert, owner=owner, risk=Risk.HIGH)[0]
+    last_low = queued_dossiers(cert=cert, owner=owner, risk=Risk.LOW)[0]
+    queue.queue_claim_next(agent=factories.agent(cert=cert))  # a colleague holds the oldest low one
+    held = Dossier.objects.get(state=State.IN_REVIEW)
+    assert held.pk == low[0].pk
+    selected = [*low, high, last_low]
+
+    response = _api(agent).post(
+        reverse("api-queue-bulk-approve"), {"references": [d.reference for d in selected]}, format="json"
+    )
+    assert response.status_code == 202 and response.json() == {"queued": len(selected)}
+
+    wait_until(
+        lambda: (
+            SweepAction.objects.filter(kind__in=[queue.BULK_APPROVED, queue.BULK_SKIPPED]).count()
+            == len(selected)
+        ),
+        60,
+        message=lambda: f"the worker did not finish the bulk approval:\n{celery_worker.log()[-4000:]}",
+    )
+    approved = set(
+        DossierEvent.objects.filter(to_state=State.APPROVED, actor=agent).values_list("dossier_id", flat=True)
+    )
+    assert approved == {low[1].pk, low[2].pk, last_low.pk}
+    skipped = dict(
+        SweepAction.objects.filter(kind=queue.BULK_SKIPPED).values_list("dossier_id", "data__reason")
+    )
+    assert skipped == {low[0].pk: "not_queued", high.pk: "not_low_risk"}
+    held.refresh_from_db()
+    assert held.state == State.IN_REVIEW
+
+
+def test_bulk_approval_refuses_references_outside_the_agent_centre(client):
+    cert, other = factories.CertFactory(), factories.CertFactory()
+    mine = queued_dossiers(cert=cert, owner=factories.citizen(), risk=Risk.LOW)[0]
+    theirs = queued_dossiers(cert=other, owner=factories.citizen(), risk=Risk.LOW)[0]
+    response = _api(factories.agent(cert=cert)).post(
+        reverse("api-queue-bulk-approve"), {"references": [mine.reference, theirs.reference]}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["rule"] == "not_found"
+    assert theirs.reference in response.json()["errors"][0]["message"]
+
+
+def test_queue_page_offers_bulk_approval_of_low_risk_rows_only(client, django_capture_on_commit_callbacks):
+    cert = factories.CertFactory()
+    owner, agent = factories.citizen(), factories.agent(cert=cert)
+    low = queued_dossiers(cert=cert, owner=owner, risk=Risk.LOW)[0]
+    high = queued_dossiers(cert=cert, owner=owner, risk=Risk.HIGH)[0]
+    client.force_login(agent)
+
+    page = client.get(reverse("agent-queue")).content.decode()
+    assert f'name="references" value="{low.reference}"' in page
+    assert f'name="references" value="{high.reference}"' not in page
+
+    with django_capture_on_commit_callbacks() as scheduled:
+        response = client.post(reverse("agent-bulk-approve"), {"references": [low.reference]}, follow=True)
+    assert len(scheduled) == 1  # the job starts once the request's work is committed
+    assert "1 dossier(s) envoyé(s) en acceptation groupée" in html.unescape(response.content.decode())

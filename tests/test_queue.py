@@ -1,0 +1,584 @@
+"""The agent queue: claiming under a lease (SKIP LOCKED), release, keyset paging, scoping, search."""
+
+import html
+import itertools
+import threading
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+
+from cert_workflow import queue
+from cert_workflow.models import Assessment, Risk
+from dossiers.models import Dossier, DossierEvent, Holder, Procedure, State, Vehicle
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+_serial = itertools.count(1)
+
+
+def queued_dossiers(
+    *,
+    cert,
+    owner,
+    count: int = 1,
+    priority: int = 0,
+    risk: str | None = None,
+    since=None,
+    step: timedelta = timedelta(seconds=1),
+    last_names: list[str] | None = None,
+) -> list[Dossier]:
+    """`count` dossiers waiting in `cert`'s queue, oldest first, written with three bulk inserts."""
+    since = since or timezone.now() - timedelta(days=1)
+    serials = [next(_serial) for _ in range(count)]
+    vehicles = Vehicle.objects.bulk_create(
+        Vehicle(
+            vin=f"VF7QA{n:06d}W{n:05d}",
+            plate=f"Q{chr(65 + n % 23)}-{n % 1000:03d}-{chr(65 + n // 1000 % 23)}A",
+            make="PEUGEOT",
+            commercial_name="208",
+            genre="VP",
+            energy="ES",
+            fiscal_power=5,
+        )
+        for n in serials
+    )
+    holders = Holder.objects.bulk_create(
+        Holder(
+            holder_kind="person",
+            last_name=(last_names or [])[i] if last_names else f"Titulaire{n}",
+            first_names="Alex",
+            address_line="3 place de la Mairie",
+            postcode="25000",
+            city="Besançon",
+            department="25",
+        )
+        for i, n in enumerate(serials)
+    )
+    dossiers = Dossier.objects.bulk_create(
+        Dossier(
+            reference=f"CG-2099-{n:07d}",
+            procedure=Procedure.CHANGE_OF_OWNER,
+            state=State.QUEUED,
+            applicant=owner,
+            filed_by=owner,
+            vehicle=vehicle,
+            holder=holder,
+            cert=cert,
+            priority=priority,
+            submitted_at=since + i * step,
+            queued_at=since + i * step,
+            due_at=since + i * step + timedelta(days=5),
+        )
+        for i, (n, vehicle, holder) in enumerate(zip(serials, vehicles, holders, strict=True))
+    )
+    if risk:
+        Assessment.objects.bulk_create(
+            Assessment(dossier=dossier, risk=risk, route=Assessment.Route.REVIEW) for dossier in dossiers
+        )
+    return dossiers
+
+
+def _done(dossier: Dossier, agent) -> None:
+    queue.dossier_decide(dossier=dossier, agent=agent, decision="approve")
+
+
+# --- claiming ---------------------------------------------------------------------------------
+
+
+def test_claim_takes_the_highest_priority_then_the_oldest_dossier_of_the_agent_centre_only():
+    cert, other = factories.CertFactory(), factories.CertFactory()
+    owner, agent = factories.citizen(), factories.agent(cert=cert)
+    start = timezone.now() - timedelta(days=3)
+    queued_dossiers(cert=other, owner=owner, since=start - timedelta(days=1))  # older, other centre
+    oldest, older = queued_dossiers(cert=cert, owner=owner, count=2, since=start)
+    urgent = queued_dossiers(cert=cert, owner=owner, priority=10, since=start + timedelta(days=1))[0]
+
+    taken = []
+    while (dossier := queue.queue_claim_next(agent=agent)) is not None:
+        taken.append(dossier.reference)
+        _done(dossier, agent)
+
+    assert taken == [urgent.reference, oldest.reference, older.reference]
+
+
+def test_claim_gives_a_thirty_minute_lease_and_records_who_claimed():
+    cert = factories.CertFactory()
+    agent = factories.agent(cert=cert)
+    queued_dossiers(cert=cert, owner=factories.citizen())
+    before = timezone.now()
+
+    dossier = queue.queue_claim_next(agent=agent)
+
+    assert dossier.state == State.IN_REVIEW and dossier.claimed_by == agent
+    assert before + timedelta(minutes=29) < dossier.due_at <= timezone.now() + timedelta(minutes=30)
+    event = dossier.events.get(to_state=State.IN_REVIEW)
+    assert (event.actor, event.from_state, event.data["changes"]) == (
+        agent,
+        State.QUEUED,
+        {"claimed_by": agent.pk},
+    )
+
+
+def test_empty_queue_gives_nothing_even_when_another_centre_has_work():
+    cert, other = factories.CertFactory(), factories.CertFactory()
+    queued_dossiers(cert=other, owner=factories.citizen())
+    assert queue.queue_claim_next(agent=factories.agent(cert=cert)) is None
+
+
+def test_agent_holding_a_dossier_gets_it_back_with_a_renewed_lease_instead_of_a_second_one():
+    cert = factories.CertFactory()
+    agent = factories.agent(cert=cert)
+    queued_dossiers(cert=cert, owner=factories.citizen(), count=2)
+    first = queue.queue_claim_next(agent=agent)
+    Dossier.objects.filter(pk=first.pk).update(due_at=timezone.now() + timedelta(minutes=2))
+
+    again = queue.queue_claim_next(agent=agent)
+
+    assert again.pk == first.pk
+    assert again.due_at > timezone.now() + timedelta(minutes=29)
+    assert Dossier.objects.filter(claimed_by=agent).count() == 1
+
+
+def test_only_agents_of_a_centre_claim():
+    with pytest.raises(PermissionDenied):
+        queue.queue_claim_next(agent=factories.supervisor())
+    with pytest.raises(PermissionDenied):
+        queue.queue_claim_next(agent=factories.citizen())
+
+
+def test_lease_is_renewed_for_its_holder_only():
+    cert = factories.CertFactory()
+    agent, colleague = factories.agent(cert=cert), factories.agent(cert=cert)
+    queued_dossiers(cert=cert, owner=factories.citizen())
+    dossier = queue.queue_claim_next(agent=agent)
+    Dossier.objects.filter(pk=dossier.pk).update(due_at=timezone.now() + timedelta(minutes=1))
+
+    with pytest.raises(queue.LeaseNotHeld) as excinfo:
+        queue.lease_renew(dossier=dossier, agent=colleague)
+    assert excinfo.value.rule == "lease_not_held"
+
+    renewed = queue.lease_renew(dossier=dossier, agent=agent)
+    dossier.refresh_from_db()
+    assert dossier.due_at == renewed.due_at > timezone.now() + timedelta(minutes=29)
+
+
+def test_expired_lease_cannot_be_renewed_nor_decided():
+    cert = factories.CertFactory()
+    agent = factories.agent(cert=cert)
+    queued_dossiers(cert=cert, owner=factories.citizen())
+    dossier = queue.queue_claim_next(agent=agent)
+    Dossier.objects.filter(pk=dossier.pk).update(due_at=timezone.now() - timedelta(seconds=1))
+
+    for action in (
+        lambda: queue.lease_renew(dossier=dossier, agent=agent),
+        lambda: queue.dossier_decide(dossier=dossier, agent=agent, decision="approve"),
+    ):
+        with pytest.raises(queue.LeaseNotHeld) as excinfo:
+            action()
+        assert excinfo.value.rule == "lease_expired"
+        assert "expiré" in excinfo.value.message
+    dossier.refresh_from_db()
+    assert dossier.state == State.IN_REVIEW
+
+
+def test_holder_of_an_expired_lease_resumes_it_on_the_next_claim_until_the_sweep_takes_it_back():
+    cert = factories.CertFactory()
+    agent = factories.agent(cert=cert)
+    queued_dossiers(cert=cert, owner=factories.citizen(), count=2)
+    dossier = queue.queue_claim_next(agent=agent)
+    Dossier.objects.filter(pk=dossier.pk).update(due_at=timezone.now() - timedelta(minutes=1))
+
+    resumed = queue.queue_claim_next(agent=agent)
+
+    assert resumed.pk == dossier.pk and resumed.due_at > timezone.now() + timedelta(minutes=29)
+    assert queue.dossier_decide(dossier=resumed, agent=agent, decision="approve").state == State.APPROVED
+
+
+def test_expired_lease_comes_back_to_the_queue_after_the_sweep_and_another_agent_takes_it():
+    sweeps = pytest.importorskip("cert_workflow.sweeps")
+    cert = factories.CertFactory()
+    agent, colleague = factories.agent(cert=cert), factories.agent(cert=cert)
+    older, newer = queued_dossiers(cert=cert, owner=factories.citizen(), count=2)
+    claimed = queue.queue_claim_next(agent=agent)
+    assert claimed.pk == older.pk
+    Dossier.objects.filter(pk=claimed.pk).update(due_at=timezone.now() - timedelta(minutes=1))
+
+    sweeps.sweep_run()
+
+    claimed.refresh_from_db()
+    assert claimed.state == State.QUEUED and claimed.claimed_by is None
+    assert claimed.queued_at == older.queued_at  # it kept its place, ahead of the newer one
+    assert queue.queue_claim_next(agent=colleague).pk == older.pk
+
+
+def test_release_puts_the_dossier_back_at_its_place_for_the_next_agent():
+    cert = factories.CertFactory()
+    agent, colleague = factories.agent(cert=cert), factories.agent(cert=cert)
+    older, _newer = queued_dossiers(cert=cert, owner=factories.citizen(), count=2)
+    dossier = queue.queue_claim_next(agent=agent)
+
+    released = queue.dossier_release(dossier=dossier, agent=agent)
+
+    assert released.state == State.QUEUED and released.claimed_by is None
+    assert released.queued_at == older.queued_at
+    assert released.events.filter(from_state=State.IN_REVIEW, to_state=State.QUEUED, actor=agent).exists()
+    assert queue.queue_claim_next(agent=colleague).pk == older.pk
+
+
+def test_colleague_cannot_release_a_dossier_they_do_not_hold_but_a_supervisor_can():
+    cert = factories.CertFactory()
+    agent, colleague = factories.agent(cert=cert), factories.agent(cert=cert)
+    queued_dossiers(cert=cert, owner=factories.citizen())
+    dossier = queue.queue_claim_next(agent=agent)
+    with pytest.raises(queue.LeaseNotHeld):
+        queue.dossier_release(dossier=dossier, agent=colleague)
+    assert queue.dossier_release(dossier=dossier, agent=factories.supervisor()).state == State.QUEUED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_agents_claiming_in_parallel_never_get_the_same_dossier(postgres):
+    cert = factories.CertFactory()
+    agents = [factories.agent(cert=cert), factories.agent(cert=cert)]
+    dossiers = queued_dossiers(cert=cert, owner=factories.citizen(), count=1000, step=timedelta(0))
+    claims: dict[int, list[int]] = {agent.pk: [] for agent in agents}
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(agents))
+
+    def work(agent):
+        try:
+            start.wait()
+            while (dossier := queue.queue_claim_next(agent=agent)) is not None:
+                claims[agent.pk].append(dossier.pk)
+                _done(dossier, agent)
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(agent,)) for agent in agents]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+
+    assert errors == []
+    everything = [pk for taken in claims.values() for pk in taken]
+    assert len(everything) == 1000
+    assert sorted(everything) == sorted(d.pk for d in dossiers)  # each one exactly once
+    assert all(len(taken) > 0 for taken in claims.values()), "both agents worked"
+    claim_events = DossierEvent.objects.filter(to_state=State.IN_REVIEW, dossier__cert=cert)
+    assert claim_events.count() == 1000
+    assert Dossier.objects.filter(cert=cert, state=State.APPROVED).count() == 1000
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_double_click_on_claim_never_gives_an_agent_two_dossiers(postgres):
+    cert = factories.CertFactory()
+    agent = factories.agent(cert=cert)
+    queued_dossiers(cert=cert, owner=factories.citizen(), count=5)
+    got: list[int] = []
+    start = threading.Barrier(4)
+
+    def click():
+        try:
+            start.wait()
+            got.append(queue.queue_claim_next(agent=agent).pk)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=click) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert len(got) == 4 and len(set(got)) == 1
+    assert Dossier.objects.filter(state=State.IN_REVIEW).count() == 1
+
+
+def test_claim_query_is_served_by_the_partial_queue_index(postgres):
+    cert = factories.CertFactory()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        query = (
+            Dossier.objects.filter(cert_id=cert.pk, state=State.QUEUED)
+            .order_by(*queue.CLAIM_ORDER)
+            .values_list("pk", flat=True)[:1]
+        )
+        sql, params = query.query.sql_with_params()
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "dossier_queue_idx" in plan
+
+
+# --- API -------------------------------------------------------------------------------------
+
+
+def _api(client, user):
+    client.credentials(HTTP_AUTHORIZATION=f"Token {factories.token_for(user)}")
+    return client
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+def test_claim_api_returns_the_dossier_under_lease_then_204_when_the_queue_is_empty(api_client):
+    cert = factories.CertFactory()
+    agent = factories.agent(cert=cert)
+    (dossier,) = queued_dossiers(cert=cert, owner=factories.citizen())
+    client = _api(api_client, agent)
+
+    response = client.post(reverse("api-queue-claim"))
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["reference"], body["state"], body["cert"]) == (dossier.reference, "in_review", cert.code)
+    assert body["due_at"] and body["vehicle"]["vin"] == dossier.vehicle.vin
+
+    client.post(
+        reverse("api-dossier-decision", args=[dossier.reference]), {"decision": "approve"}, format="json"
+    )
+    assert client.post(reverse("api-queue-claim")).status_code == 204
+
+
+@pytest.mark.parametrize("role", ["citizen", "dealer", "supervisor"])
+def test_claim_api_is_for_agents_only(api_client, role):
+    user = getattr(factories, role)()
+    response = _api(api_client, user).post(reverse("api-queue-claim"))
+    assert response.status_code == 403
+    assert response.json()["errors"][0]["rule"] == "permission_denied"
+
+
+def test_queue_api_pages_the_whole_queue_in_claim_order_with_a_keyset_cursor(api_client):
+    cert = factories.CertFactory()
+    owner = factories.citizen()
+    same_time = timezone.now() - timedelta(hours=5)
+    batch = queued_dossiers(cert=cert, owner=owner, count=4, since=same_time, step=timedelta(0))
+    later = queued_dossiers(cert=cert, owner=owner, count=2, since=same_time + timedelta(hours=1))
+    urgent = queued_dossiers(
+        cert=cert, owner=owner, count=2, priority=10, since=same_time + timedelta(hours=2)
+    )
+    queued_dossiers(cert=factories.CertFactory(), owner=owner, count=2)  # another centre
+    client = _api(api_client, factories.agent(cert=cert))
+
+    seen, url, pages = [], reverse("api-queue") + "?page_size=3", 0
+    while url:
+        response = client.get(url)
+        assert response.status_code == 200
+        body = response.json()
+        seen += [row["reference"] for row in body["results"]]
+        url, pages = body["next"], pages + 1
+        if body["results"]:
+            assert set(body["results"][0]) == {
+                "reference", "procedure", "priority", "queued_at", "risk", "vin", "plate",
+            }  # fmt: skip
+
+    expected = [d.reference for d in urgent + sorted(batch, key=lambda d: d.pk) + later]
+    assert seen == expected
+    assert pages == 3
+    assert seen == [d.reference for d in queue.queue_for_cert(cert_id=cert.pk)]
+
+
+def test_queue_api_refuses_a_forged_cursor_with_the_error_shape(api_client):
+    client = _api(api_client, factories.agent())
+    response = client.get(reverse("api-queue") + "?cursor=bm90LWEtY3Vyc29y")
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": [
+            {
+                "field": "cursor",
+                "rule": "invalid",
+                "message": "Curseur de pagination invalide.",
+                "expected": "la valeur de « next »",
+            }
+        ]
+    }
+
+
+def test_supervisor_reads_any_centre_queue_by_code(api_client):
+    cert = factories.CertFactory()
+    (dossier,) = queued_dossiers(cert=cert, owner=factories.citizen())
+    client = _api(api_client, factories.supervisor())
+    assert client.get(reverse("api-queue")).status_code == 400
+    response = client.get(reverse("api-queue") + f"?centre={cert.code}")
+    assert [row["reference"] for row in response.json()["results"]] == [dossier.reference]
+
+
+# --- scope: an agent of centre A never sees a dossier of centre B -----------------------------
+
+
+def test_agent_of_another_centre_gets_404_on_every_api_endpoint_of_the_dossier(api_client):
+    home, elsewhere = factories.CertFactory(), factories.CertFactory()
+    holder_agent, outsider = factories.agent(cert=home), factories.agent(cert=elsewhere)
+    queued_dossiers(cert=home, owner=factories.citizen())
+    dossier = queue.queue_claim_next(agent=holder_agent)
+    client = _api(api_client, outsider)
+
+    for name, payload in [
+        ("api-dossier-decision", {"decision": "approve"}),
+        ("api-dossier-release", {}),
+        ("api-dossier-lease", {}),
+    ]:
+        response = client.post(reverse(name, args=[dossier.reference]), payload, format="json")
+        assert response.status_code == 404, name
+    assert client.get(reverse("api-dossier", args=[dossier.reference])).status_code == 404
+    dossier.refresh_from_db()
+    assert dossier.state == State.IN_REVIEW and dossier.claimed_by == holder_agent
+
+
+def test_agent_of_another_centre_gets_404_on_the_review_page_its_documents_and_its_forms(client):
+    home, elsewhere = factories.CertFactory(), factories.CertFactory()
+    (dossier,) = queued_dossiers(cert=home, owner=factories.citizen())
+    client.force_login(factories.agent(cert=elsewhere))
+
+    assert client.get(reverse("agent-dossier", args=[dossier.reference])).status_code == 404
+    assert client.get(reverse("agent-document", args=[dossier.reference, 1])).status_code == 404
+    for name in ("agent-decide", "agent-release", "agent-renew"):
+        assert (
+            client.post(reverse(name, args=[dossier.reference]), {"decision": "approve"}).status_code == 404
+        )
+    home_agent = factories.agent(cert=home)
+    client.force_login(home_agent)
+    assert client.get(reverse("agent-dossier", args=[dossier.reference])).status_code == 200
+
+
+def test_agent_pages_need_a_login_and_a_reviewer_role(client):
+    response = client.get(reverse("agent-queue"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+    client.force_login(factories.citizen())
+    assert client.get(reverse("agent-queue")).status_code == 403
+    assert client.post(reverse("agent-claim")).status_code == 403
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+
+def test_queue_page_lists_the_centre_queue_and_the_claim_button_opens_the_next_dossier(client):
+    cert = factories.CertFactory()
+    agent = factories.agent(cert=cert)
+    first, second = queued_dossiers(cert=cert, owner=factories.citizen(), count=2, risk=Risk.LOW)
+    client.force_login(agent)
+
+    page = client.get(reverse("agent-queue")).content.decode()
+    assert "Prendre le dossier suivant" in page
+    assert page.index(first.reference) < page.index(second.reference)
+
+    response = client.post(reverse("agent-claim"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("agent-dossier", args=[first.reference])
+    review = client.get(response["Location"]).content.decode()
+    assert "Accepter le dossier" in review and "Demander le complément" in review
+
+    page = client.get(reverse("agent-queue")).content.decode()
+    assert "Reprendre le dossier en cours" in page and "Prendre le dossier suivant" not in page
+
+
+def test_supervisor_picks_a_centre_to_see_its_queue_but_does_not_claim(client):
+    cert = factories.CertFactory()
+    (dossier,) = queued_dossiers(cert=cert, owner=factories.citizen())
+    client.force_login(factories.supervisor())
+    page = client.get(reverse("agent-queue")).content.decode()
+    assert f'value="{cert.code}"' in page and dossier.reference not in page
+    page = client.get(reverse("agent-queue"), {"centre": cert.code}).content.decode()
+    assert dossier.reference in page and "Prendre le dossier suivant" not in page
+    assert client.post(reverse("agent-claim")).status_code == 403
+
+
+def test_claim_button_on_an_empty_queue_says_so(client):
+    client.force_login(factories.agent())
+    response = client.post(reverse("agent-claim"), follow=True)
+    assert "Aucun dossier n'attend d'instruction dans votre centre." in html.unescape(
+        response.content.decode()
+    )
+
+
+# --- search ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("CG-2026-0000042", queue.SearchTerms(reference="CG-2026-0000042")),
+        ("cg-2026-0000042", queue.SearchTerms(reference="CG-2026-0000042")),
+        ("ab123cd", queue.SearchTerms(plate="AB-123-CD", vin="AB123CD")),
+        ("AB-123-CD", queue.SearchTerms(plate="AB-123-CD", vin="AB123CD")),
+        ("KP042788", queue.SearchTerms(vin="KP042788")),
+        ("1m8gdm9axkp042788", queue.SearchTerms(vin="1M8GDM9AXKP042788")),
+        ("  dupont  ", queue.SearchTerms(name="dupont")),
+        ("Garage de l'Est", queue.SearchTerms(name="Garage de l'Est")),
+        ("x", queue.SearchTerms()),
+        ("", queue.SearchTerms()),
+    ],
+)
+def test_search_box_entry_is_read_as_reference_plate_vin_or_name(typed, expected):
+    assert queue.search_terms(typed) == expected
+
+
+def test_search_finds_by_reference_plate_vin_fragment_and_holder_name_within_scope():
+    cert, other = factories.CertFactory(), factories.CertFactory()
+    owner = factories.citizen()
+    mine = queued_dossiers(cert=cert, owner=owner, count=2, last_names=["Dupont-Moreau", "Lefèvre"])
+    theirs = queued_dossiers(cert=other, owner=owner, last_names=["Dupont"])[0]
+    company = factories.draft(
+        filed_by=owner,
+        holder=factories.holder_data(
+            holder_kind="company", company_name="Transports Dupuis", siret="73282932000074"
+        ),
+    )
+    Dossier.objects.filter(pk=company.pk).update(cert=cert)
+    agent = factories.agent(cert=cert)
+    target = mine[0]
+
+    def found(q):
+        return {d.reference for d in queue.dossiers_search(user=agent, q=q)}
+
+    assert found(target.reference) == {target.reference}
+    assert found(target.vehicle.plate.replace("-", "").lower()) == {target.reference}
+    assert found(target.vehicle.vin[-8:]) == {target.reference}
+    assert found("dupont") == {target.reference}  # not the other centre's Dupont
+    assert found("lefèvre") == {mine[1].reference}
+    assert found("dupuis") == {company.reference}
+    assert found(theirs.reference) == set()
+    supervisor_hits = {d.reference for d in queue.dossiers_search(user=factories.supervisor(), q="dupont")}
+    assert supervisor_hits == {target.reference, theirs.reference}
+
+
+def test_search_page_shows_matches_with_a_link_to_the_review_page(client):
+    cert = factories.CertFactory()
+    (dossier,) = queued_dossiers(cert=cert, owner=factories.citizen(), last_names=["Rousseau"])
+    client.force_login(factories.agent(cert=cert))
+    page = client.get(reverse("agent-search"), {"q": "rousseau"}).content.decode()
+    assert reverse("agent-dossier", args=[dossier.reference]) in page
+    page = html.unescape(client.get(reverse("agent-search"), {"q": "personne"}).content.decode())
+    assert "Aucun dossier ne correspond" in page
+
+
+@pytest.mark.parametrize(
+    ("lookup", "index"),
+    [
+        ({"holder__last_name__icontains": "dupon"}, "holder_last_name_trgm"),
+        ({"holder__company_name__icontains": "transp"}, "holder_company_name_trgm"),
+        ({"vin__contains": "KP0427"}, "vehicle_vin_trgm"),
+        ({"plate__contains": "123-C"}, "vehicle_plate_trgm"),
+    ],
+)
+def test_search_lookups_are_served_by_the_trigram_indexes(postgres, lookup, index):
+    ((path, value),) = lookup.items()
+    if path.startswith("holder__"):
+        query = Holder.objects.filter(**{path.removeprefix("holder__"): value}).values("pk")
+    else:
+        query = Vehicle.objects.filter(**{path: value}).values("pk")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        sql, params = query.query.sql_with_params()
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert index in plan

@@ -1,0 +1,247 @@
+"""Public figures: a snapshot of aggregates per centre and nationally, read by /statistiques/ and by
+/api/v1/stats/ (JSON or CSV), with every active centre listed and no personal data."""
+
+import csv
+import html as html_lib
+import io
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from cert_workflow import stats
+from cert_workflow.models import Assessment, Risk, StatsSnapshot
+from dossiers import services
+from dossiers.models import Cert, Dossier, State
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+CENTRE_KEYS = {
+    "code",
+    "name",
+    "city",
+    "open",
+    "median_days",
+    "p90_days",
+    "received_per_week",
+    "decided_per_week",
+    "straight_through_rate",
+}
+
+
+def submitted(*, holder=None, vehicle=None):
+    owner = factories.citizen()
+    dossier = factories.draft(filed_by=owner, holder=holder, vehicle=vehicle)
+    return services.dossier_submit(dossier=dossier, actor=owner)
+
+
+def queued(cert, **kwargs):
+    return services.dossier_transition(
+        dossier=submitted(**kwargs), to=State.QUEUED, actor=None, changes={"cert": cert}
+    )
+
+
+def decided(cert, *, to=State.APPROVED, days_taken: float, days_ago: float = 1):
+    """A dossier decided `days_ago` days ago, `days_taken` days after it was submitted."""
+    agent = factories.agent(cert=cert)
+    dossier = queued(cert)
+    services.dossier_transition(
+        dossier=dossier, to=State.IN_REVIEW, actor=agent, changes={"claimed_by": agent}
+    )
+    services.dossier_transition(dossier=dossier, to=to, actor=agent)
+    decided_at = timezone.now() - timedelta(days=days_ago)
+    Dossier.objects.filter(pk=dossier.pk).update(
+        decided_at=decided_at, submitted_at=decided_at - timedelta(days=days_taken)
+    )
+    return dossier
+
+
+@pytest.mark.parametrize(
+    ("values", "fraction", "expected"),
+    [
+        ([], 0.5, None),
+        ([4], 0.9, 4),
+        ([1, 2, 3, 4, 10], 0.5, 3),
+        ([1, 2, 3, 4, 10], 0.9, 7.6),
+        ([10, 1, 3, 2], 0.5, 2.5),
+        ([10, 1, 3, 2], 1.0, 10),
+    ],
+)
+def test_percentile_interpolates_like_postgresql_percentile_cont(values, fraction, expected):
+    result = stats.percentile(values, fraction)
+    assert result == pytest.approx(expected) if expected is not None else result is None
+
+
+def test_every_active_centre_is_listed_even_without_work_and_paused_ones_are_not():
+    Cert.objects.filter(code="NIM").update(active=False)
+
+    payload = stats.stats_refresh().payload
+
+    assert set(payload) == {"national", "centres", "computed_at"}
+    active = list(Cert.objects.filter(active=True).order_by("code").values_list("code", flat=True))
+    assert [c["code"] for c in payload["centres"]] == active and "NIM" not in active
+    for centre in payload["centres"]:
+        assert set(centre) == CENTRE_KEYS
+        assert centre["open"] == 0 and centre["median_days"] is None and centre["p90_days"] is None
+        assert centre["received_per_week"] == [0] * stats.WEEKS == centre["decided_per_week"]
+        assert centre["straight_through_rate"] is None
+    national = payload["national"]
+    assert national["open"] == 0 and len(national["weeks"]) == stats.WEEKS
+    assert national["weeks"] == sorted(national["weeks"])
+
+
+def test_processing_times_are_the_median_and_p90_of_the_last_30_days():
+    bes, par = Cert.objects.get(code="BES"), Cert.objects.get(code="PAR")
+    for days_taken in (1, 2, 3, 4):
+        decided(bes, days_taken=days_taken)
+    decided(bes, to=State.REJECTED, days_taken=10)
+    decided(bes, days_taken=50, days_ago=40)  # decided before the period: not counted
+    decided(par, days_taken=6)
+
+    payload = stats.stats_refresh().payload
+
+    centres = {c["code"]: c for c in payload["centres"]}
+    assert (centres["BES"]["median_days"], centres["BES"]["p90_days"]) == (3.0, 7.6)
+    assert (centres["PAR"]["median_days"], centres["PAR"]["p90_days"]) == (6.0, 6.0)
+    # Nationally: 1, 2, 3, 4, 6, 10.
+    assert (payload["national"]["median_days"], payload["national"]["p90_days"]) == (3.5, 8.0)
+
+
+def test_open_dossiers_and_weekly_volumes_per_centre():
+    bes = Cert.objects.get(code="BES")
+    queued(bes)
+    queued(bes)
+    submitted()  # not routed yet: counted nationally only
+    decided(bes, days_taken=1, days_ago=0)
+
+    payload = stats.stats_refresh().payload
+
+    centre = next(c for c in payload["centres"] if c["code"] == "BES")
+    assert centre["open"] == 2
+    assert payload["national"]["open"] == 3
+    assert centre["received_per_week"][-1] + centre["received_per_week"][-2] == 3
+    assert centre["decided_per_week"][-1] == 1
+    assert sum(payload["national"]["received_per_week"]) == 4
+    assert sum(payload["national"]["decided_per_week"]) == 1
+
+
+def test_straight_through_rate_counts_in_the_home_centre_of_the_holder():
+    routes = [Assessment.Route.STRAIGHT_THROUGH] * 3 + [Assessment.Route.SAMPLED]
+    for route in routes:  # postcode 25000: Doubs, home centre Besançon
+        Assessment.objects.create(dossier=submitted(), risk=Risk.LOW, route=route)
+    paris = submitted(holder=factories.holder_data(postcode="75011", city="Paris"))
+    Assessment.objects.create(dossier=paris, risk=Risk.HIGH, route=Assessment.Route.REVIEW)
+
+    payload = stats.stats_refresh().payload
+
+    centres = {c["code"]: c for c in payload["centres"]}
+    assert centres["BES"]["straight_through_rate"] == 0.75
+    assert centres["PAR"]["straight_through_rate"] == 0.0
+    assert centres["AMI"]["straight_through_rate"] is None
+    assert payload["national"]["straight_through_rate"] == 0.6
+
+
+def test_api_serves_json_and_a_csv_with_the_same_numbers(client):
+    bes = Cert.objects.get(code="BES")
+    queued(bes)
+    decided(bes, days_taken=2)
+    decided(bes, days_taken=5)
+    stats.stats_refresh()
+
+    payload = client.get("/api/v1/stats/").json()
+    response = client.get("/api/v1/stats/?format=csv")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [row["code"] for row in rows] == [""] + [c["code"] for c in payload["centres"]]
+    weeks = payload["national"]["weeks"]
+    for row, figures in zip(rows, [payload["national"], *payload["centres"]], strict=True):
+        assert int(row["open"]) == figures["open"]
+        for key in ("median_days", "p90_days", "straight_through_rate"):
+            assert (float(row[key]) if row[key] else None) == figures[key]
+        assert [int(row[f"received_{w}"]) for w in weeks] == figures["received_per_week"]
+        assert [int(row[f"decided_{w}"]) for w in weeks] == figures["decided_per_week"]
+    assert rows[0]["scope"] == "national" and rows[1]["scope"] == "centre"
+    bes_row = next(row for row in rows if row["code"] == "BES")
+    assert (bes_row["name"], bes_row["open"], bes_row["median_days"]) == ("CERT de Besançon", "1", "3.5")
+
+
+def test_unknown_format_is_refused_with_what_is_expected(client):
+    response = client.get("/api/v1/stats/?format=xml")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["expected"] == "json, csv"
+
+
+def test_public_figures_carry_no_personal_data(client):
+    bes = Cert.objects.get(code="BES")
+    vin = factories.new_vin()
+    holder = factories.holder_data(
+        last_name="Zébulon-Quarantaine", first_names="Anatole", email="anatole.zq@example.fr"
+    )
+    dossier = queued(bes, holder=holder, vehicle=factories.vehicle_data(vin=vin))
+    stats.stats_refresh()
+
+    outputs = [
+        client.get("/api/v1/stats/").content.decode(),
+        client.get("/api/v1/stats/?format=csv").content.decode(),
+        html_lib.unescape(client.get("/statistiques/").content.decode()),
+    ]
+
+    for text in outputs:
+        for secret in ("Zébulon", "Anatole", "anatole.zq", vin, dossier.reference):
+            assert secret not in text
+
+
+def test_statistics_page_is_public_in_french_with_a_table_and_charts(client):
+    stats.stats_refresh()
+
+    response = client.get("/statistiques/")
+
+    assert response.status_code == 200
+    page = html_lib.unescape(response.content.decode())
+    assert '<html lang="fr"' in page
+    assert "La file d'attente des cartes grises, en chiffres" in page
+    for cert in Cert.objects.filter(active=True):
+        assert cert.name in page
+    assert page.count("<svg") == 4 and 'role="img"' in page
+    assert "/api/v1/stats/?format=csv" in page
+
+
+def test_pages_read_the_latest_snapshot_not_live_figures(client):
+    bes = Cert.objects.get(code="BES")
+    stats.stats_refresh()
+    queued(bes)
+
+    before = client.get("/api/v1/stats/").json()["national"]["open"]
+    stats.stats_refresh()
+    after = client.get("/api/v1/stats/").json()["national"]["open"]
+
+    assert (before, after) == (0, 1)
+
+
+def test_first_request_computes_a_snapshot_when_none_exists(client):
+    assert not StatsSnapshot.objects.exists()
+    response = client.get("/api/v1/stats/")
+    assert response.status_code == 200
+    assert StatsSnapshot.objects.count() == 1
+    assert len(response.json()["centres"]) == Cert.objects.filter(active=True).count()
+
+
+def test_only_the_latest_few_snapshots_are_kept():
+    start = timezone.now()
+    for minutes in range(stats.SNAPSHOTS_KEPT + 3):
+        latest = stats.stats_refresh(now=start + timedelta(minutes=5 * minutes))
+    assert StatsSnapshot.objects.count() == stats.SNAPSHOTS_KEPT
+    assert stats.stats_latest() == latest
+
+
+def test_bar_chart_keeps_every_bar_inside_the_drawing():
+    chart = stats.chart_bars(chart_id="c", title="t", values=[0, 5, None, 10], labels=["a", "b", "c", "d"])
+    heights = [bar["h"] for bar in chart["bars"]]
+    assert heights[0] == 0 and heights[2] == 0 and heights[3] == chart["baseline"] - chart["top"]
+    assert heights[1] == pytest.approx(heights[3] / 2)
+    assert all(chart["left"] <= bar["x"] and bar["x"] + bar["w"] <= chart["right"] for bar in chart["bars"])
+    assert chart["max_value"] == 10

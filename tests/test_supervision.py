@@ -1,0 +1,262 @@
+"""Supervision: national and per-centre figures for supervisors, and their actions on a centre."""
+
+import html as html_lib
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from cert_workflow import stats, supervision
+from cert_workflow.models import Assessment, Risk, RoutingDecision, SweepAction
+from dossiers import services
+from dossiers.models import Cert, Dossier, State
+from portal.models import Role
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def boss():
+    return factories.supervisor()
+
+
+@pytest.fixture
+def boss_client(client, boss):
+    client.force_login(boss)
+    return client
+
+
+def text_of(response) -> str:
+    return html_lib.unescape(response.content.decode())
+
+
+def queued(cert, *, days_ago: float | None = None):
+    owner = factories.citizen()
+    dossier = services.dossier_submit(dossier=factories.draft(filed_by=owner), actor=owner)
+    services.dossier_transition(dossier=dossier, to=State.QUEUED, actor=None, changes={"cert": cert})
+    if days_ago is not None:
+        Dossier.objects.filter(pk=dossier.pk).update(queued_at=timezone.now() - timedelta(days=days_ago))
+    return dossier
+
+
+def claim(dossier, agent):
+    return services.dossier_transition(
+        dossier=dossier, to=State.IN_REVIEW, actor=agent, changes={"claimed_by": agent}
+    )
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [
+        (None, 302),
+        (Role.CITIZEN, 403),
+        (Role.AGENT, 403),
+        (Role.DEALER, 403),
+        (Role.SUPERVISOR, 200),
+        (Role.ADMIN, 200),
+    ],
+)
+def test_supervision_pages_are_for_supervisors_and_administrators_only(client, role, expected):
+    if role == Role.AGENT:
+        client.force_login(factories.agent(cert=Cert.objects.get(code="BES")))
+    elif role == Role.DEALER:
+        client.force_login(factories.dealer())
+    elif role is not None:
+        client.force_login(factories.UserFactory(role=role))
+
+    for url in ("/supervision/", "/supervision/centres/BES/"):
+        response = client.get(url)
+        assert response.status_code == expected, url
+        if expected == 302:
+            assert response["Location"].startswith("/connexion/")
+
+
+def test_queue_age_percentiles_clearance_and_open_work_by_state():
+    bes = Cert.objects.get(code="BES")
+    Cert.objects.filter(pk=bes.pk).update(daily_capacity=2)
+    for days_ago in (1, 2, 3, 10):
+        queued(bes, days_ago=days_ago)
+    claim(queued(bes), factories.agent(cert=bes))
+
+    figures = supervision.supervision_overview()
+    centre = next(row for row in figures["centres"] if row.cert.code == "BES")
+
+    assert (centre.age_p50_days, centre.age_p90_days, centre.age_max_days) == (2.5, 7.9, 10.0)
+    assert centre.by_state == {State.QUEUED: 4, State.IN_REVIEW: 1}
+    assert centre.open == 5 and centre.queued == 4
+    assert centre.clearance_days == 2.0  # 4 queued at 2 a day
+    national = figures["national"]
+    assert national.queued == 4 and national.age_max_days == 10.0
+    assert national.stuck == 0
+    empty = next(row for row in figures["centres"] if row.cert.code == "PAR")
+    assert (empty.open, empty.age_p50_days, empty.clearance_days) == (0, None, 0.0)
+
+
+def test_decisions_per_day_and_agents_active_per_centre():
+    bes, par = Cert.objects.get(code="BES"), Cert.objects.get(code="PAR")
+    deciding, holding = factories.agent(cert=bes), factories.agent(cert=bes)
+    for to in (State.APPROVED, State.REJECTED, State.AWAITING_COMPLEMENT):
+        services.dossier_transition(dossier=claim(queued(bes), deciding), to=to, actor=deciding)
+    claim(queued(bes), holding)  # holds a lease: active, no decision yet
+    queued(par)
+
+    figures = supervision.supervision_centre(cert=bes)["centre"]
+
+    assert figures.decisions_per_day[-1] == 3
+    assert (figures.decisions_7d, figures.decisions_30d) == (3, 3)
+    assert (figures.agents_last_hour, figures.agents_last_day) == (2, 2)
+    other = supervision.supervision_centre(cert=par)["centre"]
+    assert (other.decisions_30d, other.agents_last_day) == (0, 0)
+
+
+def test_straight_through_rate_comes_from_the_public_snapshot():
+    owner = factories.citizen()
+    for route in (Assessment.Route.STRAIGHT_THROUGH, Assessment.Route.REVIEW):
+        dossier = services.dossier_submit(dossier=factories.draft(filed_by=owner), actor=owner)
+        Assessment.objects.create(dossier=dossier, risk=Risk.LOW, route=route)
+    stats.stats_refresh()
+
+    figures = supervision.supervision_overview()
+
+    assert figures["national"].straight_through_rate == 0.5
+    assert next(r for r in figures["centres"] if r.cert.code == "BES").straight_through_rate == 0.5
+
+
+def test_national_page_shows_every_centre_charts_and_zero_stuck(boss_client):
+    bes = Cert.objects.get(code="BES")
+    queued(bes, days_ago=3)
+
+    response = boss_client.get("/supervision/")
+
+    assert response.status_code == 200
+    page = text_of(response)
+    assert "Supervision nationale" in page
+    for cert in Cert.objects.all():
+        assert f'href="/supervision/centres/{cert.code}/"' in page
+    assert page.count("<svg") == 3
+    assert 'id="stuck-count">0<' in page and "Dossiers bloqués : 0" in page
+
+
+def test_stuck_dossier_shows_on_the_pages_until_the_sweep_moves_it(boss_client):
+    from cert_workflow.sweeps import sweep_run
+
+    bes = Cert.objects.get(code="BES")
+    dossier = claim(queued(bes), factories.agent(cert=bes))
+    Dossier.objects.filter(pk=dossier.pk).update(due_at=timezone.now() - timedelta(hours=1))
+
+    assert "1 dossier bloqué" in text_of(boss_client.get("/supervision/"))
+    assert 'id="stuck-count">1<' in text_of(boss_client.get("/supervision/centres/BES/"))
+    sweep_run()
+    assert 'id="stuck-count">0<' in text_of(boss_client.get("/supervision/centres/BES/"))
+
+
+def test_centre_page_shows_its_figures_and_action_forms(boss_client):
+    bes = Cert.objects.get(code="BES")
+    queued(bes)
+
+    response = boss_client.get("/supervision/centres/BES/")
+
+    page = text_of(response)
+    assert response.status_code == 200
+    assert "CERT de Besançon" in page and 'id="state-queued">1<' in page
+    assert page.count("<svg") == 2
+    for action in ("capacite", "deplacer", "suspendre"):
+        assert f'action="/supervision/centres/BES/{action}/"' in page
+    assert 'name="csrfmiddlewaretoken"' in page
+    assert boss_client.get("/supervision/centres/NOPE/").status_code == 404
+
+
+def test_supervisor_sets_a_centre_capacity_and_it_is_audited(boss_client, boss):
+    response = boss_client.post("/supervision/centres/BES/capacite/", {"daily_capacity": "120"}, follow=True)
+
+    assert response.redirect_chain[-1][0] == "/supervision/centres/BES/"
+    assert "Capacité de CERT de Besançon fixée à 120 dossiers par jour." in text_of(response)
+    assert Cert.objects.get(code="BES").daily_capacity == 120
+    audit = SweepAction.objects.get(kind="cert_capacity_set")
+    assert audit.data["actor_id"] == boss.pk and audit.data["capacity"] == 120
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "beaucoup", ""])
+def test_invalid_capacity_is_refused_on_the_page_and_changes_nothing(boss_client, value):
+    before = Cert.objects.get(code="BES").daily_capacity
+
+    response = boss_client.post("/supervision/centres/BES/capacite/", {"daily_capacity": value})
+
+    assert response.status_code == 400
+    assert "fr-error-text" in response.content.decode()
+    assert Cert.objects.get(code="BES").daily_capacity == before
+
+
+def test_pausing_a_centre_reroutes_its_queue_and_resuming_reopens_it(boss_client):
+    bes = Cert.objects.get(code="BES")
+    waiting = [queued(bes) for _ in range(3)]
+
+    response = boss_client.post("/supervision/centres/BES/suspendre/", follow=True)
+
+    assert "est suspendu" in text_of(response)
+    assert not Cert.objects.get(code="BES").active
+    assert not Dossier.objects.filter(pk__in=[d.pk for d in waiting], cert=bes).exists()
+    assert RoutingDecision.objects.filter(kind=RoutingDecision.Kind.PAUSE).count() == 3
+    assert 'action="/supervision/centres/BES/reprendre/"' in text_of(response)
+
+    boss_client.post("/supervision/centres/BES/reprendre/")
+    assert Cert.objects.get(code="BES").active
+
+
+def test_supervisor_moves_the_oldest_dossiers_to_another_centre(boss_client):
+    bes, par = Cert.objects.get(code="BES"), Cert.objects.get(code="PAR")
+    oldest, older, recent = queued(bes, days_ago=5), queued(bes, days_ago=4), queued(bes, days_ago=1)
+
+    response = boss_client.post(
+        "/supervision/centres/BES/deplacer/", {"to_cert": "PAR", "count": "2"}, follow=True
+    )
+
+    assert "2 dossier(s) déplacé(s) de CERT de Besançon vers CERT de Paris." in text_of(response)
+    assert set(Dossier.objects.filter(cert=par).values_list("pk", flat=True)) == {oldest.pk, older.pk}
+    assert Dossier.objects.get(pk=recent.pk).cert == bes
+
+
+def test_moving_to_the_same_or_a_paused_centre_is_refused(boss_client):
+    bes = Cert.objects.get(code="BES")
+    Cert.objects.filter(code="AMI").update(active=False)
+    dossier = queued(bes)
+
+    for target in ("BES", "AMI"):
+        response = boss_client.post("/supervision/centres/BES/deplacer/", {"to_cert": target, "count": "1"})
+        assert response.status_code == 400
+        assert "fr-error-text" in response.content.decode()
+    assert Dossier.objects.get(pk=dossier.pk).cert == bes
+
+
+def test_actions_need_a_supervisor_and_a_csrf_token(client, boss):
+    client.force_login(factories.agent(cert=Cert.objects.get(code="BES")))
+    assert client.post("/supervision/centres/BES/capacite/", {"daily_capacity": "1"}).status_code == 403
+    assert client.post("/supervision/centres/BES/suspendre/").status_code == 403
+
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(boss)
+    assert strict.post("/supervision/centres/BES/capacite/", {"daily_capacity": "1"}).status_code == 403
+    assert strict.get("/supervision/centres/BES/suspendre/").status_code == 405
+    bes = Cert.objects.get(code="BES")
+    assert bes.active and bes.daily_capacity != 1
+
+
+def test_supervisor_page_queries_can_all_use_an_index(postgres):
+    """With sequential scans priced out, no query of the page reads the whole dossier table."""
+    bes = Cert.objects.get(code="BES")
+    queued(bes, days_ago=2)
+    stats.stats_refresh()
+    with CaptureQueriesContext(connection) as captured:
+        supervision.supervision_overview()
+    dossier_queries = [q["sql"] for q in captured.captured_queries if '"dossiers_dossier"' in q["sql"]]
+    assert dossier_queries
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        for sql in dossier_queries:
+            cursor.execute("EXPLAIN " + sql)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+            assert "Seq Scan on dossiers_dossier" not in plan, f"{sql}\n{plan}"
