@@ -80,7 +80,7 @@ bench: $(STAMP)
 	if [ $${#scripts[@]} -eq 0 ]; then echo "No benchmark in bench/ yet."; exit 0; fi; \
 	for script in "$${scripts[@]}"; do \
 		echo "== $$script"; \
-		$(TEST_ENV) $(PYTHON) "$$script" || exit 1; \
+		$(TEST_ENV) $(PYTHON) "$$script" $(BENCH_ARGS) || exit 1; \
 	done
 
 clean:
