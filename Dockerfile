@@ -26,12 +26,13 @@ RUN pip install -r requirements.txt
 COPY --chown=portal:portal . .
 
 # Static files and translations are built into the image. The settings refuse to load without a
-# SECRET_KEY when DEBUG is off, so the build uses a throwaway one that never reaches a container.
+# SECRET_KEY (and a signing key) when DEBUG is off, so the build uses throwaway values that never
+# reach a container (no key is generated: nothing is signed at build time).
 RUN mkdir -p /app/var /data/media \
     && if find . -name '*.po' | grep -q .; then \
-        SECRET_KEY=build-only-not-a-secret python manage.py compilemessages --ignore=var; \
+        SECRET_KEY=build-only-not-a-secret DOCUMENT_SIGNING_KEY_GENERATE=1 python manage.py compilemessages --ignore=var; \
     fi \
-    && SECRET_KEY=build-only-not-a-secret python manage.py collectstatic --noinput \
+    && SECRET_KEY=build-only-not-a-secret DOCUMENT_SIGNING_KEY_GENERATE=1 python manage.py collectstatic --noinput \
     && chown -R portal:portal /app/var /data/media
 
 USER portal

@@ -210,6 +210,7 @@ REST_FRAMEWORK = {
         "anon": env_str("THROTTLE_ANON", "120/minute"),
         "user": env_str("THROTTLE_USER", "6000/minute"),
         "token": env_str("THROTTLE_TOKEN", "20/minute"),
+        "verify": env_str("THROTTLE_VERIFY", "60/minute"),
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -261,7 +262,6 @@ CELERY_TASK_ROUTES = {
     "cert_workflow.tasks.bulk_approve": {"queue": "checks"},
     "cert_workflow.tasks.route_dossiers": {"queue": "routing"},
     "cert_workflow.tasks.rebalance_queues": {"queue": "routing"},
-    "cert_workflow.tasks.render_documents": {"queue": "pdf"},
 }
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -288,6 +288,18 @@ CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
 # is 0). Configurable so that a deployment can continue the real series.
 PLATE_SERIES_START = env_int("PLATE_SERIES_START", 0)
 
+# Ed25519 key that signs the verification QR codes of certificates and CPIs (cert_workflow/signing.py):
+# the raw 32-byte key in base64 or a PEM, or a PEM file. Without either, a key is generated once under
+# VAR_DIR only when DOCUMENT_SIGNING_KEY_GENERATE is on (default: with DEBUG); production must bring
+# its own, backed up, since losing it invalidates every QR code already printed.
+DOCUMENT_SIGNING_KEY = env_str("DOCUMENT_SIGNING_KEY")
+DOCUMENT_SIGNING_KEY_FILE = env_str("DOCUMENT_SIGNING_KEY_FILE")
+DOCUMENT_SIGNING_KEY_GENERATE = env_bool("DOCUMENT_SIGNING_KEY_GENERATE", DEBUG)
+if not DEBUG and not (DOCUMENT_SIGNING_KEY or DOCUMENT_SIGNING_KEY_FILE or DOCUMENT_SIGNING_KEY_GENERATE):
+    raise ImproperlyConfigured(
+        "Set DOCUMENT_SIGNING_KEY or DOCUMENT_SIGNING_KEY_FILE when DEBUG is off (see .env.example)."
+    )
+
 # Île-de-France Mobilités majoration of Y.1 from 2026-03-01: sources disagree whether the 14 EUR are
 # per fiscal horsepower ("per_cv", 68.95 EUR/CV in all) or once per certificate ("flat").
 FEES_IDF_MAJORATION = env_str("FEES_IDF_MAJORATION", "per_cv")
@@ -303,7 +315,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {"axes": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"}},
 }
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -1,6 +1,7 @@
 """The settings read the environment as documented: each case starts Django in a subprocess with
 exactly the environment it names, so the values seen are those a fresh process would see."""
 
+import base64
 import json
 import os
 import re
@@ -54,7 +55,7 @@ def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 def _settings_under(env: dict[str, str]) -> dict:
-    result = _run(["-c", PROBE], env)
+    result = _run(["-c", PROBE], {"DOCUMENT_SIGNING_KEY_GENERATE": "1", **env})
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -87,9 +88,17 @@ def test_debug_mode_starts_without_secret_key(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
+def test_production_start_without_a_document_signing_key_is_refused(tmp_path):
+    env = {"SECRET_KEY": secrets.token_urlsafe(50), "VAR_DIR": str(tmp_path)}
+    result = _run(["-c", "import django; django.setup()"], env)
+    assert result.returncode != 0
+    assert "DOCUMENT_SIGNING_KEY" in result.stderr
+
+
 def test_deploy_checks_pass_with_a_production_environment(tmp_path):
     env = {
         "SECRET_KEY": secrets.token_urlsafe(50),
+        "DOCUMENT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
         "ALLOWED_HOSTS": "cartegrise.example.fr",
         "VAR_DIR": str(tmp_path),
     }
