@@ -30,6 +30,7 @@ CHECKS_REQUEUED = "checks_requeued"
 COMPLEMENT_EXPIRED = "complement_expired"
 DRAFT_ABANDONED = "draft_abandoned"
 RENDER_OVERDUE = "render_overdue"
+RENDER_REQUEUED = "render_requeued"
 DEADLINE_SET = "deadline_set"
 
 # States whose deadline the sweep enforces. A queued dossier past its service target is not
@@ -244,10 +245,13 @@ def drafts_abandon(*, now: datetime) -> int:
 
 
 def renders_flag_overdue(*, now: datetime) -> int:
-    """Record approved dossiers whose certificate was not rendered in time, once per clock period.
+    """Resume the rendering of approved dossiers past their clock and of documents left pending.
 
-    Certificate rendering arrives with issue 4, which will re-enqueue it here; until then the sweep
-    records the delay and pushes the deadline one clock forward (a conditional UPDATE).
+    An approved dossier past its clock gets its missing certificate (and CPI) issued and its pending
+    documents re-enqueued, once per clock period (the deadline is pushed one clock forward by a
+    conditional UPDATE). Any document still pending RENDER_REQUEUE_MINUTES after its issue (a
+    receipt, a letter, a CPI: their dossier has no rendering clock) is re-enqueued, at most once per
+    such period and within SWEEP_RENDER_RETRIES attempts. Both are recorded.
     """
     total = 0
     for ids in _overdue_chunks(state=State.APPROVED, now=now):
@@ -264,10 +268,71 @@ def renders_flag_overdue(*, now: datetime) -> int:
                 kind=RENDER_OVERDUE,
                 dossier_ids=locked,
                 now=now,
-                reason=_("Le certificat n'a pas encore été produit dans le délai prévu."),
+                reason=_(
+                    "Le certificat n'a pas encore été produit dans le délai prévu : production relancée."
+                ),
             )
+            transaction.on_commit(lambda ids=tuple(locked): _renders_resume(dossier_ids=list(ids)))
         total += len(locked)
-    return total
+    return total + renders_requeue(now=now)
+
+
+def renders_requeue(*, now: datetime) -> int:
+    """Re-enqueue documents pending for longer than RENDER_REQUEUE_MINUTES (their task was lost)."""
+    from cert_workflow.models import IssuedDocument
+
+    period = timedelta(minutes=int(getattr(settings, "RENDER_REQUEUE_MINUTES", 5)))
+    retries = int(getattr(settings, "SWEEP_RENDER_RETRIES", 5))
+    # Documents re-enqueued within the period: their new task may still be on its way.
+    recent = set(
+        SweepAction.objects.filter(kind=RENDER_REQUEUED, created_at__gt=now - period).values_list(
+            "data__document", flat=True
+        )
+    )
+    total, after = 0, 0
+    while True:
+        rows = list(
+            IssuedDocument.objects.filter(
+                rendered_at__isnull=True,
+                issued_at__lt=now - period,
+                render_attempts__lt=retries,
+                pk__gt=after,
+            )
+            .order_by("pk")
+            .values_list("pk", "dossier_id", "render_attempts")[: _chunk_size()]
+        )
+        if not rows:
+            return total
+        after = rows[-1][0]
+        rows = [row for row in rows if row[0] not in recent]
+        if not rows:
+            continue
+        with transaction.atomic():
+            # Like every part of the sweep, leave the dossiers someone holds (an agent deciding):
+            # recording against a locked dossier would wait for it. They are taken next time.
+            free = set(
+                Dossier.objects.select_for_update(skip_locked=True, no_key=True)
+                .filter(pk__in={dossier_id for _pk, dossier_id, _a in rows})
+                .values_list("pk", flat=True)
+            )
+            rows = [row for row in rows if row[1] in free]
+            if not rows:
+                continue
+            SweepAction.objects.bulk_create(
+                [
+                    SweepAction(
+                        kind=RENDER_REQUEUED,
+                        dossier_id=dossier_id,
+                        data={"document": pk, "attempts": attempts},
+                        created_at=now,
+                    )
+                    for pk, dossier_id, attempts in rows
+                ]
+            )
+            transaction.on_commit(
+                lambda ids=tuple(pk for pk, _d, _a in rows): _renders_resume(document_ids=list(ids))
+            )
+        total += len(rows)
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -336,6 +401,12 @@ def _checks_enqueue(dossier_ids: list[int]) -> None:
     from cert_workflow import checks
 
     checks.checks_enqueue(dossier_ids=dossier_ids)
+
+
+def _renders_resume(*, dossier_ids: list[int] = (), document_ids: list[int] = ()) -> None:
+    from cert_workflow import issuing
+
+    issuing.renders_resume(dossier_ids=dossier_ids, document_ids=document_ids)
 
 
 def _complement_notices(*, dossier_ids: list[int]) -> list[mail.EmailMessage]:

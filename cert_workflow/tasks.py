@@ -53,3 +53,9 @@ def bulk_approve(dossier_ids: list[int], agent_id: int) -> None:
 
     queue.dossiers_bulk_approve(dossier_ids=dossier_ids, agent_id=agent_id)
 
+
+@shared_task(**RETRY)
+def render_documents(document_ids: list[int]) -> None:
+    from cert_workflow import issuing
+
+    issuing.documents_render(document_ids=document_ids)

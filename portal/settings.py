@@ -262,6 +262,7 @@ CELERY_TASK_ROUTES = {
     "cert_workflow.tasks.bulk_approve": {"queue": "checks"},
     "cert_workflow.tasks.route_dossiers": {"queue": "routing"},
     "cert_workflow.tasks.rebalance_queues": {"queue": "routing"},
+    "cert_workflow.tasks.render_documents": {"queue": "pdf"},
 }
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"

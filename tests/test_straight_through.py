@@ -199,7 +199,8 @@ def test_enqueue_sends_one_task_per_chunk_and_each_chunk_is_checked(
 
     assert sorted(len(chunk) for chunk in chunks) == [1, 2, 2]
     assert sorted(i for chunk in chunks for i in chunk) == sorted(ids)
-    assert set(Dossier.objects.filter(pk__in=ids).values_list("state", flat=True)) == {State.APPROVED}
+    # Approved straight through, then (tasks in-process) the certificate is rendered: issued.
+    assert set(Dossier.objects.filter(pk__in=ids).values_list("state", flat=True)) == {State.ISSUED}
 
 
 @pytest.mark.services

@@ -1,0 +1,472 @@
+"""Issuing documents: which document a dossier gets when, and the rendering pipeline behind them.
+
+A document is issued in two steps. `documents_issue` (in the transaction of the decision or right
+after it) creates the pending IssuedDocument rows: numéro de formule, frozen printed values, the
+plate of a new vehicle; the rows are the truth, so a rendering task lost on the way is found again
+by the sweep. `documents_render` (on the `pdf` queue) renders each pending PDF outside any
+transaction, stores it under a name fixed by its serial, and records it with a conditional update;
+the certificate's record moves the dossier approved → issued and supersedes the vehicle's previous
+title. Both are safe to run twice.
+
+Which documents (the choices of issue 4):
+- `submitted`: the receipt (accusé de dépôt) for every dossier. A dealer's first registration
+  also takes its plate and gets its CPI at once (DESIGN.md: "a dealer's vehicle as soon as its row
+  is accepted"), so that the car can be delivered while the dossier is checked.
+- `approved` (agent or straight-through): the certificate for every procedure that produces a title
+  (all but the sale declaration, which only records the sale: such a dossier is closed `issued` at
+  once with no document). A first registration or an import takes the next plate of the national
+  series first, unless its vehicle already has one. Procedures after which the holder waits for a
+  new card (first registration, import, change of owner, duplicate) also get a CPI, valid one
+  month, until the certificate is issued; a change of address or a correction keeps the current
+  card valid meanwhile, so no CPI.
+- The certificate, once rendered, supersedes every earlier current title of the same vehicle: the
+  CPI of its own dossier, and the certificate of an earlier dossier (a duplicate, a change of
+  owner, a change of address or a correction replace the card).
+- `rejected`: the rejection letter (its reason is read from the decision's audit event);
+  `awaiting_complement`: the complement letter of the open ComplementRequest.
+"""
+
+import hashlib
+import logging
+import string
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core import mail
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import DatabaseError, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cert_workflow.document_data import FORM_KINDS, document_data, one_month_after
+from cert_workflow.models import ComplementRequest, DocumentKind, IssuedDocument
+from dossiers.models import Dossier, Procedure, State, Vehicle
+from dossiers.plates import allocate_plates
+from dossiers.sequences import counter_next
+from dossiers.services import dossier_transition_many
+
+logger = logging.getLogger(__name__)
+
+# Procedures whose approval produces a certificate (all but the sale declaration).
+CERTIFICATE_PROCEDURES = frozenset(p for p in Procedure.values if p != Procedure.SALE_DECLARATION)
+# Procedures after which the holder waits for a new card and drives meanwhile with a CPI.
+CPI_PROCEDURES = frozenset(
+    {Procedure.FIRST_REGISTRATION, Procedure.IMPORT, Procedure.CHANGE_OF_OWNER, Procedure.DUPLICATE}
+)
+# Procedures that put a vehicle on French roads for the first time: it takes the next plate.
+PLATE_PROCEDURES = frozenset({Procedure.FIRST_REGISTRATION, Procedure.IMPORT})
+
+SERIAL_LETTERS = string.ascii_uppercase
+SERIAL_BLOCK = 100_000  # five digits per pair of letters
+SERIALS_PER_YEAR = len(SERIAL_LETTERS) ** 2 * SERIAL_BLOCK
+# Namespace of the session advisory locks that keep two workers off the same document.
+_RENDER_LOCK_SPACE = 0x43474450  # "CGDP"
+
+
+def _render_chunk_size() -> int:
+    return max(1, int(getattr(settings, "RENDER_CHUNK_SIZE", 100)))
+
+
+# --- serials (pure) ------------------------------------------------------------------------------
+
+
+def serial_format(*, year: int, number: int) -> str:
+    """The numéro de formule of the `number`-th document of `year`: YYYY, two letters, five digits."""
+    if not 0 <= number < SERIALS_PER_YEAR:
+        raise ValueError(f"document number {number} is outside 0..{SERIALS_PER_YEAR - 1} for {year}")
+    block, digits = divmod(number, SERIAL_BLOCK)
+    first, second = divmod(block, len(SERIAL_LETTERS))
+    return f"{year:04d}{SERIAL_LETTERS[first]}{SERIAL_LETTERS[second]}{digits:05d}"
+
+
+def serials_allocate(*, count: int, year: int) -> list[str]:
+    """`count` numéros de formule never handed out before (one counter per year, never reused)."""
+    last = counter_next(f"document-serial-{year}", count=count)
+    return [serial_format(year=year, number=n) for n in range(last - count + 1, last + 1)]
+
+
+# --- issuing -------------------------------------------------------------------------------------
+
+
+def plates_assign(*, dossier_ids: list[int]) -> int:
+    """Give the next plates of the national series to the plateless vehicles of these first
+    registrations and imports; return how many. Vehicle rows are locked, so a rerun assigns nothing."""
+    vehicle_ids = set(
+        Dossier.objects.filter(pk__in=dossier_ids, procedure__in=PLATE_PROCEDURES)
+        .filter(Q(vehicle__plate__isnull=True) | Q(vehicle__plate=""))
+        .values_list("vehicle_id", flat=True)
+    )
+    if not vehicle_ids:
+        return 0
+    with transaction.atomic():
+        vehicles = list(
+            Vehicle.objects.select_for_update()
+            .filter(Q(plate__isnull=True) | Q(plate=""), pk__in=vehicle_ids)
+            .order_by("pk")
+        )
+        if not vehicles:
+            return 0
+        for vehicle, plate in zip(vehicles, allocate_plates(len(vehicles)), strict=True):
+            vehicle.plate = plate
+        Vehicle.objects.bulk_update(vehicles, ["plate"])
+    return len(vehicles)
+
+
+def documents_issue(
+    *,
+    dossier_ids: list[int],
+    kind: str,
+    extra: dict[int, dict[str, Any]] | None = None,
+    now: datetime | None = None,
+) -> list[int]:
+    """The ids of the `kind` documents of these dossiers, created pending where missing (serial,
+    frozen data, validity), their rendering enqueued after commit; a rerun creates nothing new.
+
+    A complement letter belongs to the dossier's open ComplementRequest (one letter per request);
+    dossiers without one are skipped. Certificates and CPIs of new vehicles take their plate first.
+    """
+    if kind not in DocumentKind.values:
+        raise ValueError(f"unknown document kind {kind!r}")
+    ids = sorted(set(dossier_ids))
+    if not ids:
+        return []
+    extra = extra or {}
+    now = now or timezone.now()
+    with transaction.atomic():
+        if kind in FORM_KINDS:
+            plates_assign(dossier_ids=ids)
+        requests: dict[int, ComplementRequest] = {}
+        if kind == DocumentKind.COMPLEMENT_LETTER:
+            requests = {
+                r.dossier_id: r
+                for r in ComplementRequest.objects.filter(
+                    dossier_id__in=ids, answered_at__isnull=True, expired_at__isnull=True
+                )
+            }
+            existing = IssuedDocument.objects.filter(complement_request__in=list(requests.values()))
+            done = set(existing.values_list("dossier_id", flat=True))
+            todo = [pk for pk in ids if pk in requests and pk not in done]
+        else:
+            existing = IssuedDocument.objects.filter(dossier_id__in=ids, kind=kind)
+            done = set(existing.values_list("dossier_id", flat=True))
+            todo = [pk for pk in ids if pk not in done]
+        if todo:
+            dossiers = Dossier.objects.filter(pk__in=todo).select_related("vehicle", "holder", "cert")
+            serials = iter(serials_allocate(count=len(todo), year=timezone.localdate(now).year))
+            valid_until = one_month_after(now) if kind == DocumentKind.CPI else None
+            rows = []
+            for dossier in dossiers.order_by("pk"):
+                request = requests.get(dossier.pk)
+                serial = next(serials)
+                details = dict(extra.get(dossier.pk, {}))
+                if request is not None:
+                    details.setdefault("complement_request", request.pk)
+                rows.append(
+                    IssuedDocument(
+                        dossier=dossier,
+                        kind=kind,
+                        complement_request=request,
+                        serial=serial,
+                        data=document_data(
+                            dossier=dossier,
+                            kind=kind,
+                            serial=serial,
+                            issued_at=now,
+                            valid_until=valid_until,
+                            extra=details,
+                        ),
+                        issued_at=now,
+                        valid_until=valid_until,
+                    )
+                )
+            # A concurrent issue of the same document (the hook and the sweep) loses here on the
+            # unique constraints and finds the winner's row below; its serial is simply not used.
+            IssuedDocument.objects.bulk_create(rows, ignore_conflicts=True)
+        if kind == DocumentKind.COMPLEMENT_LETTER:
+            issued = IssuedDocument.objects.filter(complement_request__in=list(requests.values()))
+        else:
+            issued = IssuedDocument.objects.filter(dossier_id__in=ids, kind=kind)
+        documents = list(issued.order_by("pk").values_list("pk", "rendered_at"))
+        renders_enqueue(
+            document_ids=[pk for pk, rendered_at in documents if rendered_at is None], single=len(ids) == 1
+        )
+    return [pk for pk, _rendered_at in documents]
+
+
+def renders_enqueue(*, document_ids: list[int], single: bool = False) -> int:
+    """Enqueue the rendering of these documents after commit (one task each for a single decision,
+    one per chunk of at most RENDER_CHUNK_SIZE for a batch); return the number of tasks."""
+    from cert_workflow import tasks
+
+    ids = sorted(set(document_ids))
+    # A small batch is still spread over RENDER_MIN_TASKS tasks, so that every worker process
+    # takes a share instead of one process rendering a whole chunk alone.
+    spread = -(-len(ids) // max(1, int(getattr(settings, "RENDER_MIN_TASKS", 8))))
+    size = 1 if single else max(1, min(_render_chunk_size(), spread))
+    chunks = [ids[start : start + size] for start in range(0, len(ids), size)]
+    for chunk in chunks:
+        tasks.render_documents.delay_on_commit(chunk)
+    return len(chunks)
+
+
+# --- when: the hooks registered in apps.py -------------------------------------------------------
+
+
+def submitted_documents_issue(*, dossier_ids: list[int]) -> None:
+    """On submission: a dealer's new vehicle gets its plate and CPI at once; everyone a receipt."""
+    dealer_new = list(
+        Dossier.objects.filter(
+            pk__in=dossier_ids, organisation__isnull=False, procedure=Procedure.FIRST_REGISTRATION
+        )
+        # Already decided and issued (a straight-through approval may run first): nothing to add.
+        .exclude(issued_documents__kind=DocumentKind.CERTIFICATE)
+        .values_list("pk", flat=True)
+    )
+    # CPIs first: their tasks are ahead of the receipts on the pdf queue, dealers are waiting.
+    documents_issue(dossier_ids=dealer_new, kind=DocumentKind.CPI)
+    documents_issue(dossier_ids=dossier_ids, kind=DocumentKind.RECEIPT)
+
+
+def approved_documents_issue(*, dossier_ids: list[int]) -> None:
+    """On approval: the certificate (and a CPI where the holder waits for a new card); a sale
+    declaration, which produces no title, is closed `issued` at once."""
+    rows = list(
+        Dossier.objects.filter(pk__in=dossier_ids, state=State.APPROVED).values_list("pk", "procedure")
+    )
+    certificate = [pk for pk, procedure in rows if procedure in CERTIFICATE_PROCEDURES]
+    cpi = [pk for pk, procedure in rows if procedure in CPI_PROCEDURES]
+    no_title = [pk for pk, procedure in rows if procedure not in CERTIFICATE_PROCEDURES]
+    with transaction.atomic():
+        documents_issue(dossier_ids=cpi, kind=DocumentKind.CPI)
+        documents_issue(dossier_ids=certificate, kind=DocumentKind.CERTIFICATE)
+        if no_title:
+            dossier_transition_many(
+                dossier_ids=no_title,
+                to=State.ISSUED,
+                actor=None,
+                reason=_("Démarche enregistrée : elle ne donne pas lieu à un nouveau certificat."),
+            )
+
+
+def rejected_documents_issue(*, dossier_ids: list[int]) -> None:
+    """On rejection: the decision letter with its reason."""
+    documents_issue(dossier_ids=dossier_ids, kind=DocumentKind.REJECTION_LETTER)
+
+
+def complement_documents_issue(*, dossier_ids: list[int]) -> None:
+    """On a complement request: the letter listing what is missing and the deadline."""
+    documents_issue(dossier_ids=dossier_ids, kind=DocumentKind.COMPLEMENT_LETTER)
+
+
+def hook(issue) -> Any:
+    """A hook for services.register_on_enter that never breaks the transition it follows.
+
+    It runs after the decision's commit: an error here (database gone) must not turn a recorded
+    decision into an error page; the sweep finds approved dossiers without their certificate.
+    """
+
+    def run(dossier_ids: list[int]) -> None:
+        try:
+            issue(dossier_ids=dossier_ids)
+        except Exception:
+            logger.exception("issuing: %s failed for %d dossiers", issue.__name__, len(dossier_ids))
+
+    run.__name__ = f"hook_{issue.__name__}"
+    return run
+
+
+# --- rendering -----------------------------------------------------------------------------------
+
+
+def document_storage_name(document: IssuedDocument) -> str:
+    """Where a document's PDF is stored: fixed by its serial, so a rerun replaces, never adds."""
+    return f"issued/{document.serial}.pdf"
+
+
+class StorageCollision(RuntimeError):
+    """The storage saved the PDF under another name: someone else wrote the same document."""
+
+
+def _pdf_store(*, name: str, pdf: bytes) -> str:
+    # A file already there is the leftover of an attempt that crashed before recording it: the
+    # advisory lock guarantees nobody else is writing it now.
+    if default_storage.exists(name):
+        default_storage.delete(name)
+    saved = default_storage.save(name, ContentFile(pdf))
+    if saved != name:  # FileSystemStorage renames on collision instead of overwriting
+        default_storage.delete(saved)
+        raise StorageCollision(f"{name} appeared while it was being written")
+    return saved
+
+
+@contextmanager
+def _render_claim(document_ids: list[int]) -> Iterator[list[int]]:
+    """The documents of `document_ids` this process may render now: those no other worker holds.
+
+    PostgreSQL session advisory locks, not a transaction: nothing stays open while rendering, and a
+    killed worker's locks vanish with its connection. The embedded mode (SQLite) runs one at a time.
+    """
+    if connection.vendor != "postgresql" or not document_ids:
+        yield list(document_ids)
+        return
+    keys = [(_RENDER_LOCK_SPACE << 32) | pk for pk in document_ids]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT k FROM unnest(%s::bigint[]) AS k WHERE pg_try_advisory_lock(k)", [keys])
+        held = [row[0] for row in cursor.fetchall()]
+    try:
+        yield [key & 0xFFFFFFFF for key in held]
+    finally:
+        with suppress(DatabaseError), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(k) FROM unnest(%s::bigint[]) AS k", [held])
+
+
+def documents_render(*, document_ids: list[int]) -> list[int]:
+    """Render, store and record each pending document of `document_ids`; return those recorded now.
+
+    Already rendered documents, and those another worker is rendering, are skipped. A certificate's
+    record moves its dossier approved → issued, supersedes earlier titles and notifies the holder.
+    """
+    from cert_workflow.rendering import render_document
+    from cert_workflow.signing import verification_url
+
+    with _render_claim(sorted(set(document_ids))) as claimed:
+        documents = list(
+            IssuedDocument.objects.filter(pk__in=claimed, rendered_at__isnull=True)
+            .select_related("dossier__vehicle")
+            .order_by("pk")
+        )
+        if not documents:
+            return []
+        IssuedDocument.objects.filter(pk__in=[d.pk for d in documents]).update(
+            render_attempts=F("render_attempts") + 1
+        )
+        stored: dict[int, dict[str, Any]] = {}
+        for document in documents:
+            url = verification_url(document) if document.kind in FORM_KINDS else None
+            pdf = render_document(kind=document.kind, data=document.data, verification_url=url)
+            name = _pdf_store(name=document_storage_name(document), pdf=pdf)
+            stored[document.pk] = {
+                "file": name,
+                "size": len(pdf),
+                "sha256": hashlib.sha256(pdf).hexdigest(),
+            }
+        vehicles = {d.pk: d.dossier.vehicle_id for d in documents}
+        return _renders_record(stored=stored, vehicles=vehicles)
+
+
+def _renders_record(*, stored: dict[int, dict[str, Any]], vehicles: dict[int, int]) -> list[int]:
+    """One short transaction: record the stored files of documents still pending, then issue."""
+    now = timezone.now()
+    with transaction.atomic():
+        pending = list(
+            IssuedDocument.objects.select_for_update()
+            .filter(pk__in=list(stored), rendered_at__isnull=True)
+            .order_by("pk")
+        )
+        for document in pending:
+            document.file.name = stored[document.pk]["file"]
+            document.size = stored[document.pk]["size"]
+            document.sha256 = stored[document.pk]["sha256"]
+            document.rendered_at = now
+        IssuedDocument.objects.bulk_update(pending, ["file", "size", "sha256", "rendered_at"])
+        certificates = [d for d in pending if d.kind == DocumentKind.CERTIFICATE]
+        if certificates:
+            _titles_supersede(certificates=certificates, vehicles=vehicles, now=now)
+            issued = dossier_transition_many(
+                dossier_ids=[d.dossier_id for d in certificates],
+                to=State.ISSUED,
+                actor=None,
+                reason=_("Le certificat d'immatriculation est produit et disponible."),
+                data={d.dossier_id: {"document": d.pk, "serial": d.serial} for d in certificates},
+            )
+            notices = _issued_notices(dossier_ids=issued)
+            # Mail leaves only once the issue is committed, and outside the transaction.
+            transaction.on_commit(lambda: _send(notices))
+    return [d.pk for d in pending]
+
+
+def _titles_supersede(*, certificates: list[IssuedDocument], vehicles: dict[int, int], now: datetime) -> int:
+    """Mark every earlier current certificate or CPI of the same vehicles as superseded."""
+    by_vehicle = {vehicles[document.pk]: document for document in certificates}
+    earlier = list(
+        IssuedDocument.objects.select_for_update(of=("self",))
+        .filter(
+            dossier__vehicle_id__in=list(by_vehicle),
+            kind__in=list(FORM_KINDS),
+            superseded_at__isnull=True,
+        )
+        .exclude(pk__in=[d.pk for d in certificates])
+        .annotate(vehicle_id=F("dossier__vehicle_id"))
+        .order_by("pk")
+    )
+    superseded = []
+    for document in earlier:
+        newer = by_vehicle[document.vehicle_id]
+        # A certificate rendered late never replaces a title issued after it.
+        if document.issued_at <= newer.issued_at:
+            document.superseded_by = newer
+            document.superseded_at = now
+            superseded.append(document)
+    IssuedDocument.objects.bulk_update(superseded, ["superseded_by", "superseded_at"])
+    return len(superseded)
+
+
+def _issued_notices(*, dossier_ids: list[int]) -> list[mail.EmailMessage]:
+    """The e-mails telling the applicant (or the filing dealer) and the holder the card is ready."""
+    messages = []
+    rows = Dossier.objects.filter(pk__in=dossier_ids).select_related(
+        "holder", "vehicle", "applicant", "filed_by"
+    )
+    for dossier in rows:
+        owner = dossier.applicant or dossier.filed_by
+        recipients = sorted({address for address in (owner.email, dossier.holder.email) if address})
+        if not recipients:
+            continue
+        values = {
+            "reference": dossier.reference,
+            "plate": dossier.vehicle.plate or "",
+            "make": dossier.vehicle.make,
+            "model": dossier.vehicle.commercial_name,
+            "url": settings.SITE_URL,
+        }
+        subject = _("Votre certificat d'immatriculation %(plate)s est disponible") % values
+        body = (
+            _(
+                "Bonjour,\n\n"
+                "Votre demande %(reference)s est acceptée : le certificat d'immatriculation du "
+                "véhicule %(make)s %(model)s, immatriculé %(plate)s, est produit.\n\n"
+                "Vous pouvez le télécharger dès maintenant depuis votre espace sur le portail carte "
+                "grise : %(url)s\n\n"
+                "Ce message est envoyé automatiquement, merci de ne pas y répondre."
+            )
+            % values
+        )
+        messages.append(mail.EmailMessage(subject=subject, body=body, to=recipients))
+    return messages
+
+
+def _send(messages: list[mail.EmailMessage]) -> None:
+    if not messages:
+        return
+    try:
+        mail.get_connection().send_messages(messages)
+    except Exception:  # the certificate is issued; a mail server outage must not undo it
+        logger.exception("issuing: %d certificate notices could not be sent", len(messages))
+
+
+# --- the sweep's part ----------------------------------------------------------------------------
+
+
+def renders_resume(*, dossier_ids: list[int] = (), document_ids: list[int] = ()) -> None:
+    """Issue what approved dossiers are missing and re-enqueue the pending documents: what the
+    sweep calls after commit for work whose task was lost."""
+    if dossier_ids:
+        # Creates the missing certificate and CPI, and re-enqueues those still pending.
+        approved_documents_issue(dossier_ids=list(dossier_ids))
+    if document_ids:
+        renders_enqueue(document_ids=list(document_ids))
