@@ -16,7 +16,6 @@ from functools import cache
 from io import BytesIO
 from typing import Any
 
-import segno
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -25,6 +24,7 @@ from fontTools import subset as ft_subset
 from fontTools.ttLib import TTFont
 
 from cert_workflow.document_data import FORM_KINDS
+from cert_workflow.signing import qr_code
 
 VALUE_FONT_FAMILY = "DejaVu Sans"
 FALLBACK_FONT_PATH = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
@@ -288,23 +288,16 @@ def _printable(data: dict[str, Any], cells: tuple[Cell, ...], font: ValueFont) -
 # --- QR code --------------------------------------------------------------------------------------
 
 QR_BORDER = 4
-QR_MASK = 4
-
-
-def _qr(url: str) -> segno.QRCode:
-    # Any of the 8 masks is a valid QR code; choosing the best one costs segno ~15 ms in pure
-    # Python, most of a stamped document's time, so every document uses the same mask.
-    return segno.make(url, error="m", mask=QR_MASK, micro=False)
 
 
 def qr_matrix(url: str) -> list[list[int]]:
     """The QR modules of `url` (1 = dark), with its quiet zone."""
-    return [list(row) for row in _qr(url).matrix_iter(scale=1, border=QR_BORDER)]
+    return [list(row) for row in qr_code(url).matrix_iter(scale=1, border=QR_BORDER)]
 
 
 def qr_png_data_uri(url: str) -> str:
     """The QR code as a one-pixel-per-module PNG: the same image the stamped path embeds."""
-    return _qr(url).png_data_uri(scale=1, border=QR_BORDER)
+    return qr_code(url).png_data_uri(scale=1, border=QR_BORDER)
 
 
 # --- Full WeasyPrint render -----------------------------------------------------------------------
