@@ -291,6 +291,7 @@ def main() -> int:
     os.environ["DATABASE_URL"] = bench_url
     os.environ.pop("REDIS_URL", None)
     os.environ.setdefault("SECRET_KEY", "bench-only-key-never-served-0123456789abcdef")
+    os.environ.setdefault("DOCUMENT_SIGNING_KEY_GENERATE", "1")  # no document is signed here
     os.environ["ALLOWED_HOSTS"] = ",".join(filter(None, [os.environ.get("ALLOWED_HOSTS", ""), "testserver"]))
     for name in ("SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE"):
         os.environ.setdefault(name, "0")

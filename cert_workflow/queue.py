@@ -26,7 +26,7 @@ from dossiers import states
 from dossiers.errors import FieldError, InvalidInput
 from dossiers.models import Document, DocumentKind, Dossier, Holder, State, Vehicle
 from dossiers.selectors import dossier_events, dossier_get, dossiers_for_user
-from dossiers.services import dossier_transition
+from dossiers.services import dossier_claim_next, dossier_transition
 from portal.models import Role, User
 
 # The order agents take work in; the partial index dossier_queue_idx serves it (pk breaks the ties
@@ -261,37 +261,7 @@ def queue_claim_next(*, agent: User) -> Dossier | None:
     """
     if agent.role != Role.AGENT or agent.cert_id is None:
         raise PermissionDenied(_("Seuls les instructeurs d'un CERT prennent des dossiers dans la file."))
-    with transaction.atomic():
-        # One claim at a time per agent (a double click must not give them two dossiers): their
-        # own row is the lock, so other agents are never held up by it.
-        User.objects.select_for_update().filter(pk=agent.pk).values_list("pk").first()
-        # Still in review under their name, even past the lease (the sweep has not taken it back
-        # yet): nobody else can have it, so the holder resumes it with a fresh lease.
-        held_id = (
-            Dossier.objects.filter(state=State.IN_REVIEW, claimed_by=agent)
-            .order_by("review_started_at")
-            .values_list("pk", flat=True)
-            .first()
-        )
-        if held_id is not None:
-            now = timezone.now()
-            resumed = Dossier.objects.filter(pk=held_id, state=State.IN_REVIEW, claimed_by=agent).update(
-                due_at=now + states.clock(State.IN_REVIEW), updated_at=now
-            )
-            if resumed:
-                return Dossier.objects.get(pk=held_id)
-        next_id = (
-            Dossier.objects.filter(cert_id=agent.cert_id, state=State.QUEUED)
-            .order_by(*CLAIM_ORDER)
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)
-            .first()
-        )
-        if next_id is None:
-            return None
-        return dossier_transition(
-            dossier=next_id, to=State.IN_REVIEW, actor=agent, changes={"claimed_by": agent}
-        )
+    return dossier_claim_next(agent=agent, order=CLAIM_ORDER)
 
 
 def lease_renew(*, dossier: Dossier, agent: User) -> Dossier:
@@ -424,7 +394,7 @@ def _bulk_problem(*, dossier: Dossier, agent: User) -> str:
 def dossiers_bulk_approve(*, dossier_ids: list[int], agent_id: int) -> dict[str, Any]:
     """Approve each selected low-risk queued dossier of the agent's centre on its own.
 
-    One transaction per dossier: claimed by the agent then approved (two audited transitions), or
+    One transaction per dossier: taken into review by the agent then approved (two audited transitions), or
     skipped with the reason recorded as a SweepAction; a rerun skips what is already approved.
     """
     agent = User.objects.get(pk=agent_id)
@@ -447,12 +417,10 @@ def dossiers_bulk_approve(*, dossier_ids: list[int], agent_id: int) -> dict[str,
             if not problem:
                 try:
                     with transaction.atomic():
+                        # Under review only for this transaction, by the agent (the event's
+                        # actor) without their lease: they may be reviewing another dossier.
                         dossier_transition(
-                            dossier=dossier_id,
-                            to=State.IN_REVIEW,
-                            actor=agent,
-                            data={"bulk": True},
-                            changes={"claimed_by": agent},
+                            dossier=dossier_id, to=State.IN_REVIEW, actor=agent, data={"bulk": True}
                         )
                         dossier_transition(
                             dossier=dossier_id,
@@ -583,11 +551,7 @@ def queue_cursor_decode(cursor: str) -> QueueKey:
 
 def held_dossier(*, agent: User) -> Dossier | None:
     """The dossier the agent is reviewing under a live lease, if any."""
-    return (
-        Dossier.objects.filter(state=State.IN_REVIEW, claimed_by=agent, due_at__gt=timezone.now())
-        .order_by("review_started_at")
-        .first()
-    )
+    return Dossier.objects.filter(claimed_by=agent, due_at__gt=timezone.now()).first()
 
 
 def dossier_for_agent(*, agent: User, reference: str) -> Dossier:

@@ -24,9 +24,10 @@ from django.utils.translation import gettext as _
 
 from cert_workflow.models import RoutingDecision, SweepAction
 from dossiers import states
+from dossiers.bulk import rows_append
 from dossiers.errors import FieldError, InvalidInput
 from dossiers.models import Cert, Dossier, DossierEvent, State
-from dossiers.services import dossier_transition_many
+from dossiers.services import EVENT_COLUMNS, dossier_transition_many
 from portal.models import Role, User
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,20 @@ CAPACITY_MAX = 100_000
 # Waits are sums of 1/capacity steps: compare them with a tolerance so that "more than the margin"
 # does not flip on a rounding error.
 EPSILON = 1e-9
+
+
+# The columns of a RoutingDecision written in bulk (dossiers.bulk.rows_append).
+DECISION_COLUMNS = (
+    "dossier_id",
+    "kind",
+    "from_cert_id",
+    "to_cert_id",
+    "home_cert_id",
+    "reason",
+    "projected_waits",
+    "actor_id",
+    "created_at",
+)
 
 
 class NoCentreAvailable(Exception):
@@ -218,17 +233,19 @@ def _queue_planned(*, plan: dict, loads: dict[str, CentreLoad]) -> list[int]:
         for pk in moved:
             code, reason, home, waits = plan[pk]
             decisions.append(
-                RoutingDecision(
-                    dossier_id=pk,
-                    kind=RoutingDecision.Kind.ROUTE,
-                    to_cert=loads[code].cert,
-                    home_cert=loads[home].cert if home else None,
-                    reason=reason,
-                    projected_waits=_rounded(waits),
-                    created_at=now,
+                (
+                    pk,
+                    RoutingDecision.Kind.ROUTE.value,
+                    None,
+                    loads[code].cert.pk,
+                    loads[home].cert.pk if home else None,
+                    reason,
+                    _rounded(waits),
+                    None,
+                    now,
                 )
             )
-        RoutingDecision.objects.bulk_create(decisions, batch_size=1000)
+        rows_append(RoutingDecision, DECISION_COLUMNS, decisions)
     return moved
 
 
@@ -256,38 +273,42 @@ def _moves_apply(*, moves: list[_Move], loads: dict[str, CentreLoad], kind: str,
         by_target[move.to].append(move.dossier_id)
     for code, ids in by_target.items():
         Dossier.objects.filter(pk__in=ids, state=State.QUEUED).update(cert=loads[code].cert, updated_at=now)
-    role = states.role_of(actor)
-    DossierEvent.objects.bulk_create(
-        [
-            DossierEvent(
-                dossier_id=move.dossier_id,
-                actor=actor,
-                actor_role=role,
-                action="rerouted",
-                reason=move.reason,
-                data={"kind": kind, "from": move.source, "to": move.to},
-                created_at=now,
+    role, actor_id = states.role_of(actor), actor.pk if actor is not None else None
+    rows_append(
+        DossierEvent,
+        EVENT_COLUMNS,
+        (
+            (
+                move.dossier_id,
+                actor_id,
+                role,
+                "rerouted",
+                "",
+                "",
+                move.reason,
+                {"kind": kind, "from": move.source, "to": move.to},
+                now,
             )
             for move in moves
-        ],
-        batch_size=1000,
+        ),
     )
-    RoutingDecision.objects.bulk_create(
-        [
-            RoutingDecision(
-                dossier_id=move.dossier_id,
-                kind=kind,
-                from_cert=loads[move.source].cert,
-                to_cert=loads[move.to].cert,
-                home_cert=loads[move.home].cert if move.home else None,
-                reason=move.reason,
-                projected_waits=_rounded(move.waits),
-                actor=actor,
-                created_at=now,
+    rows_append(
+        RoutingDecision,
+        DECISION_COLUMNS,
+        (
+            (
+                move.dossier_id,
+                str(kind),
+                loads[move.source].cert.pk,
+                loads[move.to].cert.pk,
+                loads[move.home].cert.pk if move.home else None,
+                move.reason,
+                _rounded(move.waits),
+                actor_id,
+                now,
             )
             for move in moves
-        ],
-        batch_size=1000,
+        ),
     )
     return len(moves)
 

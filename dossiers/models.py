@@ -213,6 +213,7 @@ class Dossier(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,  # the unique constraint dossier_one_review_per_agent is its index
     )
 
     created_at = models.DateTimeField(_("créé le"), default=timezone.now)
@@ -232,6 +233,14 @@ class Dossier(models.Model):
                 condition=Q(applicant__isnull=False) | Q(organisation__isnull=False),
                 name="dossier_belongs_to_someone",
             ),
+            # claimed_by is the agent reviewing the dossier now, so it is set in review only, and
+            # an agent reviews one dossier at a time: a second claim (a double click) resumes the
+            # first instead. The unique index also serves the "what am I reviewing" lookup.
+            models.CheckConstraint(
+                condition=Q(claimed_by__isnull=True) | Q(state="in_review"),
+                name="dossier_claimed_only_in_review",
+            ),
+            models.UniqueConstraint(fields=["claimed_by"], name="dossier_one_review_per_agent"),
         ]
         indexes = [
             models.Index(fields=["applicant", "-created_at"], name="dossier_applicant_idx"),

@@ -1,21 +1,26 @@
 """Every write to a dossier. Views, API, tasks and commands call these; nothing else writes."""
 
 import hashlib
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import date
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
+import psycopg
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dossiers import fees as fees_module
 from dossiers import states
+from dossiers.bulk import rows_append
 from dossiers.errors import FieldError, InvalidInput
 from dossiers.models import (
     Document,
@@ -149,6 +154,20 @@ def dossier_transition(
     return locked
 
 
+# The columns of an audit row written in bulk (dossiers.bulk.rows_append).
+EVENT_COLUMNS = (
+    "dossier_id",
+    "actor_id",
+    "actor_role",
+    "action",
+    "from_state",
+    "to_state",
+    "reason",
+    "data",
+    "created_at",
+)
+
+
 def dossier_transition_many(
     *,
     dossier_ids: list[int],
@@ -166,16 +185,18 @@ def dossier_transition_many(
     make the move (already moved by someone else, or locked when `skip_locked`) are left as they are
     and not returned, so a rerun is harmless.
     """
-    role = states.role_of(actor)
+    role, actor_id = states.role_of(actor), actor.pk if actor is not None else None
     changes, data = changes or {}, data or {}
     moved: list[int] = []
     with transaction.atomic():
-        rows = list(
-            Dossier.objects.select_for_update(skip_locked=skip_locked)
+        columns = ("pk", "state", "applicant_id", "organisation_id", "cert_id")
+        rows = [
+            SimpleNamespace(**dict(zip(columns, values, strict=True)))
+            for values in Dossier.objects.select_for_update(skip_locked=skip_locked)
             .filter(pk__in=dossier_ids)
-            .only("pk", "state", "applicant_id", "organisation_id", "cert_id")
             .order_by("pk")
-        )
+            .values_list(*columns)
+        ]
         now = timezone.now()
         duration = states.clock(to)
         base: dict[str, Any] = {
@@ -208,26 +229,174 @@ def dossier_transition_many(
             if extra:
                 event_data["changes"] = {k: getattr(v, "pk", v) for k, v in extra.items() if k != "due_at"}
             events.append(
-                DossierEvent(
-                    dossier_id=row.pk,
-                    actor=actor,
-                    actor_role=role,
-                    action="transition",
-                    from_state=row.state,
-                    to_state=to,
-                    reason=reason,
-                    data=_jsonable(event_data),
-                    created_at=now,
-                )
+                (row.pk, actor_id, role, "transition", row.state, to, reason, _jsonable(event_data), now)
             )
             moved.append(row.pk)
         for values, ids in groups.values():
             Dossier.objects.filter(pk__in=ids).update(**values)
         if moved:
-            DossierEvent.objects.bulk_create(events, batch_size=1000)
+            rows_append(DossierEvent, EVENT_COLUMNS, events)
             for hook in _ON_ENTER.get(to, []):
                 transaction.on_commit(lambda hook=hook, ids=list(moved): hook(ids))
     return moved
+
+
+def dossier_claim_next(*, agent: User, order: tuple[str, ...]) -> Dossier | None:
+    """The agent's dossier in review (lease renewed), else the next queued dossier of their centre
+    in `order`, now in review under their name with its audit event; None if none waits.
+
+    The transition `dossier_transition` would make (queued -> in_review, table check, audit event,
+    follow-ups), written for the hottest path of the portal: on PostgreSQL one statement, so one
+    round trip, resumes or claims and writes the event. Concurrent claimers skip each other's
+    locked rows. An agent reviews one dossier at a time (constraint dossier_one_review_per_agent):
+    when two claims of the same agent race (a double click), the second fails on the constraint
+    once the first commits, and its retry resumes the first one's dossier.
+    """
+    states.check(State.QUEUED, State.IN_REVIEW, role=states.role_of(agent))
+    if agent.cert_id is None:
+        return None
+    if connection.vendor != "postgresql":
+        return _claim_orm(agent=agent, order=order)
+    for attempt in range(3):
+        try:
+            # Alone, the statement is its own transaction; inside the caller's, a savepoint keeps
+            # that transaction usable for the retry.
+            with transaction.atomic() if connection.in_atomic_block else nullcontext():
+                dossier = _claim_statement(agent=agent, order=order)
+            break
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    if dossier is not None and not dossier.resumed:
+        dossier_id = dossier.pk
+        for hook in _ON_ENTER.get(State.IN_REVIEW, []):
+            transaction.on_commit(lambda hook=hook: hook([dossier_id]))
+    return dossier
+
+
+def _claim_sql() -> str:
+    """The resume-or-claim statement (PostgreSQL), built once from the models' tables and columns."""
+    global _CLAIM_SQL
+    if _CLAIM_SQL is None:
+        qn = connection.ops.quote_name
+        columns = ", ".join(qn(f.column) for f in Dossier._meta.concrete_fields)
+        event_columns = ", ".join(
+            qn(DossierEvent._meta.get_field(name).column)
+            for name in (
+                "dossier",
+                "actor",
+                "actor_role",
+                "action",
+                "from_state",
+                "to_state",
+                "reason",
+                "data",
+                "created_at",
+            )
+        )
+        # Only identifiers from the models' metadata are interpolated; values are parameters.
+        # claimed_by is set in review only (constraint dossier_claimed_only_in_review), and its
+        # unique index answers "held" whatever the statistics say about the states.
+        _CLAIM_SQL = f"""
+            WITH held AS (
+                UPDATE {qn(Dossier._meta.db_table)} SET due_at = %(due)s, updated_at = %(now)s
+                WHERE claimed_by_id = %(agent)s
+                RETURNING {columns}
+            ), next AS (
+                SELECT id FROM {qn(Dossier._meta.db_table)}
+                WHERE cert_id = %(cert)s AND state = %(queued)s AND NOT EXISTS (SELECT FROM held)
+                ORDER BY {{order}} LIMIT 1 FOR UPDATE SKIP LOCKED
+            ), claimed AS (
+                UPDATE {qn(Dossier._meta.db_table)} AS d
+                SET state = %(in_review)s, claimed_by_id = %(agent)s, review_started_at = %(now)s,
+                    due_at = %(due)s, updated_at = %(now)s
+                FROM next WHERE d.id = next.id
+                RETURNING {", ".join(f"d.{qn(f.column)}" for f in Dossier._meta.concrete_fields)}
+            ), event AS (
+                INSERT INTO {qn(DossierEvent._meta.db_table)} ({event_columns})
+                SELECT id, %(agent)s, %(role)s, 'transition', %(queued)s, %(in_review)s, '',
+                       %(data)s::jsonb, %(now)s
+                FROM claimed
+            )
+            SELECT {columns}, false AS resumed FROM claimed
+            UNION ALL SELECT {columns}, true FROM held
+        """  # noqa: S608
+    return _CLAIM_SQL
+
+
+_CLAIM_SQL: str | None = None
+
+
+def _order_sql(order: tuple[str, ...]) -> str:
+    """An ORDER BY clause from ORM-style names ("-priority", "queued_at", "pk")."""
+    parts = []
+    for name in order:
+        field = Dossier._meta.pk if name.lstrip("-") == "pk" else Dossier._meta.get_field(name.lstrip("-"))
+        parts.append(connection.ops.quote_name(field.column) + (" DESC" if name.startswith("-") else ""))
+    return ", ".join(parts)
+
+
+def _claim_statement(*, agent: User, order: tuple[str, ...]) -> Dossier | None:
+    """Run the claim statement as a server-side prepared statement: Django's cursors bind on the
+    client, so PostgreSQL would plan this statement (about a millisecond) on every claim."""
+    now = timezone.now()
+    params = {
+        "agent": agent.pk,
+        "cert": agent.cert_id,
+        "role": states.role_of(agent),
+        "queued": State.QUEUED,
+        "in_review": State.IN_REVIEW,
+        "now": now,
+        "due": now + states.clock(State.IN_REVIEW),
+        "data": json.dumps({"changes": {"claimed_by": agent.pk}}),
+    }
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(_claim_sql().replace("{order}", _order_sql(order)), params, prepare=True)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    fields = Dossier._meta.concrete_fields
+    values = [
+        field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
+        for field, value in zip(fields, row, strict=False)
+    ]
+    dossier = Dossier.from_db(connection.alias, [field.attname for field in fields], values)
+    dossier.resumed = row[-1]
+    return dossier
+
+
+def _claim_orm(*, agent: User, order: tuple[str, ...]) -> Dossier | None:
+    """The same resume-or-claim through the ORM, for databases without data-modifying CTEs
+    (SQLite, the embedded mode, where writers take turns anyway)."""
+    with transaction.atomic():
+        return _claim_orm_locked(agent=agent, order=order)
+
+
+def _claim_orm_locked(*, agent: User, order: tuple[str, ...]) -> Dossier | None:
+    # The agent's row is the lock against a double click (the constraint would refuse the second).
+    User.objects.select_for_update().filter(pk=agent.pk).values_list("pk").first()
+    held_id = Dossier.objects.filter(claimed_by=agent).values_list("pk", flat=True).first()
+    if held_id is not None:
+        now = timezone.now()
+        Dossier.objects.filter(pk=held_id).update(due_at=now + states.clock(State.IN_REVIEW), updated_at=now)
+        dossier = Dossier.objects.get(pk=held_id)
+        dossier.resumed = True
+        return dossier
+    next_id = (
+        Dossier.objects.filter(cert_id=agent.cert_id, state=State.QUEUED)
+        .order_by(*order)
+        .select_for_update(skip_locked=True)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if next_id is None:
+        return None
+    dossier = dossier_transition(
+        dossier=next_id, to=State.IN_REVIEW, actor=agent, changes={"claimed_by": agent}
+    )
+    dossier.resumed = False
+    return dossier
 
 
 def _jsonable(value: Any) -> Any:

@@ -275,7 +275,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 290},
     },
-    "refresh-stats": {"task": "cert_workflow.tasks.refresh_stats", "schedule": 300.0, "options": {"expires": 290}},
+    "refresh-stats": {
+        "task": "cert_workflow.tasks.refresh_stats",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
 }
 # The sweep works on chunks, acts on dossiers this many minutes past their deadline, and re-runs
 # lost checks this many times before leaving the dossier to a human (it then shows as stuck).
@@ -316,7 +320,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+    },
 }
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

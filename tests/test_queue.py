@@ -7,12 +7,13 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from cert_workflow import queue
 from cert_workflow.models import Assessment, Risk
+from dossiers import services
 from dossiers.models import Dossier, DossierEvent, Holder, Procedure, State, Vehicle
 from tests import factories
 
@@ -299,21 +300,60 @@ def test_a_double_click_on_claim_never_gives_an_agent_two_dossiers(postgres):
 
     assert len(got) == 4 and len(set(got)) == 1
     assert Dossier.objects.filter(state=State.IN_REVIEW).count() == 1
+    assert DossierEvent.objects.filter(to_state=State.IN_REVIEW).count() == 1
 
 
-def test_claim_query_is_served_by_the_partial_queue_index(postgres):
+def test_an_agent_cannot_be_put_on_two_dossiers_at_once_even_around_the_claim():
     cert = factories.CertFactory()
+    agent = factories.agent(cert=cert)
+    first, second = queued_dossiers(cert=cert, owner=factories.citizen(), count=2)
+    queue.queue_claim_next(agent=agent)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        services.dossier_transition(
+            dossier=second.pk, to=State.IN_REVIEW, actor=agent, changes={"claimed_by": agent}
+        )
+    assert Dossier.objects.get(pk=second.pk).state == State.QUEUED
+
+
+def test_embedded_claim_path_claims_in_the_same_order_and_resumes_the_same_way():
+    """SQLite (the embedded mode) has no data-modifying CTE: the ORM path must behave the same."""
+    cert = factories.CertFactory()
+    agent = factories.agent(cert=cert)
+    start = timezone.now() - timedelta(days=2)
+    oldest, _newer = queued_dossiers(cert=cert, owner=factories.citizen(), count=2, since=start)
+    urgent = queued_dossiers(cert=cert, owner=factories.citizen(), priority=10, since=start)[0]
+
+    first = services._claim_orm(agent=agent, order=queue.CLAIM_ORDER)
+    again = services._claim_orm(agent=agent, order=queue.CLAIM_ORDER)
+    queue.dossier_decide(dossier=first, agent=agent, decision="approve")
+    then = services._claim_orm(agent=agent, order=queue.CLAIM_ORDER)
+
+    assert (first.pk, first.resumed, again.pk, again.resumed) == (urgent.pk, False, urgent.pk, True)
+    assert (then.pk, then.state, then.claimed_by) == (oldest.pk, State.IN_REVIEW, agent)
+    assert DossierEvent.objects.filter(to_state=State.IN_REVIEW).count() == 2
+
+
+def test_claim_statement_is_served_by_the_queue_and_one_review_indexes(postgres):
+    cert = factories.CertFactory()
+    agent = factories.agent(cert=cert)
+    now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
-        query = (
-            Dossier.objects.filter(cert_id=cert.pk, state=State.QUEUED)
-            .order_by(*queue.CLAIM_ORDER)
-            .values_list("pk", flat=True)[:1]
+        cursor.execute(
+            "EXPLAIN " + services._claim_sql().replace("{order}", services._order_sql(queue.CLAIM_ORDER)),
+            {
+                "agent": agent.pk,
+                "cert": cert.pk,
+                "role": agent.role,
+                "queued": State.QUEUED,
+                "in_review": State.IN_REVIEW,
+                "now": now,
+                "due": now,
+                "data": "{}",
+            },
         )
-        sql, params = query.query.sql_with_params()
-        cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "dossier_queue_idx" in plan
+    assert "dossier_queue_idx" in plan and "dossier_one_review_per_agent" in plan
 
 
 # --- API -------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from dossiers.errors import InvalidInput
 from dossiers.models import Cert, Dossier, DossierEvent, Procedure, State
 from portal.models import Role
 from tests.factories import OrganisationFactory
-from tests.test_routing import T0, bulk_dossiers, centre, ids, user
+from tests.test_routing import T0, agents, bulk_dossiers, centre, ids, user
 
 MINUTE = timedelta(minutes=1)
 SECOND = timedelta(seconds=1)
@@ -69,8 +69,8 @@ def test_rebalance_moves_the_oldest_overflow_nationally_first_and_keeps_it_in_ag
 def test_rebalance_never_moves_a_claimed_dossier(centres, settings):
     settings.ROUTING_MARGIN_DAYS = 0
     a, b = centre("AAA", capacity=10), centre("BBB", capacity=10)
-    agent = user(Role.AGENT, cert=a)
-    claimed = bulk_dossiers(10, state=State.IN_REVIEW, cert=a, claimed_by=agent, first_queued_at=T0)
+    reviewers = agents(10, cert=a)
+    claimed = bulk_dossiers(10, state=State.IN_REVIEW, cert=a, claimed_by=reviewers, first_queued_at=T0)
     waiting = bulk_dossiers(50, state=State.QUEUED, cert=a, first_queued_at=T0 + 60 * MINUTE)
 
     # A holds 60 of 60 open dossiers: it gives down to the mean of 3 days, i.e. 30 dossiers.
@@ -79,7 +79,7 @@ def test_rebalance_never_moves_a_claimed_dossier(centres, settings):
     assert queue_of(b) == ids(waiting[:30])
     still_claimed = Dossier.objects.filter(pk__in=ids(claimed))
     assert {(d.cert_id, d.state, d.claimed_by_id) for d in still_claimed} == {
-        (a.pk, State.IN_REVIEW, agent.pk)
+        (a.pk, State.IN_REVIEW, reviewer.pk) for reviewer in reviewers
     }
 
 
@@ -172,9 +172,9 @@ def test_rebalance_skips_a_dossier_being_claimed_instead_of_waiting(postgres, ce
 
 def test_pausing_a_centre_reroutes_its_unclaimed_work_by_the_policy_and_keeps_claimed_work(centres):
     a, b, c = centre("AAA", departments=["25"]), centre("BBB"), centre("CCC")
-    boss, agent = user(Role.SUPERVISOR), user(Role.AGENT, cert=a)
+    boss = user(Role.SUPERVISOR)
     queued = bulk_dossiers(6, state=State.QUEUED, cert=a, department="25")
-    claimed = bulk_dossiers(2, state=State.IN_REVIEW, cert=a, claimed_by=agent)
+    claimed = bulk_dossiers(2, state=State.IN_REVIEW, cert=a, claimed_by=agents(2, cert=a))
     bulk_dossiers(20, state=State.QUEUED, cert=c)
 
     assert routing.cert_pause(cert=a, actor=boss) == 6
@@ -238,8 +238,10 @@ def test_a_capacity_that_is_not_a_positive_whole_number_is_refused(centres, capa
 
 def test_moving_n_oldest_takes_the_oldest_unclaimed_and_keeps_their_age(centres):
     a, b = centre("AAA"), centre("BBB")
-    boss, agent = user(Role.SUPERVISOR), user(Role.AGENT, cert=a)
-    bulk_dossiers(2, state=State.IN_REVIEW, cert=a, claimed_by=agent, first_queued_at=T0 - 60 * MINUTE)
+    boss = user(Role.SUPERVISOR)
+    bulk_dossiers(
+        2, state=State.IN_REVIEW, cert=a, claimed_by=agents(2, cert=a), first_queued_at=T0 - 60 * MINUTE
+    )
     waiting = bulk_dossiers(10, state=State.QUEUED, cert=a)
     in_b = bulk_dossiers(3, state=State.QUEUED, cert=b, first_queued_at=T0 + 150 * SECOND, step=5 * MINUTE)
 

@@ -42,6 +42,10 @@ def user(role: str = Role.CITIZEN, **fields) -> User:
     return User.objects.create(email=f"u{next(_serial)}@example.fr", role=role, **fields)
 
 
+def agents(n: int, *, cert: Cert) -> list[User]:
+    return [user(Role.AGENT, cert=cert) for _ in range(n)]
+
+
 def bulk_dossiers(
     n: int,
     *,
@@ -51,10 +55,12 @@ def bulk_dossiers(
     procedure: str = Procedure.FIRST_REGISTRATION,
     first_queued_at: datetime = T0,
     step: timedelta = timedelta(minutes=1),
-    claimed_by: User | None = None,
+    claimed_by: list[User] | None = None,
     owner: User | None = None,
 ) -> list[Dossier]:
-    """`n` dossiers written directly in `state` (test data, not a workflow path), the oldest first."""
+    """`n` dossiers written directly in `state` (test data, not a workflow path), the oldest first.
+
+    In review, dossier i is claimed by claimed_by[i] (an agent reviews one dossier at a time)."""
     owner = owner or user()
     serials = [next(_serial) for _ in range(n)]
     vehicles = Vehicle.objects.bulk_create(
@@ -90,7 +96,7 @@ def bulk_dossiers(
             vehicle=vehicle,
             holder=holder,
             cert=cert,
-            claimed_by=claimed_by if state == State.IN_REVIEW else None,
+            claimed_by=claimed_by[i] if claimed_by and state == State.IN_REVIEW else None,
             submitted_at=first_queued_at + i * step,
             queued_at=first_queued_at + i * step if queued else None,
         )
@@ -138,9 +144,8 @@ def test_route_policy_without_any_candidate_says_so():
 def test_centre_load_counts_queued_and_claimed_work_only(centres):
     bes = centre("BES", capacity=4)
     centre("PAR", capacity=10, procedures=[Procedure.CHANGE_OF_ADDRESS])
-    agent = user(Role.AGENT, cert=bes)
     bulk_dossiers(3, state=State.QUEUED, cert=bes)
-    bulk_dossiers(2, state=State.IN_REVIEW, cert=bes, claimed_by=agent)
+    bulk_dossiers(2, state=State.IN_REVIEW, cert=bes, claimed_by=agents(2, cert=bes))
     bulk_dossiers(4, state=State.AWAITING_COMPLEMENT, cert=bes)
     bulk_dossiers(5, state=State.APPROVED, cert=bes)
     bulk_dossiers(6, state=State.SUBMITTED)

@@ -75,7 +75,7 @@ def test_expired_lease_returns_the_dossier_to_its_centre_at_its_old_place():
     agent = factories.agent(cert=cert)
     dossier = in_review(cert, agent)
     queued_at = dossier.queued_at
-    still_working = in_review(cert, agent)
+    still_working = in_review(cert, colleague := factories.agent(cert=cert))
     Dossier.objects.filter(pk=still_working.pk).update(due_at=later(hours=2))
 
     result = sweeps.sweep_run(now=later(minutes=31))
@@ -98,7 +98,7 @@ def test_expired_lease_returns_the_dossier_to_its_centre_at_its_old_place():
     assert event.data["sweep"] == "lease_expired" and event.data["agent"] == agent.pk
     assert kinds(dossier) == ["lease_expired"]
     still_working.refresh_from_db()
-    assert (still_working.state, still_working.claimed_by) == (State.IN_REVIEW, agent)
+    assert (still_working.state, still_working.claimed_by) == (State.IN_REVIEW, colleague)
 
 
 def test_lost_check_task_is_enqueued_again_and_the_dossier_moves_on(
@@ -247,7 +247,7 @@ def test_second_sweep_finds_nothing_to_do_and_nothing_is_stuck_after_the_first(
     overdue = [
         factories.draft(filed_by=factories.citizen()),
         submitted(),
-        in_review(cert, agent),
+        in_review(cert, factories.agent(cert=cert)),
         awaiting_complement(cert, agent),
         approved(cert, agent),
     ]

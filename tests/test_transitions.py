@@ -168,8 +168,9 @@ def test_database_trigger_refuses_update_and_delete_of_events(postgres):
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_claims_of_the_same_dossier_cannot_both_succeed(postgres):
     owner, cert = factories.citizen(), factories.CertFactory()
-    agents = [factories.agent(cert=cert) for _ in range(2)]
     for _round in range(5):
+        # Fresh agents each round: the winner of a round is still reviewing its dossier.
+        agents = [factories.agent(cert=cert) for _ in range(2)]
         dossier = _queued(owner, cert)
         barrier = threading.Barrier(2)
         outcomes: list[str] = []

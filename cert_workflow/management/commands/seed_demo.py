@@ -182,7 +182,7 @@ DEALER_DOSSIERS = (
     (19, S.QUEUED, "clio", "girard"),          (20, S.QUEUED, "208", "fontaine"),
     (21, S.QUEUED, "megane", "muller"),        (22, S.QUEUED, "c3", "bernard"),
     (23, S.QUEUED, "model_y", "payet"),        (24, S.IN_REVIEW, "golf", "abdallah"),
-    (25, S.IN_REVIEW, "kangoo", "transports"), (26, S.AWAITING_COMPLEMENT, "3008", "dubois"),
+    (25, S.QUEUED, "kangoo", "transports"),    (26, S.AWAITING_COMPLEMENT, "3008", "dubois"),
     (27, S.APPROVED, "yaris", "rousseau"),     (28, S.APPROVED, "sandero", "lefebvre"),
     (29, S.APPROVED, "clio", "laurent"),       (30, S.REJECTED, "golf", "moreau"),
 )
@@ -358,7 +358,9 @@ class Command(BaseCommand):
         owners = {"citizen": users["citoyen@example.fr"], "dealer": users["garage@example.fr"]}
         agents = {account.cert_code: users[account.email] for account in ACCOUNTS if account.cert_code}
         created = existing = 0
-        for spec in DOSSIERS:
+        # An agent reviews one dossier at a time: the dossiers left in review are claimed last,
+        # after the agents have decided the others.
+        for spec in sorted(DOSSIERS, key=lambda spec: spec.target == State.IN_REVIEW):
             vehicle = demo_vehicle(spec)
             if Dossier.objects.filter(vehicle__vin=vehicle["vin"]).exists():
                 existing += 1
