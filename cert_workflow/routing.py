@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from cert_workflow.models import RoutingDecision, SweepAction
 from dossiers import states
-from dossiers.bulk import rows_append
+from dossiers.bulk import pk_in, rows_append
 from dossiers.errors import FieldError, InvalidInput
 from dossiers.models import Cert, Dossier, DossierEvent, State
 from dossiers.services import EVENT_COLUMNS, dossier_transition_many
@@ -188,7 +188,7 @@ def dossiers_route(*, dossier_ids: list[int]) -> list[int]:
     if not dossier_ids:
         return []
     rows = list(
-        Dossier.objects.filter(pk__in=dossier_ids, state=State.SUBMITTED)
+        Dossier.objects.filter(pk_in(dossier_ids), state=State.SUBMITTED)
         .order_by("submitted_at", "pk")
         .values_list("pk", "procedure", "holder__department")
     )
@@ -272,7 +272,7 @@ def _moves_apply(*, moves: list[_Move], loads: dict[str, CentreLoad], kind: str,
     for move in moves:
         by_target[move.to].append(move.dossier_id)
     for code, ids in by_target.items():
-        Dossier.objects.filter(pk__in=ids, state=State.QUEUED).update(cert=loads[code].cert, updated_at=now)
+        Dossier.objects.filter(pk_in(ids), state=State.QUEUED).update(cert=loads[code].cert, updated_at=now)
     role, actor_id = states.role_of(actor), actor.pk if actor is not None else None
     rows_append(
         DossierEvent,

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import connection, models
+from django.db.models import Q
+from django.db.models.expressions import RawSQL
 
 
 def rows_append(model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
@@ -39,3 +41,11 @@ def rows_append(model: type[models.Model], fields: Sequence[str], rows: Iterable
                     row[i] = json.dumps(row[i], cls=concrete[fields[i]].encoder)
             copy.write_row(row)
     return len(rows)
+
+
+def pk_in(ids: Sequence[int]) -> Q:
+    """`pk IN ids` with the ids as one array parameter on PostgreSQL: a statement with 2,000
+    placeholders costs more to build and parse on the client than to run."""
+    if connection.vendor != "postgresql":
+        return Q(pk__in=ids)
+    return Q(pk__in=RawSQL("SELECT unnest(%s::bigint[])", (list(ids),)))

@@ -160,6 +160,8 @@ class Dossier(models.Model):
     procedure = models.CharField(_("démarche"), max_length=30, choices=Procedure.choices)
     # Written only by services.dossier_transition().
     state = models.CharField(_("état"), max_length=30, choices=State.choices, default=State.DRAFT)
+    # Indexed by dossier_applicant_idx and dossier_org_idx (Meta), not by a second FK index each:
+    # every index is written again on each change of state.
     applicant = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("demandeur"),
@@ -167,6 +169,7 @@ class Dossier(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="dossiers",
+        db_index=False,
         help_text=_("Le compte usager à qui appartient la demande (vide pour un dépôt professionnel)."),
     )
     filed_by = models.ForeignKey(
@@ -182,6 +185,7 @@ class Dossier(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="dossiers",
+        db_index=False,
     )
     vehicle = models.ForeignKey(Vehicle, on_delete=models.PROTECT, related_name="dossiers")
     holder = models.ForeignKey(Holder, on_delete=models.PROTECT, related_name="dossiers")
@@ -296,7 +300,8 @@ class AppendOnlyError(Exception):
 class DossierEvent(models.Model):
     """Append-only audit of a dossier: every transition and every decision that touched it."""
 
-    dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="events")
+    # Indexed by event_dossier_idx (Meta).
+    dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="events", db_index=False)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from dossiers import fees as fees_module
 from dossiers import states
-from dossiers.bulk import rows_append
+from dossiers.bulk import pk_in, rows_append
 from dossiers.errors import FieldError, InvalidInput
 from dossiers.models import (
     Document,
@@ -193,7 +193,7 @@ def dossier_transition_many(
         rows = [
             SimpleNamespace(**dict(zip(columns, values, strict=True)))
             for values in Dossier.objects.select_for_update(skip_locked=skip_locked)
-            .filter(pk__in=dossier_ids)
+            .filter(pk_in(dossier_ids))
             .order_by("pk")
             .values_list(*columns)
         ]
@@ -233,7 +233,7 @@ def dossier_transition_many(
             )
             moved.append(row.pk)
         for values, ids in groups.values():
-            Dossier.objects.filter(pk__in=ids).update(**values)
+            Dossier.objects.filter(pk_in(ids)).update(**values)
         if moved:
             rows_append(DossierEvent, EVENT_COLUMNS, events)
             for hook in _ON_ENTER.get(to, []):
