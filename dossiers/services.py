@@ -1,5 +1,6 @@
 """Every write to a dossier. Views, API, tasks and commands call these; nothing else writes."""
 
+import functools
 import hashlib
 import json
 import logging
@@ -274,57 +275,54 @@ def dossier_claim_next(*, agent: User, order: tuple[str, ...]) -> Dossier | None
     return dossier
 
 
-def _claim_sql() -> str:
-    """The resume-or-claim statement (PostgreSQL), built once from the models' tables and columns."""
-    global _CLAIM_SQL
-    if _CLAIM_SQL is None:
-        qn = connection.ops.quote_name
-        columns = ", ".join(qn(f.column) for f in Dossier._meta.concrete_fields)
-        event_columns = ", ".join(
-            qn(DossierEvent._meta.get_field(name).column)
-            for name in (
-                "dossier",
-                "actor",
-                "actor_role",
-                "action",
-                "from_state",
-                "to_state",
-                "reason",
-                "data",
-                "created_at",
-            )
+@functools.cache
+def _claim_sql(order: tuple[str, ...]) -> str:
+    """The resume-or-claim statement (PostgreSQL), built once per claim order from the models'
+    tables and columns."""
+    qn = connection.ops.quote_name
+    columns = ", ".join(qn(f.column) for f in Dossier._meta.concrete_fields)
+    event_columns = ", ".join(
+        qn(DossierEvent._meta.get_field(name).column)
+        for name in (
+            "dossier",
+            "actor",
+            "actor_role",
+            "action",
+            "from_state",
+            "to_state",
+            "reason",
+            "data",
+            "created_at",
         )
-        # Only identifiers from the models' metadata are interpolated; values are parameters.
-        # claimed_by is set in review only (constraint dossier_claimed_only_in_review), and its
-        # unique index answers "held" whatever the statistics say about the states.
-        _CLAIM_SQL = f"""
-            WITH held AS (
-                UPDATE {qn(Dossier._meta.db_table)} SET due_at = %(due)s, updated_at = %(now)s
-                WHERE claimed_by_id = %(agent)s
-                RETURNING {columns}
-            ), next AS (
-                SELECT id FROM {qn(Dossier._meta.db_table)}
-                WHERE cert_id = %(cert)s AND state = %(queued)s AND NOT EXISTS (SELECT FROM held)
-                ORDER BY {{order}} LIMIT 1 FOR UPDATE SKIP LOCKED
-            ), claimed AS (
-                UPDATE {qn(Dossier._meta.db_table)} AS d
-                SET state = %(in_review)s, claimed_by_id = %(agent)s, review_started_at = %(now)s,
-                    due_at = %(due)s, updated_at = %(now)s
-                FROM next WHERE d.id = next.id
-                RETURNING {", ".join(f"d.{qn(f.column)}" for f in Dossier._meta.concrete_fields)}
-            ), event AS (
-                INSERT INTO {qn(DossierEvent._meta.db_table)} ({event_columns})
-                SELECT id, %(agent)s, %(role)s, 'transition', %(queued)s, %(in_review)s, '',
-                       %(data)s::jsonb, %(now)s
-                FROM claimed
-            )
-            SELECT {columns}, false AS resumed FROM claimed
-            UNION ALL SELECT {columns}, true FROM held
-        """  # noqa: S608
-    return _CLAIM_SQL
-
-
-_CLAIM_SQL: str | None = None
+    )
+    # Only identifiers from the models' metadata are interpolated; values are parameters.
+    # claimed_by is set in review only (constraint dossier_claimed_only_in_review), and its
+    # unique index answers "held" whatever the statistics say about the states.
+    sql = f"""
+        WITH held AS (
+            UPDATE {qn(Dossier._meta.db_table)} SET due_at = %(due)s, updated_at = %(now)s
+            WHERE claimed_by_id = %(agent)s
+            RETURNING {columns}
+        ), next AS (
+            SELECT id FROM {qn(Dossier._meta.db_table)}
+            WHERE cert_id = %(cert)s AND state = %(queued)s AND NOT EXISTS (SELECT FROM held)
+            ORDER BY {{order}} LIMIT 1 FOR UPDATE SKIP LOCKED
+        ), claimed AS (
+            UPDATE {qn(Dossier._meta.db_table)} AS d
+            SET state = %(in_review)s, claimed_by_id = %(agent)s, review_started_at = %(now)s,
+                due_at = %(due)s, updated_at = %(now)s
+            FROM next WHERE d.id = next.id
+            RETURNING {", ".join(f"d.{qn(f.column)}" for f in Dossier._meta.concrete_fields)}
+        ), event AS (
+            INSERT INTO {qn(DossierEvent._meta.db_table)} ({event_columns})
+            SELECT id, %(agent)s, %(role)s, 'transition', %(queued)s, %(in_review)s, '',
+                   %(data)s::jsonb, %(now)s
+            FROM claimed
+        )
+        SELECT {columns}, false AS resumed FROM claimed
+        UNION ALL SELECT {columns}, true FROM held
+    """  # noqa: S608
+    return sql.replace("{order}", _order_sql(order))
 
 
 def _order_sql(order: tuple[str, ...]) -> str:
@@ -352,7 +350,7 @@ def _claim_statement(*, agent: User, order: tuple[str, ...]) -> Dossier | None:
     }
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(_claim_sql().replace("{order}", _order_sql(order)), params, prepare=True)
+        cursor.execute(_claim_sql(order), params, prepare=True)
         row = cursor.fetchone()
     if row is None:
         return None

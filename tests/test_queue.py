@@ -340,7 +340,7 @@ def test_claim_statement_is_served_by_the_queue_and_one_review_indexes(postgres)
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute(
-            "EXPLAIN " + services._claim_sql().replace("{order}", services._order_sql(queue.CLAIM_ORDER)),
+            "EXPLAIN " + services._claim_sql(queue.CLAIM_ORDER),
             {
                 "agent": agent.pk,
                 "cert": cert.pk,
