@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Case, Count, DateField, F, Q, QuerySet, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from cert_workflow.stats import age_expression, days, grouped_percentiles, stats_latest
+from cert_workflow.queue_ages import open_work, planned_for_short_reads
+from cert_workflow.stats import days, stats_latest
 from cert_workflow.sweeps import stuck_dossiers
 from dossiers import states
 from dossiers.models import Cert, Dossier, DossierEvent, State
@@ -87,7 +88,8 @@ def supervision_overview(*, now: datetime | None = None) -> dict[str, Any]:
     """Figures of every centre (active or paused) and of the whole country."""
     now = now or timezone.now()
     certs = list(Cert.objects.order_by("code"))
-    rows = _collect(now=now, certs=certs, scoped=False)
+    with planned_for_short_reads():
+        rows = _collect(now=now, certs=certs, scoped=False)
     national = rows.pop(None)
     return {"national": national, "centres": [rows[cert.pk] for cert in certs], "days": day_list(now=now)}
 
@@ -95,7 +97,8 @@ def supervision_overview(*, now: datetime | None = None) -> dict[str, Any]:
 def supervision_centre(*, cert: Cert, now: datetime | None = None) -> dict[str, Any]:
     """Figures of one centre."""
     now = now or timezone.now()
-    rows = _collect(now=now, certs=[cert], scoped=True)
+    with planned_for_short_reads():
+        rows = _collect(now=now, certs=[cert], scoped=True)
     return {"centre": rows[cert.pk], "days": day_list(now=now)}
 
 
@@ -116,83 +119,75 @@ def _collect(*, now: datetime, certs: list[Cert], scoped: bool) -> dict[int | No
         if cert_id in figures:
             yield figures[cert_id]
 
-    # Open work by state: the (state, due_at) index, open states only.
-    by_state = (
-        only(Dossier.objects.filter(state__in=SHOWN_STATES))
-        .values_list("cert_id", "state")
-        .annotate(n=Count("id"))
-    )
-    for cert_id, state, n in by_state.order_by():
-        for row in each(cert_id):
-            row.by_state[state] = row.by_state.get(state, 0) + n
-
-    # Age of the queue: the partial index on queued dossiers.
-    queue = only(Dossier.objects.filter(state=State.QUEUED, queued_at__isnull=False))
-    per_cert, overall = grouped_percentiles(
-        qs=queue,
-        group="cert_id",
-        expression=age_expression(now=now, field="queued_at"),
+    # Open work by state and the age of each queue: one pass over the open work, then a few reads
+    # of the queue's partial index (see queue_ages).
+    work = open_work(
+        now=now,
+        states=SHOWN_STATES,
+        cert_ids=[c.pk for c in certs] if scoped else None,
         fractions=(0.5, 0.9, 1.0),
     )
-    for cert_id, (p50, p90, oldest) in per_cert.items():
+    for (cert_id, state), n in work.counts.items():
+        for row in each(cert_id):
+            row.by_state[state] = row.by_state.get(state, 0) + n
+    for cert_id, (p50, p90, oldest) in work.ages.items():
         if cert_id in figures:
             figures[cert_id].age_p50_days, figures[cert_id].age_p90_days = days(p50), days(p90)
             figures[cert_id].age_max_days = days(oldest)
-    national.age_p50_days, national.age_p90_days, national.age_max_days = (days(v) for v in overall)
+    if work.national_ages is not None:
+        national.age_p50_days, national.age_p90_days, national.age_max_days = (
+            days(v) for v in work.national_ages
+        )
 
-    # Decisions per day over 30 days: the audit's created_at index.
+    # Decisions per day over 30 days, and whoever acted as a reviewer in the last day, by the
+    # dossier's centre: one read of the audit. Both kinds of event have a human actor (the
+    # transition table lets no system make a decision), so the actor index keeps the read to the
+    # human part of the audit, and each event finds its dossier by primary key. Outside the shown
+    # centres an event only feeds the national figures, which a centre's page drops.
     days_shown = day_list(now=now)
     first_day = timezone.make_aware(datetime.combine(days_shown[0], datetime.min.time()))
-    decisions = (
-        only(
-            DossierEvent.objects.filter(
-                created_at__gte=first_day,
-                created_at__lte=now,
-                action="transition",
-                from_state=State.IN_REVIEW,
-                to_state__in=DECISIONS,
-            ),
-            "dossier__cert_id",
+    hour_ago = now - timedelta(hours=1)
+    decision = Q(action="transition", from_state=State.IN_REVIEW, to_state__in=DECISIONS)
+    reviewing = Q(actor_role__in=sorted(states.REVIEW_ROLES), created_at__gte=now - timedelta(days=1))
+    events = (
+        DossierEvent.objects.filter(created_at__gte=first_day, created_at__lte=now, actor__isnull=False)
+        .filter(decision | reviewing)
+        .annotate(
+            day=Case(When(decision, then=TruncDate("created_at")), output_field=DateField()),
+            reviewer=Case(When(reviewing, then=F("actor_id"))),
         )
-        .annotate(day=TruncDate("created_at"))
-        .values_list("dossier__cert_id", "day")
-        .annotate(n=Count("id"))
+        .values_list("dossier__cert_id", "day", "reviewer")
+        .annotate(
+            decisions=Count("id", filter=decision),
+            # A flag rather than the time: thousands of timestamps are slow to read back.
+            last_hour=Count("id", filter=reviewing & Q(created_at__gte=hour_ago)),
+        )
         .order_by()
     )
-    for cert_id, day, n in decisions:
-        index = (day - days_shown[0]).days
-        if 0 <= index < DAYS:
+    active: list[tuple[int | None, int, bool]] = []
+    for cert_id, day, reviewer, n, last_hour in events:
+        index = (day - days_shown[0]).days if day is not None else -1
+        if n and 0 <= index < DAYS:
             for row in each(cert_id):
                 row.decisions_per_day[index] += n
+        if reviewer is not None:
+            active.append((cert_id, reviewer, last_hour > 0))
 
-    # Agents active: whoever acted as a reviewer in the last day, and whoever holds a lease now.
-    last_seen: dict[int | None, dict[int, datetime]] = defaultdict(dict)
-    recent = (
-        only(
-            DossierEvent.objects.filter(
-                created_at__gte=now - timedelta(days=1),
-                created_at__lte=now,
-                actor_role__in=sorted(states.REVIEW_ROLES),
-                actor__isnull=False,
-            ),
-            "dossier__cert_id",
-        )
-        .values_list("dossier__cert_id", "actor_id")
-        .annotate(last=Max("created_at"))
-        .order_by()
-    )
+    # Agents active: those reviewers, and whoever holds a lease now.
     leases = only(Dossier.objects.filter(state=State.IN_REVIEW, claimed_by__isnull=False)).values_list(
         "cert_id", "claimed_by_id"
     )
-    for cert_id, actor_id, last in [*recent, *((c, a, now) for c, a in leases)]:
+    within_hour: dict[int | None, dict[int, bool]] = defaultdict(dict)
+    for cert_id, actor_id, last_hour in [*active, *((c, a, True) for c, a in leases)]:
+        if scoped and cert_id not in figures:
+            continue
         for key in (None, cert_id):
-            seen = last_seen[key]
-            seen[actor_id] = max(seen.get(actor_id, last), last)
-    hour_ago = now - timedelta(hours=1)
+            seen = within_hour[key]
+            seen[actor_id] = seen.get(actor_id, False) or last_hour
     for key, row in [(None, national), *figures.items()]:
-        seen = last_seen.get(key, {})
+        seen = within_hour.get(key, {})
         row.agents_last_day = len(seen)
-        row.agents_last_hour = sum(1 for last in seen.values() if last >= hour_ago)
+        row.agents_last_hour = sum(seen.values())
 
     # Straight-through rate over 30 days, from the public snapshot.
     payload = stats_latest().payload

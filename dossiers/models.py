@@ -256,6 +256,13 @@ class Dossier(models.Model):
                 name="dossier_queue_idx",
                 condition=Q(state="queued"),
             ),
+            # The queue in age order per centre: the oldest first (supervision's age percentiles,
+            # moving a centre's oldest dossiers), whatever their priority.
+            models.Index(
+                fields=["cert", "queued_at", "id"],
+                name="dossier_queue_age_idx",
+                condition=Q(state="queued"),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -9,7 +9,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from cert_workflow import stats, supervision
+from cert_workflow import queue_ages, stats, supervision
 from cert_workflow.models import Assessment, Risk, RoutingDecision, SweepAction
 from dossiers import services
 from dossiers.models import Cert, Dossier, State
@@ -260,3 +260,49 @@ def test_supervisor_page_queries_can_all_use_an_index(postgres):
             cursor.execute("EXPLAIN " + sql)
             plan = "\n".join(row[0] for row in cursor.fetchall())
             assert "Seq Scan on dossiers_dossier" not in plan, f"{sql}\n{plan}"
+
+
+@pytest.mark.parametrize("buckets", [1, 2, 3, 7, 512])
+def test_queue_ages_from_the_index_equal_postgresql_percentile_cont(postgres, buckets):
+    """Ranks read at a bucket's edge, inside a bucket, across centres and for a queue with no centre."""
+    now = timezone.now()
+    bes, par = Cert.objects.get(code="BES"), Cert.objects.get(code="PAR")
+    spread = {bes: [0.5, 1, 1, 2, 3.3, 5, 8, 8, 13, 21, 21.5], par: [1, 4, 4, 4, 9], None: [2, 30]}
+    for cert, ages in spread.items():
+        for days_ago in ages:
+            dossier = queued(cert or bes)
+            Dossier.objects.filter(pk=dossier.pk).update(cert=cert, queued_at=now - timedelta(days=days_ago))
+    fractions = (0.5, 0.9, 1.0)
+
+    work = queue_ages.open_work(
+        now=now, states=[State.QUEUED], cert_ids=None, fractions=fractions, buckets=buckets
+    )
+
+    per_cert, national = stats.grouped_percentiles(
+        qs=Dossier.objects.filter(state=State.QUEUED),
+        group="cert_id",
+        expression=stats.age_expression(now=now, field="queued_at"),
+        fractions=fractions,
+    )
+    for key, expected in [*per_cert.items(), ("national", national)]:
+        got = work.national_ages if key == "national" else work.ages[key]
+        assert [abs(g - e) < timedelta(milliseconds=1) for g, e in zip(got, expected, strict=True)] == [
+            True
+        ] * 3, (key, got, expected)
+    assert work.counts == {(bes.pk, State.QUEUED): 11, (par.pk, State.QUEUED): 5, (None, State.QUEUED): 2}
+
+
+def test_agents_count_as_active_for_an_hour_and_a_day_after_acting_and_while_holding_a_lease():
+    bes = Cert.objects.get(code="BES")
+    deciding, holding = factories.agent(cert=bes), factories.agent(cert=bes)
+    services.dossier_transition(dossier=claim(queued(bes), deciding), to=State.APPROVED, actor=deciding)
+    claim(queued(bes), holding)
+    now = timezone.now()
+
+    def active(later: timedelta) -> tuple[int, int, int]:
+        figures = supervision.supervision_centre(cert=bes, now=now + later)["centre"]
+        return figures.agents_last_hour, figures.agents_last_day, figures.decisions_30d
+
+    assert active(timedelta(minutes=1)) == (2, 2, 1)
+    assert active(timedelta(hours=2)) == (1, 2, 1)  # the lease holder is still at work
+    assert active(timedelta(days=2)) == (1, 1, 1)
