@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("dossiers", "0006_one_review_per_agent"),
+        ("dossiers", "0007_drop_redundant_indexes"),
     ]
 
     operations = [
