@@ -142,15 +142,17 @@ def _collect(*, now: datetime, certs: list[Cert], scoped: bool) -> dict[int | No
     # Decisions per day over 30 days, and whoever acted as a reviewer in the last day, by the
     # dossier's centre: one read of the audit. Both kinds of event have a human actor (the
     # transition table lets no system make a decision), so the actor index keeps the read to the
-    # human part of the audit, and each event finds its dossier by primary key. Outside the shown
-    # centres an event only feeds the national figures, which a centre's page drops.
+    # human part of the audit, and each event finds its dossier by primary key.
     days_shown = day_list(now=now)
     first_day = timezone.make_aware(datetime.combine(days_shown[0], datetime.min.time()))
     hour_ago = now - timedelta(hours=1)
     decision = Q(action="transition", from_state=State.IN_REVIEW, to_state__in=DECISIONS)
     reviewing = Q(actor_role__in=sorted(states.REVIEW_ROLES), created_at__gte=now - timedelta(days=1))
     events = (
-        DossierEvent.objects.filter(created_at__gte=first_day, created_at__lte=now, actor__isnull=False)
+        only(
+            DossierEvent.objects.filter(created_at__gte=first_day, created_at__lte=now, actor__isnull=False),
+            "dossier__cert_id",
+        )
         .filter(decision | reviewing)
         .annotate(
             day=Case(When(decision, then=TruncDate("created_at")), output_field=DateField()),
@@ -179,8 +181,6 @@ def _collect(*, now: datetime, certs: list[Cert], scoped: bool) -> dict[int | No
     )
     within_hour: dict[int | None, dict[int, bool]] = defaultdict(dict)
     for cert_id, actor_id, last_hour in [*active, *((c, a, True) for c, a in leases)]:
-        if scoped and cert_id not in figures:
-            continue
         for key in (None, cert_id):
             seen = within_hour[key]
             seen[actor_id] = seen.get(actor_id, False) or last_hour
