@@ -24,6 +24,10 @@ Which documents (the choices of issue 4):
   owner, a change of address or a correction replace the card).
 - `rejected`: the rejection letter (its reason is read from the decision's audit event);
   `awaiting_complement`: the complement letter of the open ComplementRequest.
+- A dossier that ends without a certificate (`rejected`, or `withdrawn` by its applicant) takes
+  its CPI with it: a dealer's CPI issued at submission is withdrawn as of the dossier's closing, so
+  that the public verification page stops calling it current. The PDF is no longer served either
+  (api_documents.py); the row, its serial and its verification stay, for the record.
 """
 
 import hashlib
@@ -45,7 +49,8 @@ from django.utils.translation import gettext as _
 
 from cert_workflow.document_data import FORM_KINDS, document_data, one_month_after
 from cert_workflow.models import ComplementRequest, DocumentKind, IssuedDocument
-from dossiers.models import Dossier, Procedure, State, Vehicle
+from dossiers import states
+from dossiers.models import Dossier, DossierEvent, Procedure, State, Vehicle
 from dossiers.plates import allocate_plates
 from dossiers.sequences import counter_next
 from dossiers.services import dossier_transition_many
@@ -60,6 +65,10 @@ CPI_PROCEDURES = frozenset(
 )
 # Procedures that put a vehicle on French roads for the first time: it takes the next plate.
 PLATE_PROCEDURES = frozenset({Procedure.FIRST_REGISTRATION, Procedure.IMPORT})
+# Final states that never produce a certificate: a CPI of such a dossier is withdrawn.
+ENDED_WITHOUT_TITLE = (State.REJECTED, State.WITHDRAWN)
+# DossierEvent.action of a document withdrawn with its dossier.
+DOCUMENT_WITHDRAWN = "document_withdrawn"
 
 SERIAL_LETTERS = string.ascii_uppercase
 SERIAL_BLOCK = 100_000  # five digits per pair of letters
@@ -223,8 +232,10 @@ def submitted_documents_issue(*, dossier_ids: list[int]) -> None:
         Dossier.objects.filter(
             pk__in=dossier_ids, organisation__isnull=False, procedure=Procedure.FIRST_REGISTRATION
         )
-        # Already decided and issued (a straight-through approval may run first): nothing to add.
+        # Already decided and issued (a straight-through approval may run first): nothing to add;
+        # already refused or abandoned (a hook run late): a CPI would be withdrawn at once.
         .exclude(issued_documents__kind=DocumentKind.CERTIFICATE)
+        .exclude(state__in=ENDED_WITHOUT_TITLE)
         .values_list("pk", flat=True)
     )
     # CPIs first: their tasks are ahead of the receipts on the pdf queue, dealers are waiting.
@@ -254,8 +265,68 @@ def approved_documents_issue(*, dossier_ids: list[int]) -> None:
 
 
 def rejected_documents_issue(*, dossier_ids: list[int]) -> None:
-    """On rejection: the decision letter with its reason."""
+    """On rejection: the CPI issued at submission is withdrawn, the decision letter issued."""
+    cpis_withdraw(dossier_ids=dossier_ids)
     documents_issue(dossier_ids=dossier_ids, kind=DocumentKind.REJECTION_LETTER)
+
+
+def withdrawn_documents_issue(*, dossier_ids: list[int]) -> None:
+    """On withdrawal by the applicant: the CPI issued at submission is withdrawn; no letter."""
+    cpis_withdraw(dossier_ids=dossier_ids)
+
+
+def cpis_withdraw(*, dossier_ids: list[int] | None = None) -> list[int]:
+    """Withdraw the current CPIs of these dossiers (of all, when None) that ended without a
+    certificate, as of the dossier's closing, with an audit event each; return their dossier ids.
+
+    Set-based (a few queries however many dossiers); a rerun withdraws nothing more.
+    """
+    current = IssuedDocument.objects.filter(
+        kind=DocumentKind.CPI,
+        superseded_at__isnull=True,
+        withdrawn_at__isnull=True,
+        dossier__state__in=ENDED_WITHOUT_TITLE,
+    )
+    if dossier_ids is not None:
+        if not dossier_ids:
+            return []
+        current = current.filter(dossier_id__in=sorted(set(dossier_ids)))
+    with transaction.atomic():
+        # Locked (the documents only), so that a certificate superseding titles of the same
+        # vehicle at the same moment sees the withdrawal, or is seen by it.
+        rows = list(
+            current.select_for_update(of=("self",))
+            .order_by("pk")
+            .values_list("pk", "dossier_id", "serial", "dossier__state", "dossier__closed_at")
+        )
+        if not rows:
+            return []
+        now = timezone.now()
+        IssuedDocument.objects.bulk_update(
+            [IssuedDocument(pk=pk, withdrawn_at=closed_at or now) for pk, _d, _s, _st, closed_at in rows],
+            ["withdrawn_at"],
+        )
+        DossierEvent.objects.bulk_create(
+            [
+                DossierEvent(
+                    dossier_id=dossier_id,
+                    actor=None,
+                    actor_role=states.SYSTEM,
+                    action=DOCUMENT_WITHDRAWN,
+                    reason=_withdrawal_reason(state),
+                    data={"document": pk, "serial": serial, "kind": str(DocumentKind.CPI)},
+                    created_at=now,
+                )
+                for pk, dossier_id, serial, state, _closed_at in rows
+            ]
+        )
+    return [dossier_id for _pk, dossier_id, *_rest in rows]
+
+
+def _withdrawal_reason(state: str) -> str:
+    if state == State.REJECTED:
+        return _("Demande refusée : le certificat provisoire (CPI) n'est plus valable.")
+    return _("Demande abandonnée : le certificat provisoire (CPI) n'est plus valable.")
 
 
 def complement_documents_issue(*, dossier_ids: list[int]) -> None:
@@ -399,6 +470,8 @@ def _titles_supersede(*, certificates: list[IssuedDocument], vehicles: dict[int,
             dossier__vehicle_id__in=list(by_vehicle),
             kind__in=list(FORM_KINDS),
             superseded_at__isnull=True,
+            # A withdrawn CPI is no title to replace: it stays withdrawn.
+            withdrawn_at__isnull=True,
         )
         .exclude(pk__in=[d.pk for d in certificates])
         .annotate(vehicle_id=F("dossier__vehicle_id"))
