@@ -77,8 +77,15 @@ SERIALS_PER_YEAR = len(SERIAL_LETTERS) ** 2 * SERIAL_BLOCK
 _RENDER_LOCK_SPACE = 0x43474450  # "CGDP"
 
 
-def _render_chunk_size() -> int:
-    return max(1, int(getattr(settings, "RENDER_CHUNK_SIZE", 100)))
+# Broker priorities of the rendering tasks. On Redis the lower number is served first: certificates
+# and CPIs (a holder or a dealer waits to drive) are taken before letters and receipts queued
+# earlier, and letters never delay a form by more than the tasks already running.
+FORM_PRIORITY = 0
+LETTER_PRIORITY = 9
+
+
+def _setting(name: str, default: int) -> int:
+    return max(1, int(getattr(settings, name, default)))
 
 
 # --- serials (pure) ------------------------------------------------------------------------------
@@ -202,24 +209,50 @@ def documents_issue(
             issued = IssuedDocument.objects.filter(dossier_id__in=ids, kind=kind)
         documents = list(issued.order_by("pk").values_list("pk", "rendered_at"))
         renders_enqueue(
-            document_ids=[pk for pk, rendered_at in documents if rendered_at is None], single=len(ids) == 1
+            document_ids=[pk for pk, rendered_at in documents if rendered_at is None],
+            letters=kind not in FORM_KINDS,
+            single=len(ids) == 1,
         )
     return [pk for pk, _rendered_at in documents]
 
 
-def renders_enqueue(*, document_ids: list[int], single: bool = False) -> int:
-    """Enqueue the rendering of these documents after commit (one task each for a single decision,
-    one per chunk of at most RENDER_CHUNK_SIZE for a batch); return the number of tasks."""
+def render_chunks(*, document_ids: list[int], letters: bool, single: bool = False) -> list[list[int]]:
+    """The tasks that render these documents: one per document for a single decision, else chunks
+    of near-equal size, at most RENDER_CHUNK_SIZE forms or RENDER_LETTER_CHUNK_SIZE letters.
+
+    A stamped form costs a few milliseconds, so its chunks are large (per-task costs dominate); a
+    letter is a full WeasyPrint layout (~0.1-0.3 s), so its chunks stay small, and a batch's last
+    tasks end together instead of one process finishing a long chunk while the others wait.
+    A small batch is still spread over RENDER_MIN_TASKS tasks so that every worker takes a share.
+    """
+    ids = sorted(set(document_ids))
+    if not ids:
+        return []
+    if single:
+        return [[pk] for pk in ids]
+    limit = _setting("RENDER_LETTER_CHUNK_SIZE", 4) if letters else _setting("RENDER_CHUNK_SIZE", 100)
+    spread = -(-len(ids) // _setting("RENDER_MIN_TASKS", 8))
+    count = -(-len(ids) // min(limit, spread))
+    base, extra = divmod(len(ids), count)
+    chunks, start = [], 0
+    for index in range(count):
+        end = start + base + (1 if index < extra else 0)
+        chunks.append(ids[start:end])
+        start = end
+    return chunks
+
+
+def renders_enqueue(*, document_ids: list[int], letters: bool = False, single: bool = False) -> int:
+    """Enqueue the rendering of these documents after commit (render_chunks), forms ahead of
+    letters on the pdf queue; return the number of tasks."""
     from cert_workflow import tasks
 
-    ids = sorted(set(document_ids))
-    # A small batch is still spread over RENDER_MIN_TASKS tasks, so that every worker process
-    # takes a share instead of one process rendering a whole chunk alone.
-    spread = -(-len(ids) // max(1, int(getattr(settings, "RENDER_MIN_TASKS", 8))))
-    size = 1 if single else max(1, min(_render_chunk_size(), spread))
-    chunks = [ids[start : start + size] for start in range(0, len(ids), size)]
+    priority = LETTER_PRIORITY if letters else FORM_PRIORITY
+    chunks = render_chunks(document_ids=document_ids, letters=letters, single=single)
     for chunk in chunks:
-        tasks.render_documents.delay_on_commit(chunk)
+        transaction.on_commit(
+            lambda chunk=chunk: tasks.render_documents.apply_async((chunk,), priority=priority)
+        )
     return len(chunks)
 
 
@@ -542,4 +575,8 @@ def renders_resume(*, dossier_ids: list[int] = (), document_ids: list[int] = ())
         # Creates the missing certificate and CPI, and re-enqueues those still pending.
         approved_documents_issue(dossier_ids=list(dossier_ids))
     if document_ids:
-        renders_enqueue(document_ids=list(document_ids))
+        kinds = dict(IssuedDocument.objects.filter(pk__in=list(document_ids)).values_list("pk", "kind"))
+        renders_enqueue(document_ids=[pk for pk, kind in kinds.items() if kind in FORM_KINDS])
+        renders_enqueue(
+            document_ids=[pk for pk, kind in kinds.items() if kind not in FORM_KINDS], letters=True
+        )

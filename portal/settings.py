@@ -275,13 +275,21 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 290},
     },
-    "refresh-stats": {"task": "cert_workflow.tasks.refresh_stats", "schedule": 300.0, "options": {"expires": 290}},
+    "refresh-stats": {
+        "task": "cert_workflow.tasks.refresh_stats",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
 }
 # The sweep works on chunks, acts on dossiers this many minutes past their deadline, and re-runs
 # lost checks this many times before leaving the dossier to a human (it then shows as stuck).
 SWEEP_CHUNK_SIZE = env_int("SWEEP_CHUNK_SIZE", 500)
 SWEEP_GRACE_MINUTES = env_int("SWEEP_GRACE_MINUTES", 5)
 SWEEP_CHECK_RETRIES = env_int("SWEEP_CHECK_RETRIES", 5)
+# A worker consuming the pdf queue lays the forms out and renders one document of each kind at
+# start, before its pool forks (cert_workflow/tasks.py): a few seconds once, instead of on the
+# first documents of every pool process.
+RENDER_WORKER_WARMUP = env_bool("RENDER_WORKER_WARMUP", True)
 # Workers keep their database connection across tasks instead of reconnecting for each one.
 CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
 
@@ -316,7 +324,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+    },
 }
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
