@@ -459,27 +459,23 @@ def documents_render(*, document_ids: list[int]) -> list[int]:
                 "size": len(pdf),
                 "sha256": hashlib.sha256(pdf).hexdigest(),
             }
-        vehicles = {d.pk: d.dossier.vehicle_id for d in documents}
-        return _renders_record(stored=stored, vehicles=vehicles)
+        return _renders_record(stored=stored, documents=documents)
 
 
-def _renders_record(*, stored: dict[int, dict[str, Any]], vehicles: dict[int, int]) -> list[int]:
+def _renders_record(*, stored: dict[int, dict[str, Any]], documents: list[IssuedDocument]) -> list[int]:
     """One short transaction: record the stored files of documents still pending, then issue."""
     now = timezone.now()
+    if not any(d.kind == DocumentKind.CERTIFICATE for d in documents):
+        # Letters, receipts and CPIs only record their files: one statement, atomic on its own,
+        # without the two round trips of a transaction around it.
+        recorded = set(_files_record(stored=stored, now=now))
+        return [d.pk for d in documents if d.pk in recorded]
     with transaction.atomic():
-        pending = list(
-            IssuedDocument.objects.select_for_update()
-            .filter(pk__in=list(stored), rendered_at__isnull=True)
-            .order_by("pk")
-        )
-        for document in pending:
-            document.file.name = stored[document.pk]["file"]
-            document.size = stored[document.pk]["size"]
-            document.sha256 = stored[document.pk]["sha256"]
-            document.rendered_at = now
-        IssuedDocument.objects.bulk_update(pending, ["file", "size", "sha256", "rendered_at"])
+        recorded = set(_files_record(stored=stored, now=now))
+        pending = [d for d in documents if d.pk in recorded]
         certificates = [d for d in pending if d.kind == DocumentKind.CERTIFICATE]
         if certificates:
+            vehicles = {d.pk: d.dossier.vehicle_id for d in certificates}
             _titles_supersede(certificates=certificates, vehicles=vehicles, now=now)
             issued = dossier_transition_many(
                 dossier_ids=[d.dossier_id for d in certificates],
@@ -492,6 +488,45 @@ def _renders_record(*, stored: dict[int, dict[str, Any]], vehicles: dict[int, in
             # Mail leaves only once the issue is committed, and outside the transaction.
             transaction.on_commit(lambda: _send(notices))
     return [d.pk for d in pending]
+
+
+def _files_record(*, stored: dict[int, dict[str, Any]], now: datetime) -> list[int]:
+    """Record file, size and SHA-256 of the documents of `stored` still pending; return their ids.
+
+    On PostgreSQL one UPDATE ... FROM unnest(...) RETURNING, which locks, checks and writes at once:
+    Django's bulk_update builds a CASE per field and row in Python, which cost as much as stamping
+    a form's values (about 0.8 ms a document).
+    """
+    ids = sorted(stored)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {IssuedDocument._meta.db_table} AS d"  # noqa: S608 - the model's own table name
+                " SET file = v.file, size = v.size, sha256 = v.sha256, rendered_at = %s"
+                " FROM unnest(%s::bigint[], %s::text[], %s::integer[], %s::text[]) AS v(id, file, size, sha256)"
+                " WHERE d.id = v.id AND d.rendered_at IS NULL RETURNING d.id",
+                [
+                    now,
+                    ids,
+                    [stored[pk]["file"] for pk in ids],
+                    [stored[pk]["size"] for pk in ids],
+                    [stored[pk]["sha256"] for pk in ids],
+                ],
+            )
+            return [row[0] for row in cursor.fetchall()]
+    with transaction.atomic():
+        pending = list(
+            IssuedDocument.objects.select_for_update()
+            .filter(pk__in=ids, rendered_at__isnull=True)
+            .order_by("pk")
+        )
+        for document in pending:
+            document.file.name = stored[document.pk]["file"]
+            document.size = stored[document.pk]["size"]
+            document.sha256 = stored[document.pk]["sha256"]
+            document.rendered_at = now
+        IssuedDocument.objects.bulk_update(pending, ["file", "size", "sha256", "rendered_at"])
+    return [document.pk for document in pending]
 
 
 def _titles_supersede(*, certificates: list[IssuedDocument], vehicles: dict[int, int], now: datetime) -> int:
