@@ -218,21 +218,22 @@ def documents_issue(
 
 def render_chunks(*, document_ids: list[int], letters: bool, single: bool = False) -> list[list[int]]:
     """The tasks that render these documents: one per document for a single decision, else chunks
-    of near-equal size, at most RENDER_CHUNK_SIZE forms or RENDER_LETTER_CHUNK_SIZE letters.
+    of near-equal size, at most RENDER_CHUNK_SIZE forms or RENDER_LETTER_CHUNK_SIZE letters, their
+    number a multiple of RENDER_MIN_TASKS (but never more tasks than documents).
 
     A stamped form costs a few milliseconds, so its chunks are large (per-task costs dominate); a
-    letter is a full WeasyPrint layout (~0.1-0.3 s), so its chunks stay small, and a batch's last
-    tasks end together instead of one process finishing a long chunk while the others wait.
-    A small batch is still spread over RENDER_MIN_TASKS tasks so that every worker takes a share.
+    letter is a full WeasyPrint layout (~0.1-0.3 s), so its chunks stay small. Equal chunks in a
+    multiple of RENDER_MIN_TASKS (8) give 1, 2, 4 or 8 worker processes equal shares: a batch's
+    last tasks end together instead of one process rendering a last chunk while the others wait.
     """
     ids = sorted(set(document_ids))
     if not ids:
         return []
     if single:
         return [[pk] for pk in ids]
-    limit = _setting("RENDER_LETTER_CHUNK_SIZE", 4) if letters else _setting("RENDER_CHUNK_SIZE", 100)
-    spread = -(-len(ids) // _setting("RENDER_MIN_TASKS", 8))
-    count = -(-len(ids) // min(limit, spread))
+    limit = _setting("RENDER_LETTER_CHUNK_SIZE", 8) if letters else _setting("RENDER_CHUNK_SIZE", 100)
+    spread = _setting("RENDER_MIN_TASKS", 8)
+    count = min(len(ids), _round_up(-(-len(ids) // limit), spread))
     base, extra = divmod(len(ids), count)
     chunks, start = [], 0
     for index in range(count):
@@ -240,6 +241,10 @@ def render_chunks(*, document_ids: list[int], letters: bool, single: bool = Fals
         chunks.append(ids[start:end])
         start = end
     return chunks
+
+
+def _round_up(value: int, step: int) -> int:
+    return -(-value // step) * step
 
 
 def renders_enqueue(*, document_ids: list[int], letters: bool = False, single: bool = False) -> int:

@@ -77,7 +77,7 @@ def test_batch_submission_puts_cpis_ahead_of_receipts_queued_earlier_and_chunks_
     assert set(order[cpi_tasks:]) == {DocumentKind.RECEIPT}
     # Receipts go by chunks of at most 4, each receipt exactly once, the earlier batch first.
     receipts = [task for task, kind in zip(tasks, order, strict=True) if kind == DocumentKind.RECEIPT]
-    assert all(1 < len(task) <= 4 for task in receipts)
+    assert len(receipts) < 24 and max(len(task) for task in receipts) <= 4
     rendered_for = dict(IssuedDocument.objects.values_list("pk", "dossier_id"))
     queued = [rendered_for[pk] for task in receipts for pk in task]
     assert sorted(queued) == sorted(earlier + dealers)
@@ -102,15 +102,18 @@ def test_a_single_decision_gets_one_task_per_document(broker, django_capture_on_
 @pytest.mark.parametrize(
     ("count", "letters", "sizes"),
     [
-        (100, True, [4] * 25),
-        (10, True, [2] * 5),  # spread over RENDER_MIN_TASKS (8) tasks at most
-        (1000, False, [100] * 10),
-        (250, False, [32, 32] + [31] * 6),  # near-equal chunks: the last ones end together
+        (100, True, [7] * 4 + [6] * 12),  # 13 chunks of 8 would leave one process a chunk alone
+        (10, True, [2, 2] + [1] * 6),  # spread over RENDER_MIN_TASKS (8) tasks
+        (3, True, [1, 1, 1]),
+        (1000, False, [63] * 8 + [62] * 8),
+        (250, False, [32, 32] + [31] * 6),
         (0, True, []),
     ],
 )
-def test_render_chunks_are_near_equal_and_small_for_letters(settings, count, letters, sizes):
-    settings.RENDER_LETTER_CHUNK_SIZE = 4
+def test_render_chunks_are_near_equal_small_for_letters_and_a_multiple_of_min_tasks(
+    settings, count, letters, sizes
+):
+    settings.RENDER_LETTER_CHUNK_SIZE = 8
     settings.RENDER_CHUNK_SIZE = 100
     settings.RENDER_MIN_TASKS = 8
     chunks = issuing.render_chunks(document_ids=list(range(1, count + 1)), letters=letters)
