@@ -4,6 +4,12 @@ Rights are the dossier's scope (dossiers.selectors): the holder's own, the filin
 the centre's, everything for supervisors; another user's dossier is a 404, never a 403, so that a
 reference says nothing about dossiers the caller may not see. A document issued but not rendered
 yet is a 409 with the reason (the caller retries in a moment); none issued is a 404.
+
+A CPI withdrawn with its refused or abandoned dossier is a 410 Gone, for everyone in scope: a
+fresh copy of a provisional certificate that no longer lets anyone drive must not be handed out
+(printed, it would still read "valable jusqu'au ..."). The record stays: its verification page
+says when and why it was withdrawn, and the refusal letter is the dealer's document of the outcome.
+A superseded CPI, replaced by its certificate, stays downloadable: it was valid until then.
 """
 
 import io
@@ -13,6 +19,7 @@ from dataclasses import dataclass
 
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -60,13 +67,28 @@ class DocumentNotReady(exceptions.APIException):
     default_code = "document_not_rendered"
 
 
+class DocumentWithdrawn(exceptions.APIException):
+    status_code = status.HTTP_410_GONE
+    default_code = "document_withdrawn"
+
+
+def _withdrawn_message(document: IssuedDocument) -> str:
+    return _(
+        "Le document « %(kind)s » a été retiré le %(date)s : la demande n'a pas abouti (refusée ou "
+        "abandonnée). Il n'est plus valable et n'est plus délivré."
+    ) % {
+        "kind": DocumentKind(document.kind).label,
+        "date": timezone.localdate(document.withdrawn_at).strftime("%d/%m/%Y"),
+    }
+
+
 def _file_name(*, reference: str, kind: str) -> str:
     return f"{reference}-{_FILE_LABELS.get(kind, kind)}.pdf"
 
 
 def document_for_download(*, user, reference: str, kind: str) -> IssuedDocument:
     """The rendered `kind` document of a dossier in `user`'s scope: Http404 if none or out of
-    scope, DocumentNotReady while it is being produced."""
+    scope, DocumentWithdrawn if withdrawn, DocumentNotReady while it is being produced."""
     try:
         dossier = selectors.dossier_get(user=user, reference=reference)
     except Dossier.DoesNotExist as exc:
@@ -77,6 +99,8 @@ def document_for_download(*, user, reference: str, kind: str) -> IssuedDocument:
             _("Aucun document « %(kind)s » n'a été délivré pour ce dossier.")
             % {"kind": DocumentKind(kind).label}
         )
+    if document.withdrawn_at is not None:
+        raise DocumentWithdrawn(_withdrawn_message(document))
     if document.rendered_at is None:
         raise DocumentNotReady(
             _("Le document « %(kind)s » est en cours de production : réessayez dans quelques instants.")
@@ -98,6 +122,9 @@ class DossierDocumentPdfApi(APIView):
             ),
             404: OpenApiResponse(description="Dossier inconnu, hors de vos droits, ou document non délivré."),
             409: OpenApiResponse(description="Document délivré mais encore en cours de production."),
+            410: OpenApiResponse(
+                description="Certificat provisoire retiré : la demande a été refusée ou abandonnée."
+            ),
         }
     )
     def get(self, request, reference: str):
@@ -122,8 +149,8 @@ def documents_for_batch(
     *, user, references: list[str], kind: str
 ) -> tuple[list[tuple[str, IssuedDocument]], list[BatchProblem]]:
     """The rendered `kind` documents of these references in `user`'s scope, in the given order,
-    and one problem per reference that is unknown, out of scope, without the document or not
-    rendered yet (unknown and out of scope read the same)."""
+    and one problem per reference that is unknown, out of scope, without the document, withdrawn
+    or not rendered yet (unknown and out of scope read the same)."""
     dossiers = {
         d.reference: d for d in selectors.dossiers_for_user(user=user).filter(reference__in=references)
     }
@@ -142,6 +169,8 @@ def documents_for_batch(
             problems.append(
                 BatchProblem(index, reference, "not_issued", _("Aucun document de ce type pour ce dossier."))
             )
+        elif document.withdrawn_at is not None:
+            problems.append(BatchProblem(index, reference, "withdrawn", _withdrawn_message(document)))
         elif document.rendered_at is None:
             problems.append(
                 BatchProblem(index, reference, "not_rendered", _("Document encore en cours de production."))
@@ -200,7 +229,9 @@ class DocumentsBatchApi(APIView):
             (200, "application/pdf"): OpenApiResponse(
                 response=OpenApiTypes.BINARY, description="Un seul PDF, documents à la suite."
             ),
-            400: OpenApiResponse(description="Références inconnues, hors de vos droits ou sans document."),
+            400: OpenApiResponse(
+                description="Références inconnues, hors de vos droits, sans document ou document retiré."
+            ),
             409: OpenApiResponse(description="Documents encore en cours de production."),
         },
     )

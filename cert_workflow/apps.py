@@ -20,6 +20,8 @@ class CertWorkflowConfig(AppConfig):
         services.register_on_enter(State.SUBMITTED, issuing.hook(issuing.submitted_documents_issue))
         services.register_on_enter(State.APPROVED, issuing.hook(issuing.approved_documents_issue))
         services.register_on_enter(State.REJECTED, issuing.hook(issuing.rejected_documents_issue))
+        # An abandoned dossier takes the CPI a dealer got at submission with it.
+        services.register_on_enter(State.WITHDRAWN, issuing.hook(issuing.withdrawn_documents_issue))
         services.register_on_enter(
             State.AWAITING_COMPLEMENT, issuing.hook(issuing.complement_documents_issue)
         )

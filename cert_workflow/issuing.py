@@ -24,6 +24,10 @@ Which documents (the choices of issue 4):
   owner, a change of address or a correction replace the card).
 - `rejected`: the rejection letter (its reason is read from the decision's audit event);
   `awaiting_complement`: the complement letter of the open ComplementRequest.
+- A dossier that ends without a certificate (`rejected`, or `withdrawn` by its applicant) takes
+  its CPI with it: a dealer's CPI issued at submission is withdrawn as of the dossier's closing, so
+  that the public verification page stops calling it current. The PDF is no longer served either
+  (api_documents.py); the row, its serial and its verification stay, for the record.
 """
 
 import hashlib
@@ -45,7 +49,8 @@ from django.utils.translation import gettext as _
 
 from cert_workflow.document_data import FORM_KINDS, document_data, one_month_after
 from cert_workflow.models import ComplementRequest, DocumentKind, IssuedDocument
-from dossiers.models import Dossier, Procedure, State, Vehicle
+from dossiers import states
+from dossiers.models import Dossier, DossierEvent, Procedure, State, Vehicle
 from dossiers.plates import allocate_plates
 from dossiers.sequences import counter_next
 from dossiers.services import dossier_transition_many
@@ -60,6 +65,10 @@ CPI_PROCEDURES = frozenset(
 )
 # Procedures that put a vehicle on French roads for the first time: it takes the next plate.
 PLATE_PROCEDURES = frozenset({Procedure.FIRST_REGISTRATION, Procedure.IMPORT})
+# Final states that never produce a certificate: a CPI of such a dossier is withdrawn.
+ENDED_WITHOUT_TITLE = (State.REJECTED, State.WITHDRAWN)
+# DossierEvent.action of a document withdrawn with its dossier.
+DOCUMENT_WITHDRAWN = "document_withdrawn"
 
 SERIAL_LETTERS = string.ascii_uppercase
 SERIAL_BLOCK = 100_000  # five digits per pair of letters
@@ -68,8 +77,15 @@ SERIALS_PER_YEAR = len(SERIAL_LETTERS) ** 2 * SERIAL_BLOCK
 _RENDER_LOCK_SPACE = 0x43474450  # "CGDP"
 
 
-def _render_chunk_size() -> int:
-    return max(1, int(getattr(settings, "RENDER_CHUNK_SIZE", 100)))
+# Broker priorities of the rendering tasks. On Redis the lower number is served first: certificates
+# and CPIs (a holder or a dealer waits to drive) are taken before letters and receipts queued
+# earlier, and letters never delay a form by more than the tasks already running.
+FORM_PRIORITY = 0
+LETTER_PRIORITY = 9
+
+
+def _setting(name: str, default: int) -> int:
+    return max(1, int(getattr(settings, name, default)))
 
 
 # --- serials (pure) ------------------------------------------------------------------------------
@@ -193,24 +209,55 @@ def documents_issue(
             issued = IssuedDocument.objects.filter(dossier_id__in=ids, kind=kind)
         documents = list(issued.order_by("pk").values_list("pk", "rendered_at"))
         renders_enqueue(
-            document_ids=[pk for pk, rendered_at in documents if rendered_at is None], single=len(ids) == 1
+            document_ids=[pk for pk, rendered_at in documents if rendered_at is None],
+            letters=kind not in FORM_KINDS,
+            single=len(ids) == 1,
         )
     return [pk for pk, _rendered_at in documents]
 
 
-def renders_enqueue(*, document_ids: list[int], single: bool = False) -> int:
-    """Enqueue the rendering of these documents after commit (one task each for a single decision,
-    one per chunk of at most RENDER_CHUNK_SIZE for a batch); return the number of tasks."""
+def render_chunks(*, document_ids: list[int], letters: bool, single: bool = False) -> list[list[int]]:
+    """The tasks that render these documents: one per document for a single decision, else chunks
+    of near-equal size, at most RENDER_CHUNK_SIZE forms or RENDER_LETTER_CHUNK_SIZE letters, their
+    number a multiple of RENDER_MIN_TASKS (but never more tasks than documents).
+
+    A stamped form costs a few milliseconds, so its chunks are large (per-task costs dominate); a
+    letter is a full WeasyPrint layout (~0.1-0.3 s), so its chunks stay small. Equal chunks in a
+    multiple of RENDER_MIN_TASKS (8) give 1, 2, 4 or 8 worker processes equal shares: a batch's
+    last tasks end together instead of one process rendering a last chunk while the others wait.
+    """
+    ids = sorted(set(document_ids))
+    if not ids:
+        return []
+    if single:
+        return [[pk] for pk in ids]
+    limit = _setting("RENDER_LETTER_CHUNK_SIZE", 8) if letters else _setting("RENDER_CHUNK_SIZE", 100)
+    spread = _setting("RENDER_MIN_TASKS", 8)
+    count = min(len(ids), _round_up(-(-len(ids) // limit), spread))
+    base, extra = divmod(len(ids), count)
+    chunks, start = [], 0
+    for index in range(count):
+        end = start + base + (1 if index < extra else 0)
+        chunks.append(ids[start:end])
+        start = end
+    return chunks
+
+
+def _round_up(value: int, step: int) -> int:
+    return -(-value // step) * step
+
+
+def renders_enqueue(*, document_ids: list[int], letters: bool = False, single: bool = False) -> int:
+    """Enqueue the rendering of these documents after commit (render_chunks), forms ahead of
+    letters on the pdf queue; return the number of tasks."""
     from cert_workflow import tasks
 
-    ids = sorted(set(document_ids))
-    # A small batch is still spread over RENDER_MIN_TASKS tasks, so that every worker process
-    # takes a share instead of one process rendering a whole chunk alone.
-    spread = -(-len(ids) // max(1, int(getattr(settings, "RENDER_MIN_TASKS", 8))))
-    size = 1 if single else max(1, min(_render_chunk_size(), spread))
-    chunks = [ids[start : start + size] for start in range(0, len(ids), size)]
+    priority = LETTER_PRIORITY if letters else FORM_PRIORITY
+    chunks = render_chunks(document_ids=document_ids, letters=letters, single=single)
     for chunk in chunks:
-        tasks.render_documents.delay_on_commit(chunk)
+        transaction.on_commit(
+            lambda chunk=chunk: tasks.render_documents.apply_async((chunk,), priority=priority)
+        )
     return len(chunks)
 
 
@@ -223,8 +270,10 @@ def submitted_documents_issue(*, dossier_ids: list[int]) -> None:
         Dossier.objects.filter(
             pk__in=dossier_ids, organisation__isnull=False, procedure=Procedure.FIRST_REGISTRATION
         )
-        # Already decided and issued (a straight-through approval may run first): nothing to add.
+        # Already decided and issued (a straight-through approval may run first): nothing to add;
+        # already refused or abandoned (a hook run late): a CPI would be withdrawn at once.
         .exclude(issued_documents__kind=DocumentKind.CERTIFICATE)
+        .exclude(state__in=ENDED_WITHOUT_TITLE)
         .values_list("pk", flat=True)
     )
     # CPIs first: their tasks are ahead of the receipts on the pdf queue, dealers are waiting.
@@ -254,8 +303,68 @@ def approved_documents_issue(*, dossier_ids: list[int]) -> None:
 
 
 def rejected_documents_issue(*, dossier_ids: list[int]) -> None:
-    """On rejection: the decision letter with its reason."""
+    """On rejection: the CPI issued at submission is withdrawn, the decision letter issued."""
+    cpis_withdraw(dossier_ids=dossier_ids)
     documents_issue(dossier_ids=dossier_ids, kind=DocumentKind.REJECTION_LETTER)
+
+
+def withdrawn_documents_issue(*, dossier_ids: list[int]) -> None:
+    """On withdrawal by the applicant: the CPI issued at submission is withdrawn; no letter."""
+    cpis_withdraw(dossier_ids=dossier_ids)
+
+
+def cpis_withdraw(*, dossier_ids: list[int] | None = None) -> list[int]:
+    """Withdraw the current CPIs of these dossiers (of all, when None) that ended without a
+    certificate, as of the dossier's closing, with an audit event each; return their dossier ids.
+
+    Set-based (a few queries however many dossiers); a rerun withdraws nothing more.
+    """
+    current = IssuedDocument.objects.filter(
+        kind=DocumentKind.CPI,
+        superseded_at__isnull=True,
+        withdrawn_at__isnull=True,
+        dossier__state__in=ENDED_WITHOUT_TITLE,
+    )
+    if dossier_ids is not None:
+        if not dossier_ids:
+            return []
+        current = current.filter(dossier_id__in=sorted(set(dossier_ids)))
+    with transaction.atomic():
+        # Locked (the documents only), so that a certificate superseding titles of the same
+        # vehicle at the same moment sees the withdrawal, or is seen by it.
+        rows = list(
+            current.select_for_update(of=("self",))
+            .order_by("pk")
+            .values_list("pk", "dossier_id", "serial", "dossier__state", "dossier__closed_at")
+        )
+        if not rows:
+            return []
+        now = timezone.now()
+        IssuedDocument.objects.bulk_update(
+            [IssuedDocument(pk=pk, withdrawn_at=closed_at or now) for pk, _d, _s, _st, closed_at in rows],
+            ["withdrawn_at"],
+        )
+        DossierEvent.objects.bulk_create(
+            [
+                DossierEvent(
+                    dossier_id=dossier_id,
+                    actor=None,
+                    actor_role=states.SYSTEM,
+                    action=DOCUMENT_WITHDRAWN,
+                    reason=_withdrawal_reason(state),
+                    data={"document": pk, "serial": serial, "kind": str(DocumentKind.CPI)},
+                    created_at=now,
+                )
+                for pk, dossier_id, serial, state, _closed_at in rows
+            ]
+        )
+    return [dossier_id for _pk, dossier_id, *_rest in rows]
+
+
+def _withdrawal_reason(state: str) -> str:
+    if state == State.REJECTED:
+        return _("Demande refusée : le certificat provisoire (CPI) n'est plus valable.")
+    return _("Demande abandonnée : le certificat provisoire (CPI) n'est plus valable.")
 
 
 def complement_documents_issue(*, dossier_ids: list[int]) -> None:
@@ -355,27 +464,23 @@ def documents_render(*, document_ids: list[int]) -> list[int]:
                 "size": len(pdf),
                 "sha256": hashlib.sha256(pdf).hexdigest(),
             }
-        vehicles = {d.pk: d.dossier.vehicle_id for d in documents}
-        return _renders_record(stored=stored, vehicles=vehicles)
+        return _renders_record(stored=stored, documents=documents)
 
 
-def _renders_record(*, stored: dict[int, dict[str, Any]], vehicles: dict[int, int]) -> list[int]:
+def _renders_record(*, stored: dict[int, dict[str, Any]], documents: list[IssuedDocument]) -> list[int]:
     """One short transaction: record the stored files of documents still pending, then issue."""
     now = timezone.now()
+    if not any(d.kind == DocumentKind.CERTIFICATE for d in documents):
+        # Letters, receipts and CPIs only record their files: one statement, atomic on its own,
+        # without the two round trips of a transaction around it.
+        recorded = set(_files_record(stored=stored, now=now))
+        return [d.pk for d in documents if d.pk in recorded]
     with transaction.atomic():
-        pending = list(
-            IssuedDocument.objects.select_for_update()
-            .filter(pk__in=list(stored), rendered_at__isnull=True)
-            .order_by("pk")
-        )
-        for document in pending:
-            document.file.name = stored[document.pk]["file"]
-            document.size = stored[document.pk]["size"]
-            document.sha256 = stored[document.pk]["sha256"]
-            document.rendered_at = now
-        IssuedDocument.objects.bulk_update(pending, ["file", "size", "sha256", "rendered_at"])
+        recorded = set(_files_record(stored=stored, now=now))
+        pending = [d for d in documents if d.pk in recorded]
         certificates = [d for d in pending if d.kind == DocumentKind.CERTIFICATE]
         if certificates:
+            vehicles = {d.pk: d.dossier.vehicle_id for d in certificates}
             _titles_supersede(certificates=certificates, vehicles=vehicles, now=now)
             issued = dossier_transition_many(
                 dossier_ids=[d.dossier_id for d in certificates],
@@ -390,6 +495,45 @@ def _renders_record(*, stored: dict[int, dict[str, Any]], vehicles: dict[int, in
     return [d.pk for d in pending]
 
 
+def _files_record(*, stored: dict[int, dict[str, Any]], now: datetime) -> list[int]:
+    """Record file, size and SHA-256 of the documents of `stored` still pending; return their ids.
+
+    On PostgreSQL one UPDATE ... FROM unnest(...) RETURNING, which locks, checks and writes at once:
+    Django's bulk_update builds a CASE per field and row in Python, which cost as much as stamping
+    a form's values (about 0.8 ms a document).
+    """
+    ids = sorted(stored)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {IssuedDocument._meta.db_table} AS d"  # noqa: S608 - the model's own table name
+                " SET file = v.file, size = v.size, sha256 = v.sha256, rendered_at = %s"
+                " FROM unnest(%s::bigint[], %s::text[], %s::integer[], %s::text[]) AS v(id, file, size, sha256)"
+                " WHERE d.id = v.id AND d.rendered_at IS NULL RETURNING d.id",
+                [
+                    now,
+                    ids,
+                    [stored[pk]["file"] for pk in ids],
+                    [stored[pk]["size"] for pk in ids],
+                    [stored[pk]["sha256"] for pk in ids],
+                ],
+            )
+            return [row[0] for row in cursor.fetchall()]
+    with transaction.atomic():
+        pending = list(
+            IssuedDocument.objects.select_for_update()
+            .filter(pk__in=ids, rendered_at__isnull=True)
+            .order_by("pk")
+        )
+        for document in pending:
+            document.file.name = stored[document.pk]["file"]
+            document.size = stored[document.pk]["size"]
+            document.sha256 = stored[document.pk]["sha256"]
+            document.rendered_at = now
+        IssuedDocument.objects.bulk_update(pending, ["file", "size", "sha256", "rendered_at"])
+    return [document.pk for document in pending]
+
+
 def _titles_supersede(*, certificates: list[IssuedDocument], vehicles: dict[int, int], now: datetime) -> int:
     """Mark every earlier current certificate or CPI of the same vehicles as superseded."""
     by_vehicle = {vehicles[document.pk]: document for document in certificates}
@@ -399,6 +543,8 @@ def _titles_supersede(*, certificates: list[IssuedDocument], vehicles: dict[int,
             dossier__vehicle_id__in=list(by_vehicle),
             kind__in=list(FORM_KINDS),
             superseded_at__isnull=True,
+            # A withdrawn CPI is no title to replace: it stays withdrawn.
+            withdrawn_at__isnull=True,
         )
         .exclude(pk__in=[d.pk for d in certificates])
         .annotate(vehicle_id=F("dossier__vehicle_id"))
@@ -469,4 +615,8 @@ def renders_resume(*, dossier_ids: list[int] = (), document_ids: list[int] = ())
         # Creates the missing certificate and CPI, and re-enqueues those still pending.
         approved_documents_issue(dossier_ids=list(dossier_ids))
     if document_ids:
-        renders_enqueue(document_ids=list(document_ids))
+        kinds = dict(IssuedDocument.objects.filter(pk__in=list(document_ids)).values_list("pk", "kind"))
+        renders_enqueue(document_ids=[pk for pk, kind in kinds.items() if kind in FORM_KINDS])
+        renders_enqueue(
+            document_ids=[pk for pk, kind in kinds.items() if kind not in FORM_KINDS], letters=True
+        )

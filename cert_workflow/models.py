@@ -234,6 +234,9 @@ class IssuedDocument(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="supersedes"
     )
     superseded_at = models.DateTimeField(null=True, blank=True)
+    # A CPI whose dossier ended without a certificate (refused or abandoned) stops being valid when
+    # the dossier closed: it is withdrawn, never superseded (nothing replaces it).
+    withdrawn_at = models.DateTimeField(_("retiré le"), null=True, blank=True)
     file = models.FileField(upload_to="issued/%Y/%m/", max_length=200, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
     size = models.PositiveIntegerField(null=True, blank=True)
@@ -254,10 +257,20 @@ class IssuedDocument(models.Model):
                 condition=~Q(kind="complement_letter") | Q(complement_request__isnull=False),
                 name="complement_letter_has_request",
             ),
+            models.CheckConstraint(
+                condition=Q(superseded_at__isnull=True) | Q(withdrawn_at__isnull=True),
+                name="issued_superseded_or_withdrawn",
+            ),
         ]
         indexes = [
             models.Index(
                 fields=["issued_at"], name="issued_pending_idx", condition=Q(rendered_at__isnull=True)
+            ),
+            # The CPIs still current: few (those of open dossiers), read by the sweep every minute.
+            models.Index(
+                fields=["dossier"],
+                name="issued_current_cpi_idx",
+                condition=Q(kind="cpi", superseded_at__isnull=True, withdrawn_at__isnull=True),
             ),
         ]
 

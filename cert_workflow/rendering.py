@@ -295,6 +295,29 @@ def qr_matrix(url: str) -> list[list[int]]:
     return [list(row) for row in qr_code(url).matrix_iter(scale=1, border=QR_BORDER)]
 
 
+# Module values (0 light, 1 dark) to the bit characters of a DeviceGray image, where 0 is black.
+_GRAY_BITS = bytes.maketrans(b"\x00\x01", b"10")
+
+
+def qr_image_rows(url: str) -> tuple[int, bytes]:
+    """The QR code of `url` with its quiet zone as a 1-bit DeviceGray image: (side, packed rows).
+
+    The same modules as qr_matrix, packed with bytes operations instead of one Python call per
+    module (the packing used to cost as much as the encoding)."""
+    matrix = qr_code(url).matrix
+    side = len(matrix) + 2 * QR_BORDER
+    quiet = b"1" * QR_BORDER
+    pad = b"1" * (-side % 8)
+    row_bytes = (side + len(pad)) // 8
+    blank = int(b"1" * (side + len(pad)), 2).to_bytes(row_bytes, "big")
+    rows = [blank] * QR_BORDER
+    for row in matrix:
+        bits = quiet + bytes(row).translate(_GRAY_BITS) + quiet + pad
+        rows.append(int(bits, 2).to_bytes(row_bytes, "big"))
+    rows += [blank] * QR_BORDER
+    return side, b"".join(rows)
+
+
 def qr_png_data_uri(url: str) -> str:
     """The QR code as a one-pixel-per-module PNG: the same image the stamped path embeds."""
     return qr_code(url).png_data_uri(scale=1, border=QR_BORDER)
@@ -624,9 +647,7 @@ def _stamp(form: _Form, *, data: dict[str, Any], verification_url: str | None) -
     x, size = QR_BOX["x"] * PT_PER_MM, QR_BOX["size"] * PT_PER_MM
     y = A4_HEIGHT_PT - (QR_BOX["y"] + QR_BOX["size"]) * PT_PER_MM
     if verification_url:
-        modules = qr_matrix(verification_url)
-        side = len(modules)
-        rows = b"".join(_packed_row(row) for row in modules)
+        side, rows = qr_image_rows(verification_url)
         image = zlib.compress(rows)
         objects[form.qr] = (
             (
@@ -653,12 +674,6 @@ def _stamp(form: _Form, *, data: dict[str, Any], verification_url: str | None) -
     return _assemble(form, objects)
 
 
-def _packed_row(row: list[int]) -> bytes:
-    bits = "".join("0" if dark else "1" for dark in row)  # DeviceGray: 0 is black
-    bits += "1" * (-len(bits) % 8)
-    return int(bits, 2).to_bytes(len(bits) // 8, "big")
-
-
 def _assemble(form: _Form, objects: dict[int, bytes]) -> bytes:
     out = bytearray(form.head)
     base = len(out)
@@ -675,6 +690,42 @@ def _assemble(form: _Form, objects: dict[int, bytes]) -> bytes:
     out += f"xref\n0 {form.size}\n".encode() + "\n".join(entries).encode() + b"\n"
     out += form.trailer + b"startxref\n%d\n%%%%EOF\n" % xref_at
     return bytes(out)
+
+
+# Values for the warm-up only: every block of every template is laid out once.
+_WARM_UP_DATA = {
+    "reference": "CG-2026-0000000",
+    "serial": "2026AA00000",
+    "issued_on": "01/01/2026",
+    "submitted_on": "01/01/2026",
+    "procedure_label": "Première immatriculation",
+    "cert": "CERT",
+    "A": "AA-001-AA",
+    "C.1": "Camille Martin",
+    "C.3": "1 rue des Lilas\n25000 Besançon",
+    "D.1": "RENAULT",
+    "D.3": "CLIO",
+    "E": "VF1RFB00000000000",
+    "Y.6": "0,00 €",
+    "decided_on": "01/01/2026",
+    "reason": "Pièce manquante",
+    "message": "Texte de l'agent.",
+    "items": [{"code": "identity", "label": "Pièce d'identité"}],
+    "deadline": "01/02/2026",
+}
+
+
+def renderer_warm_up() -> None:
+    """Pay, once, what the first document of each kind costs a fresh process: importing
+    WeasyPrint, laying the two forms out, compiling the letter templates, loading the fonts.
+
+    A pdf worker calls it in its main process before the pool forks, so that every pool process
+    (and each one that replaces a dead one) starts warm and the first letters after a restart are
+    not several times slower than the next ones.
+    """
+    url = "https://warm-up.invalid/verifier/warm-up"
+    for kind in TEMPLATES:
+        render_document(kind=kind, data=_WARM_UP_DATA, verification_url=url if kind in FORM_KINDS else None)
 
 
 def render_document(*, kind: str, data: dict[str, Any], verification_url: str | None = None) -> bytes:

@@ -31,6 +31,7 @@ COMPLEMENT_EXPIRED = "complement_expired"
 DRAFT_ABANDONED = "draft_abandoned"
 RENDER_OVERDUE = "render_overdue"
 RENDER_REQUEUED = "render_requeued"
+CPI_WITHDRAWN = "cpi_withdrawn"
 DEADLINE_SET = "deadline_set"
 
 # States whose deadline the sweep enforces. A queued dossier past its service target is not
@@ -68,6 +69,7 @@ def sweep_run(*, now: datetime | None = None) -> dict[str, int]:
         "complements_expired": complements_expire(now=now),
         "drafts_abandoned": drafts_abandon(now=now),
         "renders_overdue": renders_flag_overdue(now=now),
+        "cpis_withdrawn": cpis_withdraw_missed(now=now),
     }
 
 
@@ -333,6 +335,19 @@ def renders_requeue(*, now: datetime) -> int:
                 lambda ids=tuple(pk for pk, _d, _a in rows): _renders_resume(document_ids=list(ids))
             )
         total += len(rows)
+
+
+def cpis_withdraw_missed(*, now: datetime) -> int:
+    """Withdraw the CPIs still current although their dossier was refused or abandoned (the hook of
+    that transition was lost): a CPI must never outlive its dossier on the verification page."""
+    from cert_workflow import issuing
+
+    with transaction.atomic():
+        dossier_ids = issuing.cpis_withdraw()
+        SweepAction.objects.bulk_create(
+            [SweepAction(kind=CPI_WITHDRAWN, dossier_id=pk, created_at=now) for pk in dossier_ids]
+        )
+    return len(dossier_ids)
 
 
 # --- helpers -------------------------------------------------------------------------------------

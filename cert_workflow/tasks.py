@@ -4,8 +4,15 @@ Every task is safe to run twice (the services check the current state first), an
 task leaves behind is found again by the sweep.
 """
 
-from celery import shared_task
+import gc
+import logging
+import time
+
+from celery import shared_task, signals
+from django.conf import settings
 from django.db import OperationalError
+
+logger = logging.getLogger(__name__)
 
 # Queues are assigned in settings (CELERY_TASK_ROUTES). The services are imported inside each task
 # because they enqueue these tasks in turn.
@@ -59,3 +66,26 @@ def render_documents(document_ids: list[int]) -> None:
     from cert_workflow import issuing
 
     issuing.documents_render(document_ids=document_ids)
+
+
+@signals.celeryd_after_setup.connect
+def pdf_worker_warm_up(sender=None, instance=None, **kwargs) -> None:
+    """A worker that consumes the pdf queue warms its renderer up once, in the main process, before
+    the pool forks: every pool process then starts with WeasyPrint loaded and the forms laid out."""
+    from cert_workflow import rendering
+
+    queues = instance.app.amqp.queues.consume_from if instance is not None else {}
+    if not getattr(settings, "RENDER_WORKER_WARMUP", True) or "pdf" not in (queues or {}):
+        return
+    start = time.monotonic()
+    try:
+        rendering.renderer_warm_up()
+    except Exception:  # a worker that cannot warm up still renders, only its first documents slower
+        logger.exception("pdf worker %s: renderer warm-up failed", sender)
+        return
+    # Everything loaded so far lives as long as the worker: move it out of the garbage collector's
+    # reach, so that collections during renderings scan only the documents' own objects, and the
+    # pool processes do not copy the shared pages when the collector touches them.
+    gc.collect()
+    gc.freeze()
+    logger.info("pdf worker %s: renderer warmed up in %.1f s", sender, time.monotonic() - start)

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
-from cert_workflow.signing import AUTHENTIC, INVALID, SUPERSEDED, public_key_pem, token_verify
+from cert_workflow.signing import AUTHENTIC, INVALID, SUPERSEDED, WITHDRAWN, public_key_pem, token_verify
 
 DEFAULT_RATE = "60/minute"
 PUBLIC_KEY_MAX_AGE = 3600
@@ -44,9 +44,16 @@ def verify_view(request: HttpRequest, token: str) -> HttpResponse:
     response = render(
         request,
         "cert_workflow/verify/page.html",
-        {"verdict": verdict, "AUTHENTIC": AUTHENTIC, "INVALID": INVALID, "SUPERSEDED": SUPERSEDED},
+        {
+            "verdict": verdict,
+            "AUTHENTIC": AUTHENTIC,
+            "INVALID": INVALID,
+            "SUPERSEDED": SUPERSEDED,
+            "WITHDRAWN": WITHDRAWN,
+        },
     )
-    # A verdict may change (a certificate gets superseded, a CPI expires): never keep a stale one.
+    # A verdict may change (a certificate gets superseded, a CPI expires or is withdrawn): never keep
+    # a stale one.
     add_never_cache_headers(response)
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response

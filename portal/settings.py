@@ -286,6 +286,10 @@ CELERY_BEAT_SCHEDULE = {
 SWEEP_CHUNK_SIZE = env_int("SWEEP_CHUNK_SIZE", 500)
 SWEEP_GRACE_MINUTES = env_int("SWEEP_GRACE_MINUTES", 5)
 SWEEP_CHECK_RETRIES = env_int("SWEEP_CHECK_RETRIES", 5)
+# A worker consuming the pdf queue lays the forms out and renders one document of each kind at
+# start, before its pool forks (cert_workflow/tasks.py): a few seconds once, instead of on the
+# first documents of every pool process.
+RENDER_WORKER_WARMUP = env_bool("RENDER_WORKER_WARMUP", True)
 # Workers keep their database connection across tasks instead of reconnecting for each one.
 CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
 

@@ -265,6 +265,7 @@ def test_second_sweep_finds_nothing_to_do_and_nothing_is_stuck_after_the_first(
         "complements_expired": 1,
         "drafts_abandoned": 1,
         "renders_overdue": 1,
+        "cpis_withdrawn": 0,
     }
     assert set(second.values()) == {0}
     assert not sweeps.stuck_dossiers(now=now).exists()

@@ -5,7 +5,8 @@ with the portal's key and register, exactly as the public page does, then the ve
 vouches for are looked for in the PDF's text, so that a genuine QR code pasted on a doctored
 document is caught too.
 
-Exit status: 0 authentic, 1 not valid, 2 no verification link or unreadable file, 3 superseded.
+Exit status: 0 authentic, 1 not valid, 2 no verification link or unreadable file, 3 superseded,
+4 withdrawn (a CPI whose dossier was refused or abandoned).
 """
 
 import re
@@ -16,11 +17,12 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from cert_workflow.signing import INVALID, SUPERSEDED, Verdict, token_verify
+from cert_workflow.signing import INVALID, SUPERSEDED, WITHDRAWN, Verdict, token_verify
 
 EXIT_INVALID = 1
 EXIT_UNREADABLE = 2
 EXIT_SUPERSEDED = 3
+EXIT_WITHDRAWN = 4
 
 _TOKEN_PATH = re.compile(r"/verifier/(?P<token>[A-Za-z0-9_-]+)/?$")
 
@@ -112,6 +114,15 @@ class Command(BaseCommand):
         if verdict.status == SUPERSEDED:
             self.stdout.write(_("Verdict : remplacé (un document plus récent l'a remplacé)."))
             raise SystemExit(EXIT_SUPERSEDED)
+        if verdict.status == WITHDRAWN:
+            self.stdout.write(
+                _(
+                    "Verdict : retiré le %(date)s (la demande n'a pas abouti) : ce document n'est plus "
+                    "valable."
+                )
+                % {"date": verdict.withdrawn_on.strftime("%d/%m/%Y") if verdict.withdrawn_on else "—"}
+            )
+            raise SystemExit(EXIT_WITHDRAWN)
         if verdict.current:
             self.stdout.write(_("Verdict : authentique, en cours de validité."))
         else:
