@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cert_workflow', '0002_search_trigram'),
+        ('cert_workflow', '0003_lighter_routing_decisions'),
         ('dossiers', '0005_queue_index_breaks_ties'),
     ]
 
