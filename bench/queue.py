@@ -8,7 +8,8 @@ dropped at the end unless --keep), migrates it, and measures in one run:
 
 - the raw COPY of the open dossiers (vehicles, holders, dossiers), as the floor for bulk writes;
 - routing every one of them through cert_workflow.routing.dossiers_route in chunks as the check
-  tasks would (target: under 60 s for 300,000), and one rebalance;
+  tasks would, by `--routers` processes at once (default 2: the routing queue's worker runs with
+  concurrency 2, see docker-compose.yml) (target: under 60 s for 300,000), and one rebalance;
 - claim latency p50/p99 of cert_workflow.queue.queue_claim_next with 1, 2 and 4 concurrent claimer
   processes on the busiest centre, next to a raw `SELECT ... FOR UPDATE SKIP LOCKED` loop on a bare
   table holding the same rows (targets: p99 under 20 ms and within 2x of the raw loop);
@@ -60,6 +61,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--count", type=int, default=300_000, help="open dossiers to create and route")
     parser.add_argument("--history", type=int, default=None, help="decided dossiers of the last 60 days")
     parser.add_argument("--chunk", type=int, default=2_000, help="dossiers per dossiers_route call")
+    parser.add_argument(
+        "--routers", type=int, default=2, help="processes routing at once (the worker's concurrency)"
+    )
     parser.add_argument("--claims", type=int, default=2_000, help="claims per concurrency level")
     parser.add_argument("--database", default="cg_bench", help="name of the bench's own database")
     parser.add_argument("--keep", action="store_true", help="keep the bench database at the end")
@@ -200,7 +204,23 @@ def holder_row(i: int, department: str) -> dict:
     }
 
 
-# --- Claimers (separate processes, forked after Django is set up) ---------------------------------
+# --- Routers and claimers (separate processes, forked after Django is set up) ---------------------
+
+
+def router(chunks: list[list[int]], barrier, results) -> None:
+    """Route `chunks` one dossiers_route call each, as one routing worker process would."""
+    from django.db import connection
+
+    from cert_workflow.routing import dossiers_route
+
+    times, routed = [], 0
+    barrier.wait()
+    for chunk in chunks:
+        start = time.perf_counter()
+        routed += len(dossiers_route(dossier_ids=chunk))
+        times.append(time.perf_counter() - start)
+    connection.close()
+    results.put((routed, times))
 
 
 def django_claimer(agent_ids: list[int], barrier, results) -> None:
@@ -432,18 +452,31 @@ def run(args: argparse.Namespace, *, bench_url: str, history: int) -> None:
 
     # --- Routing -----------------------------------------------------------------------------
     ids = list(Dossier.objects.filter(state=State.SUBMITTED).order_by("pk").values_list("pk", flat=True))
-    chunk_times = []
+    chunks = [ids[i : i + args.chunk] for i in range(0, len(ids), args.chunk)]
+    connection.close()  # never share a connection with the children
+    context = multiprocessing.get_context("fork")
+    barrier, results = context.Barrier(args.routers + 1), context.Queue()
+    processes = [
+        context.Process(target=router, args=(chunks[n :: args.routers], barrier, results))
+        for n in range(args.routers)
+    ]
+    for process in processes:
+        process.start()
+    barrier.wait()
     start = time.perf_counter()
-    routed = 0
-    for i in range(0, len(ids), args.chunk):
-        chunk_start = time.perf_counter()
-        routed += len(routing.dossiers_route(dossier_ids=ids[i : i + args.chunk]))
-        chunk_times.append(time.perf_counter() - chunk_start)
+    routed, chunk_times = 0, []
+    for _ in processes:
+        n, times = results.get()
+        routed += n
+        chunk_times += times
+    for process in processes:
+        process.join()
     route_seconds = time.perf_counter() - start
     scaled = route_seconds * 300_000 / max(1, args.count)
     out()
     out(
-        f"routing {routed:,} dossiers in {len(chunk_times)} dossiers_route calls: {route_seconds:.1f} s "
+        f"routing {routed:,} dossiers in {len(chunk_times)} dossiers_route calls by {args.routers} "
+        f"processes: {route_seconds:.1f} s "
         f"({routed / route_seconds:,.0f}/s; per call p50 {ms(percentile(chunk_times, 0.5))}, "
         f"max {ms(max(chunk_times))})"
     )
