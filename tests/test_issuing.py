@@ -6,19 +6,25 @@ import base64
 import hashlib
 import re
 from datetime import timedelta
+from io import BytesIO, StringIO
+from urllib.parse import urlsplit
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core import mail
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.core.management import call_command
 from django.utils import timezone
+from pypdf import PdfReader
 
 from cert_workflow import issuing, queue, sweeps
 from cert_workflow.document_data import one_month_after
+from cert_workflow.management.commands.verify_document import EXIT_SUPERSEDED
 from cert_workflow.models import ComplementRequest, DocumentKind, IssuedDocument, SweepAction
 from dossiers import services
-from dossiers.models import Dossier, Procedure, State
+from dossiers.models import Dossier, Procedure, State, Vehicle
 from dossiers.plates import validate_plate
 from portal.celery import app
 from tests import factories
@@ -246,6 +252,77 @@ def test_duplicate_supersedes_the_vehicles_previous_certificate(django_capture_o
     assert (old.superseded_by, new.superseded_by) == (new, None)
     assert new.data["A"] == vehicle.plate and new.serial != old.serial
     assert duplicate.state == State.ISSUED
+
+
+def _verification_link(pdf: bytes) -> str:
+    """The URL of the link annotation over the QR code of a rendered certificate."""
+    annotations = [a.get_object() for a in PdfReader(BytesIO(pdf)).pages[0]["/Annots"]]
+    return str(annotations[0]["/A"]["/URI"])
+
+
+def _verify_document(pdf: bytes, tmp_path) -> tuple[int, str]:
+    """`manage.py verify_document` on the PDF: its exit status and what it printed."""
+    path = tmp_path / "document.pdf"
+    path.write_bytes(pdf)
+    out = StringIO()
+    try:
+        call_command("verify_document", str(path), stdout=out, stderr=out)
+    except SystemExit as exit_:
+        return exit_.code, out.getvalue()
+    return 0, out.getvalue()
+
+
+NEW_HOLDER = factories.holder_data(
+    last_name="Lefèvre", first_names="Jeanne", address_line="3 place du Marché", postcode="39100", city="Dole"
+)
+
+
+@pytest.mark.parametrize(
+    ("procedure", "new_holder"),
+    [(Procedure.DUPLICATE, None), (Procedure.CHANGE_OF_OWNER, NEW_HOLDER)],
+    ids=["duplicate", "new holder"],
+)
+def test_certificate_replaced_by_a_newer_one_says_remplace_on_its_page_and_to_verify_document(
+    django_capture_on_commit_callbacks, client, tmp_path, procedure, new_holder
+):
+    cache.clear()  # the verification page's throttle counts in the cache
+    cert = factories.CertFactory()
+    agent = factories.agent(cert=cert)
+    first = decide(django_capture_on_commit_callbacks, in_review(cert=cert, agent=agent), agent)
+    vehicle = Vehicle.objects.get(pk=first.vehicle_id)
+    old = document(first, DocumentKind.CERTIFICATE)
+    old_pdf = default_storage.open(old.file.name).read()
+    old_page = urlsplit(_verification_link(old_pdf)).path
+    assert "Document authentique" in client.get(old_page).content.decode()
+
+    # The same vehicle's new card: a duplicate for its holder, or a new holder's after a sale.
+    newer = in_review(
+        cert=cert,
+        agent=agent,
+        owner=factories.citizen() if new_holder else first.applicant,
+        procedure=procedure,
+        vehicle=factories.vehicle_data(vin=vehicle.vin, plate=vehicle.plate),
+        holder=new_holder,
+    )
+    newer = decide(django_capture_on_commit_callbacks, newer, agent)
+    new = document(newer, DocumentKind.CERTIFICATE)
+    new_pdf = default_storage.open(new.file.name).read()
+
+    assert newer.state == State.ISSUED and newer.vehicle_id == vehicle.pk
+    if new_holder:
+        assert new.data["C.1"] == "LEFÈVRE Jeanne" and old.data["C.1"] == "MARTIN Camille Louise"
+    page = client.get(old_page).content.decode()
+    assert "Document remplacé" in page and "Document authentique" not in page
+    assert vehicle.plate in page
+    new_page = client.get(urlsplit(_verification_link(new_pdf)).path).content.decode()
+    assert "Document authentique" in new_page and "en cours de validité" in new_page
+
+    code, output = _verify_document(old_pdf, tmp_path)
+    assert code == EXIT_SUPERSEDED, output
+    assert "Verdict : remplacé" in output
+    code, output = _verify_document(new_pdf, tmp_path)
+    assert code == 0, output
+    assert "Verdict : authentique, en cours de validité." in output
 
 
 def test_rejection_and_complement_request_each_get_their_letter(django_capture_on_commit_callbacks):
