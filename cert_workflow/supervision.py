@@ -176,27 +176,30 @@ def _collect(*, now: datetime, certs: list[Cert], scoped: bool) -> dict[int | No
         .order_by()
     )
     active: list[tuple[int | None, int, bool]] = []
-    for cert_id, day, reviewer, n, last_hour in events:
+    for cert_id, day, reviewer, n, acted_in_hour in events:
         index = (day - days_shown[0]).days if day is not None else -1
         if n and 0 <= index < DAYS and day not in recorded:
             for row in each(cert_id):
                 row.decisions_per_day[index] += n
         if reviewer is not None:
-            active.append((cert_id, reviewer, last_hour > 0))
+            active.append((cert_id, reviewer, acted_in_hour > 0))
 
     # Agents active: those reviewers, and whoever holds a lease now.
     leases = only(Dossier.objects.filter(state=State.IN_REVIEW, claimed_by__isnull=False)).values_list(
         "cert_id", "claimed_by_id"
     )
-    within_hour: dict[int | None, dict[int, bool]] = defaultdict(dict)
-    for cert_id, actor_id, last_hour in [*active, *((c, a, True) for c, a in leases)]:
-        for key in (None, cert_id):
-            seen = within_hour[key]
-            seen[actor_id] = seen.get(actor_id, False) or last_hour
+    # Sets of actors per centre (None: all of them, for the national row): thousands of rows.
+    last_hour: dict[int | None, set[int]] = defaultdict(set)
+    last_day: dict[int | None, set[int]] = defaultdict(set)
+    for cert_id, actor_id in leases:
+        last_hour[cert_id].add(actor_id)
+    for cert_id, actor_id, within_hour in active:
+        (last_hour if within_hour else last_day)[cert_id].add(actor_id)
+    for seen in (last_hour, last_day):
+        seen[None] = set().union(*seen.values())
     for key, row in [(None, national), *figures.items()]:
-        seen = within_hour.get(key, {})
-        row.agents_last_day = len(seen)
-        row.agents_last_hour = sum(seen.values())
+        row.agents_last_hour = len(last_hour.get(key, ()))
+        row.agents_last_day = len(last_hour.get(key, set()) | last_day.get(key, set()))
 
     # Straight-through rate over 30 days, from the public snapshot.
     payload = stats_latest().payload
