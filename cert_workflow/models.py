@@ -204,6 +204,24 @@ class StatsSnapshot(models.Model):
         return f"stats {self.computed_at:%Y-%m-%d %H:%M}"
 
 
+class DecisionDay(models.Model):
+    """The decisions of one closed day (local date) per centre, as the audit records them: the
+    supervision pages read these rows instead of the audit for every day but the last ones.
+    Written by cert_workflow.decision_days (on each refresh of the public figures)."""
+
+    day = models.DateField(unique=True)
+    # Decisions per centre id (as a string; "" for dossiers with no centre), only non-zero ones.
+    counts = models.JSONField(default=dict)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("décisions du jour")
+        verbose_name_plural = _("décisions par jour")
+
+    def __str__(self) -> str:
+        return f"decisions {self.day:%Y-%m-%d}"
+
+
 class DocumentKind(models.TextChoices):
     CERTIFICATE = "certificate", _("Certificat d'immatriculation")
     CPI = "cpi", _("Certificat provisoire d'immatriculation (CPI)")

@@ -35,11 +35,12 @@ from django.db.models import (
     DurationField,
     F,
     Func,
-    IntegerField,
     Max,
     Min,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Value,
 )
 
@@ -68,8 +69,10 @@ class OpenWork:
 @dataclass
 class _Bucket:
     count: int
-    first: datetime  # the oldest queued_at in the bucket
-    last: datetime  # the newest
+    # The oldest and newest queued_at in the bucket, in microseconds since the epoch: thousands
+    # of buckets, of which only a few values become datetimes.
+    first: int
+    last: int
     certs: set[int | None]
 
 
@@ -100,11 +103,19 @@ def open_work(
         output_field=DateTimeField(),
     )
     # The queue per time bucket (its partial index holds all it needs), the other states apart.
+    # Grouped by the bucket's timestamp: converting it to microseconds row by row (numeric
+    # arithmetic) cost more than the scan; the groups' values are converted once each.
     queue = (
         shown.filter(state=State.QUEUED)
-        .annotate(bucket=_microseconds(bucket))
-        .values_list("cert_id", "bucket")
-        .annotate(n=Count("id"), first=_microseconds(Min("queued_at")), last=_microseconds(Max("queued_at")))
+        .annotate(bucket=bucket)
+        .values("cert_id", "bucket")
+        .annotate(
+            start=_microseconds(Min("bucket")),
+            n=Count("id"),
+            first=_microseconds(Min("queued_at")),
+            last=_microseconds(Max("queued_at")),
+        )
+        .values_list("cert_id", "start", "n", "first", "last")
         .order_by()
     )
     others = (
@@ -114,10 +125,7 @@ def open_work(
         .order_by()
     )
     rows = (
-        [
-            (cert_id, State.QUEUED, start, n, _instant(first), _instant(last))
-            for cert_id, start, n, first, last in queue
-        ]
+        [(cert_id, State.QUEUED, start, n, first, last) for cert_id, start, n, first, last in queue]
         if State.QUEUED in states
         else []
     )
@@ -152,7 +160,10 @@ def planned_for_short_reads() -> Iterator[None]:
     jit_above_cost. And the planner cannot know how few buckets date_bin makes (it assumes a group
     per ten rows), so it prices the parallel partial aggregation of the open work above a serial
     one; there are at most HISTOGRAM_BUCKETS per centre. The audit's aggregate groups tens of
-    thousands of events: with the default work_mem its sort spills to disk.
+    thousands of events: with the default work_mem its sort spills to disk. The page reads data
+    that is in memory, where a random read costs about what a sequential one does: priced at the
+    default four times more, the audit's dossiers were found by a hash join over a scan of every
+    dossier (~100 ms at 300,000 open) instead of one primary-key probe per event (~60 ms).
     """
     with transaction.atomic():
         if connection.vendor == "postgresql":
@@ -160,6 +171,7 @@ def planned_for_short_reads() -> Iterator[None]:
                 cursor.execute("SET LOCAL jit = off")
                 cursor.execute("SET LOCAL parallel_tuple_cost = 0.01")
                 cursor.execute("SET LOCAL work_mem = '32MB'")
+                cursor.execute("SET LOCAL random_page_cost = 1.1")
         yield
 
 
@@ -195,18 +207,27 @@ def _scope(certs: set[int | None]) -> Q:
 
 def _queue_span(*, cert_ids: list[int] | None) -> tuple[datetime | None, datetime | None]:
     """The oldest and newest queued_at of the shown queues: two index probes per centre, in one
-    statement."""
+    statement (built from the centres rather than as a union of probes: compiling twenty
+    querysets cost more than running them)."""
     from dossiers.models import Cert
 
-    scopes: list[int | None] = list(cert_ids) if cert_ids is not None else [None]
+    queue = _queued().filter(cert_id=OuterRef("pk"))
+    certs = Cert.objects.all() if cert_ids is None else Cert.objects.filter(pk__in=cert_ids)
+    spans = certs.annotate(
+        oldest=Subquery(queue.order_by("queued_at").values("queued_at")[:1]),
+        newest=Subquery(queue.order_by("-queued_at").values("queued_at")[:1]),
+    ).values_list("oldest", "newest")
     if cert_ids is None:
-        scopes += list(Cert.objects.values_list("pk", flat=True))
-    probes = [
-        _queued().filter(_scope({cert_id})).order_by(order).values_list("queued_at")[:1]
-        for cert_id in scopes
-        for order in ("queued_at", "-queued_at")
-    ]
-    found = [queued_at for (queued_at,) in probes[0].union(*probes[1:], all=True)]
+        # Queued with no centre (a stuck dossier, normally none): two probes of the same index.
+        nobody = _queued().filter(cert__isnull=True)
+        spans = spans.order_by().union(
+            *(
+                nobody.order_by(order).annotate(edge=F("queued_at")).values_list("queued_at", "edge")[:1]
+                for order in ("queued_at", "-queued_at")
+            ),
+            all=True,
+        )
+    found = [value for pair in spans for value in pair if value is not None]
     return min(found, default=None), max(found, default=None)
 
 
@@ -231,9 +252,9 @@ def _percentiles(
     for key, rank in list(wanted):
         bucket, offset = _locate(ordered[key], rank)
         if offset == 0 or bucket.first == bucket.last:
-            wanted[(key, rank)] = bucket.first
+            wanted[(key, rank)] = _instant(bucket.first)
         elif offset == bucket.count - 1:
-            wanted[(key, rank)] = bucket.last
+            wanted[(key, rank)] = _instant(bucket.last)
         else:
             lookups.append(((key, rank), bucket, offset))
     for (key, rank), value in _read_inside_buckets(lookups).items():
@@ -261,20 +282,29 @@ def _locate(buckets: list[tuple[int, _Bucket]], rank: int) -> tuple[_Bucket, int
 
 
 def _read_inside_buckets(lookups: list[tuple[object, _Bucket, int]]) -> dict[object, datetime]:
-    """The queued_at at `offset` inside each bucket, oldest first: one bounded range read each."""
+    """The queued_at at `offset` inside each bucket, oldest first: one bounded range read of the
+    queue's partial index each, in one statement. Written as SQL: there are up to a few dozen
+    reads, and building and compiling as many querysets cost several times running them."""
     if not lookups:
         return {}
-    reads = [
-        _queued()
-        .filter(_scope(bucket.certs), queued_at__gte=bucket.first, queued_at__lte=bucket.last)
-        .order_by("queued_at")
-        .annotate(lookup=Value(i, output_field=IntegerField()))
-        .values_list("lookup", "queued_at")[offset : offset + 1]
-        for i, (_key, bucket, offset) in enumerate(lookups)
-    ]
-    found = dict(reads[0].union(*reads[1:], all=True))
+    reads, params = [], []
+    for i, (_key, bucket, offset) in enumerate(lookups):
+        ids = sorted(c for c in bucket.certs if c is not None)
+        scope = (["cert_id = %s" if len(ids) == 1 else "cert_id = ANY(%s)"] if ids else []) + (
+            ["cert_id IS NULL"] if None in bucket.certs else []
+        )
+        reads.append(
+            f"(SELECT %s AS lookup, queued_at FROM {Dossier._meta.db_table}"  # noqa: S608 - fixed fragments
+            f" WHERE state = %s AND queued_at IS NOT NULL AND ({' OR '.join(scope)})"
+            " AND queued_at >= %s AND queued_at <= %s ORDER BY queued_at OFFSET %s LIMIT 1)"
+        )
+        params += [i, State.QUEUED.value, *([ids[0] if len(ids) == 1 else ids] if ids else [])]
+        params += [_instant(bucket.first), _instant(bucket.last), offset]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(reads), params)
+        found = dict(cursor.fetchall())
     # A dossier leaving the queue between the two statements can empty a read: take the bound.
-    return {key: found.get(i, bucket.last) for i, (key, bucket, _offset) in enumerate(lookups)}
+    return {key: found.get(i) or _instant(bucket.last) for i, (key, bucket, _offset) in enumerate(lookups)}
 
 
 def _open_work_python(

@@ -27,6 +27,7 @@ from django.db.models.functions import TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cert_workflow.decision_days import decision_days_record
 from cert_workflow.models import Assessment, StatsSnapshot
 from dossiers.models import Cert, Dossier, State
 
@@ -229,10 +230,13 @@ def stats_compute(*, now: datetime | None = None) -> dict[str, Any]:
 
 
 def stats_refresh(*, now: datetime | None = None) -> StatsSnapshot:
-    """Store a new snapshot of the public figures and keep only the latest few."""
+    """Store a new snapshot of the public figures and keep only the latest few; record the
+    decisions of the days that closed since (read by the supervision pages)."""
+    now = now or timezone.now()
     payload = stats_compute(now=now)
+    decision_days_record(now=now)
     with transaction.atomic():
-        snapshot = StatsSnapshot.objects.create(computed_at=now or timezone.now(), payload=payload)
+        snapshot = StatsSnapshot.objects.create(computed_at=now, payload=payload)
         kept = list(
             StatsSnapshot.objects.order_by("-computed_at", "-pk").values_list("pk", flat=True)[
                 :SNAPSHOTS_KEPT

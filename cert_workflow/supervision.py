@@ -16,6 +16,7 @@ from django.db.models import Case, Count, DateField, F, Q, QuerySet, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from cert_workflow.decision_days import DECISION, day_start, decision_days_read
 from cert_workflow.queue_ages import open_work, planned_for_short_reads
 from cert_workflow.stats import days, stats_latest
 from cert_workflow.sweeps import stuck_dossiers
@@ -24,8 +25,6 @@ from dossiers.models import Cert, Dossier, DossierEvent, State
 
 # The open states that are the administration's work (drafts are still the applicant's).
 SHOWN_STATES = (State.SUBMITTED, State.QUEUED, State.IN_REVIEW, State.AWAITING_COMPLEMENT, State.APPROVED)
-# What an agent decides on a dossier under review.
-DECISIONS = (State.APPROVED, State.REJECTED, State.AWAITING_COMPLEMENT)
 DAYS = 30
 
 
@@ -139,18 +138,28 @@ def _collect(*, now: datetime, certs: list[Cert], scoped: bool) -> dict[int | No
             days(v) for v in work.national_ages
         )
 
-    # Decisions per day over 30 days, and whoever acted as a reviewer in the last day, by the
-    # dossier's centre: one read of the audit. Both kinds of event have a human actor (the
-    # transition table lets no system make a decision), so the actor index keeps the read to the
-    # human part of the audit, and each event finds its dossier by primary key.
+    # Decisions per day over 30 days: the closed days from their daily record, the others (today,
+    # and any day not recorded yet) from the audit, in the same read as whoever acted as a
+    # reviewer in the last day, by the dossier's centre. Both kinds of event have a human actor,
+    # so the actor index keeps the read to the human part of the audit, and each event finds its
+    # dossier by primary key.
     days_shown = day_list(now=now)
-    first_day = timezone.make_aware(datetime.combine(days_shown[0], datetime.min.time()))
-    hour_ago = now - timedelta(hours=1)
-    decision = Q(action="transition", from_state=State.IN_REVIEW, to_state__in=DECISIONS)
-    reviewing = Q(actor_role__in=sorted(states.REVIEW_ROLES), created_at__gte=now - timedelta(days=1))
+    recorded = decision_days_read(first=days_shown[0], before=days_shown[-1])
+    for day, counts in recorded.items():
+        index = (day - days_shown[0]).days
+        for cert_id, n in counts.items():
+            if not scoped or cert_id in figures:
+                for row in each(cert_id):
+                    row.decisions_per_day[index] += n
+    live_from = day_start(next(day for day in days_shown if day not in recorded))
+    day_ago, hour_ago = now - timedelta(days=1), now - timedelta(hours=1)
+    decision = DECISION & Q(created_at__gte=live_from)
+    reviewing = Q(actor_role__in=sorted(states.REVIEW_ROLES), created_at__gte=day_ago)
     events = (
         only(
-            DossierEvent.objects.filter(created_at__gte=first_day, created_at__lte=now, actor__isnull=False),
+            DossierEvent.objects.filter(
+                created_at__gte=min(live_from, day_ago), created_at__lte=now, actor__isnull=False
+            ),
             "dossier__cert_id",
         )
         .filter(decision | reviewing)
@@ -167,27 +176,30 @@ def _collect(*, now: datetime, certs: list[Cert], scoped: bool) -> dict[int | No
         .order_by()
     )
     active: list[tuple[int | None, int, bool]] = []
-    for cert_id, day, reviewer, n, last_hour in events:
+    for cert_id, day, reviewer, n, acted_in_hour in events:
         index = (day - days_shown[0]).days if day is not None else -1
-        if n and 0 <= index < DAYS:
+        if n and 0 <= index < DAYS and day not in recorded:
             for row in each(cert_id):
                 row.decisions_per_day[index] += n
         if reviewer is not None:
-            active.append((cert_id, reviewer, last_hour > 0))
+            active.append((cert_id, reviewer, acted_in_hour > 0))
 
     # Agents active: those reviewers, and whoever holds a lease now.
     leases = only(Dossier.objects.filter(state=State.IN_REVIEW, claimed_by__isnull=False)).values_list(
         "cert_id", "claimed_by_id"
     )
-    within_hour: dict[int | None, dict[int, bool]] = defaultdict(dict)
-    for cert_id, actor_id, last_hour in [*active, *((c, a, True) for c, a in leases)]:
-        for key in (None, cert_id):
-            seen = within_hour[key]
-            seen[actor_id] = seen.get(actor_id, False) or last_hour
+    # Sets of actors per centre (None: all of them, for the national row): thousands of rows.
+    last_hour: dict[int | None, set[int]] = defaultdict(set)
+    last_day: dict[int | None, set[int]] = defaultdict(set)
+    for cert_id, actor_id in leases:
+        last_hour[cert_id].add(actor_id)
+    for cert_id, actor_id, within_hour in active:
+        (last_hour if within_hour else last_day)[cert_id].add(actor_id)
+    for seen in (last_hour, last_day):
+        seen[None] = set().union(*seen.values())
     for key, row in [(None, national), *figures.items()]:
-        seen = within_hour.get(key, {})
-        row.agents_last_day = len(seen)
-        row.agents_last_hour = sum(seen.values())
+        row.agents_last_hour = len(last_hour.get(key, ()))
+        row.agents_last_day = len(last_hour.get(key, set()) | last_day.get(key, set()))
 
     # Straight-through rate over 30 days, from the public snapshot.
     payload = stats_latest().payload
@@ -196,8 +208,10 @@ def _collect(*, now: datetime, certs: list[Cert], scoped: bool) -> dict[int | No
     for row in figures.values():
         row.straight_through_rate = rates.get(row.cert.code)
 
-    # Stuck: must be zero in steady state.
-    stuck = only(stuck_dossiers(now=now)).values_list("cert_id").annotate(n=Count("id")).order_by()
+    # Stuck: must be zero in steady state. Counted for every centre even on a centre's page: the
+    # open states' index finds them all faster than the centre's index finds its own (every
+    # dossier it ever had).
+    stuck = stuck_dossiers(now=now).values_list("cert_id").annotate(n=Count("id")).order_by()
     for cert_id, n in stuck:
         for row in each(cert_id):
             row.stuck += n

@@ -328,7 +328,12 @@ class DossierEvent(models.Model):
         verbose_name = _("événement")
         verbose_name_plural = _("événements")
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["dossier", "created_at"], name="event_dossier_idx")]
+        indexes = [
+            models.Index(fields=["dossier", "created_at"], name="event_dossier_idx"),
+            # What people did lately (supervision's decisions and active reviewers): the time range
+            # of the human part of the audit, without the system's routing events around it.
+            models.Index(fields=["created_at"], name="event_human_idx", condition=Q(actor__isnull=False)),
+        ]
 
     def __str__(self) -> str:
         return f"{self.dossier_id} {self.action} {self.from_state}->{self.to_state}"

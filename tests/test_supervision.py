@@ -9,8 +9,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from cert_workflow import queue_ages, stats, supervision
-from cert_workflow.models import Assessment, Risk, RoutingDecision, SweepAction
+from cert_workflow import decision_days, queue_ages, stats, supervision
+from cert_workflow.models import Assessment, DecisionDay, Risk, RoutingDecision, SweepAction
 from dossiers import services
 from dossiers.models import Cert, Dossier, State
 from portal.models import Role
@@ -306,3 +306,65 @@ def test_agents_count_as_active_for_an_hour_and_a_day_after_acting_and_while_hol
     assert active(timedelta(minutes=1)) == (2, 2, 1)
     assert active(timedelta(hours=2)) == (1, 2, 1)  # the lease holder is still at work
     assert active(timedelta(days=2)) == (1, 1, 1)
+
+
+def decide(cert, to=State.APPROVED):
+    agent = factories.agent(cert=cert)
+    services.dossier_transition(dossier=claim(queued(cert), agent), to=to, actor=agent)
+
+
+def decisions_shown(*, now) -> dict[str, list[int]]:
+    overview = supervision.supervision_overview(now=now)
+    shown = {row.cert.code: row.decisions_per_day for row in overview["centres"]}
+    shown["national"] = overview["national"].decisions_per_day
+    shown["BES page"] = supervision.supervision_centre(cert=Cert.objects.get(code="BES"), now=now)[
+        "centre"
+    ].decisions_per_day
+    return shown
+
+
+def test_recording_closed_days_changes_no_figure_and_records_each_day_once():
+    bes, par = Cert.objects.get(code="BES"), Cert.objects.get(code="PAR")
+    for to in (State.APPROVED, State.REJECTED, State.AWAITING_COMPLEMENT):
+        decide(bes, to)
+    decide(par)
+    later = timezone.now() + timedelta(days=3)
+    read_live = decisions_shown(now=later)
+
+    stats.stats_refresh(now=later)
+
+    record = DecisionDay.objects.get(day=timezone.localdate())
+    assert record.counts == {str(bes.pk): 3, str(par.pk): 1}
+    assert decisions_shown(now=later) == read_live
+    assert read_live["BES"][-4] == read_live["BES page"][-4] == 3 and read_live["national"][-4] == 4
+    assert decision_days.decision_days_record(now=later) == 0
+    # A day without its record (the refresh missed it) is read from the audit again.
+    DecisionDay.objects.filter(day=timezone.localdate()).delete()
+    assert decisions_shown(now=later) == read_live
+
+
+def test_closed_days_decisions_come_from_their_daily_record():
+    bes = Cert.objects.get(code="BES")
+    yesterday = timezone.localdate() - timedelta(days=1)
+    DecisionDay.objects.create(day=yesterday, counts={str(bes.pk): 5, "": 1})
+    decide(bes)
+
+    shown = decisions_shown(now=timezone.now())
+
+    assert shown["BES"][-2:] == shown["BES page"][-2:] == [5, 1]
+    assert shown["national"][-2:] == [6, 1]
+    assert shown["PAR"][-2:] == [0, 0]
+
+
+def test_a_day_is_recorded_only_once_it_ended_an_hour_ago():
+    bes = Cert.objects.get(code="BES")
+    decide(bes)
+    today = timezone.localdate()
+    midnight = decision_days.day_start(today + timedelta(days=1))
+
+    decision_days.decision_days_record(now=midnight + timedelta(minutes=59))
+    assert not DecisionDay.objects.filter(day=today).exists()
+    assert DecisionDay.objects.filter(day=today - timedelta(days=1), counts={}).exists()
+
+    decision_days.decision_days_record(now=midnight + timedelta(minutes=61))
+    assert DecisionDay.objects.get(day=today).counts == {str(bes.pk): 1}

@@ -1,0 +1,82 @@
+"""Decisions per day and centre, recorded once a day is over so that the supervision pages read
+the audit only for the last day or two instead of thirty days of it (and its join to the dossiers).
+
+A day is recorded once it ended more than SETTLE ago: an audit row is timestamped when it is built,
+so a transaction that began before midnight may commit its decisions a little after. The pages
+read live every day that has no record (today always, and any day the refresh has not recorded
+yet), so a refresh that stops running makes them slower, never wrong. A record attributes a
+decision to the dossier's centre when the day was recorded, as the live read does when it runs.
+"""
+
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from cert_workflow.models import DecisionDay
+from dossiers.models import DossierEvent, State
+
+# What an agent decides on a dossier under review.
+DECISIONS = (State.APPROVED, State.REJECTED, State.AWAITING_COMPLEMENT)
+# A decision in the audit: always a human's (the transition table lets no system decide).
+DECISION = Q(action="transition", from_state=State.IN_REVIEW, to_state__in=DECISIONS, actor__isnull=False)
+SETTLE = timedelta(hours=1)
+# Days recorded back from the last closed one, and kept (supervision shows 30).
+KEPT_DAYS = 40
+
+
+def day_start(day: date) -> datetime:
+    """Local midnight at the start of `day`, as an aware datetime."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def last_closed_day(*, now: datetime) -> date:
+    """The latest local day that ended more than SETTLE before `now`."""
+    return timezone.localtime(now - SETTLE).date() - timedelta(days=1)
+
+
+def decision_days_record(*, now: datetime | None = None) -> int:
+    """Record every closed day of the last KEPT_DAYS that has no record yet (one read of the audit
+    for all of them), drop older records; return how many days were recorded. Safe to run twice
+    at once: a day is recorded once (unique), its figures cannot change once it is closed."""
+    now = now or timezone.now()
+    last = last_closed_day(now=now)
+    first = last - timedelta(days=KEPT_DAYS - 1)
+    recorded = set(DecisionDay.objects.filter(day__gte=first, day__lte=last).values_list("day", flat=True))
+    missing = [
+        first + timedelta(days=i) for i in range(KEPT_DAYS) if first + timedelta(days=i) not in recorded
+    ]
+    if missing:
+        counts: dict[date, dict[str, int]] = {day: {} for day in missing}
+        rows = (
+            DossierEvent.objects.filter(
+                DECISION,
+                created_at__gte=day_start(missing[0]),
+                created_at__lt=day_start(missing[-1] + timedelta(days=1)),
+            )
+            .annotate(day=TruncDate("created_at"))
+            .values_list("day", "dossier__cert_id")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        for day, cert_id, n in rows:
+            if day in counts:
+                counts[day]["" if cert_id is None else str(cert_id)] = n
+        DecisionDay.objects.bulk_create(
+            [DecisionDay(day=day, counts=by_cert, computed_at=now) for day, by_cert in counts.items()],
+            ignore_conflicts=True,
+        )
+    DecisionDay.objects.filter(day__lt=first).delete()
+    return len(missing)
+
+
+def decision_days_read(*, first: date, before: date) -> dict[date, dict[int | None, int]]:
+    """The recorded days from `first` to the day before `before`: decisions per centre id (None:
+    no centre). A day with no record is absent."""
+    return {
+        day: {(int(key) if key else None): n for key, n in counts.items()}
+        for day, counts in DecisionDay.objects.filter(day__gte=first, day__lt=before).values_list(
+            "day", "counts"
+        )
+    }
