@@ -309,12 +309,15 @@ class DossierEvent(models.Model):
 
     # Indexed by event_dossier_idx (Meta).
     dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="events", db_index=False)
+    # No index of its own: nothing looks events up by actor (users are never deleted, PROTECT), and
+    # every claim and transition would write it; event_human_idx serves "recent human events".
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,
     )
     actor_role = models.CharField(max_length=20)
     action = models.CharField(max_length=40)
