@@ -44,9 +44,8 @@ def decision_days_record(*, now: datetime | None = None) -> int:
     last = last_closed_day(now=now)
     first = last - timedelta(days=KEPT_DAYS - 1)
     recorded = set(DecisionDay.objects.filter(day__gte=first, day__lte=last).values_list("day", flat=True))
-    missing = [
-        first + timedelta(days=i) for i in range(KEPT_DAYS) if first + timedelta(days=i) not in recorded
-    ]
+    kept = (first + timedelta(days=i) for i in range(KEPT_DAYS))
+    missing = [day for day in kept if day not in recorded]
     if missing:
         counts: dict[date, dict[str, int]] = {day: {} for day in missing}
         rows = (

@@ -27,7 +27,7 @@ from django.db.models.functions import TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cert_workflow.decision_days import decision_days_record
+from cert_workflow.decision_days import day_start, decision_days_record
 from cert_workflow.models import Assessment, StatsSnapshot
 from dossiers.models import Cert, Dossier, State
 
@@ -114,7 +114,7 @@ def week_starts(*, now: datetime, weeks: int = WEEKS) -> list[date]:
 
 def _weekly(*, qs: QuerySet, field: str, weeks: list[date]) -> tuple[dict[Any, list[int]], list[int]]:
     """Counts of `qs` rows per week of `field`, per centre and nationally."""
-    start = timezone.make_aware(datetime.combine(weeks[0], datetime.min.time()))
+    start = day_start(weeks[0])
     per_cert: dict[Any, list[int]] = defaultdict(lambda: [0] * len(weeks))
     national = [0] * len(weeks)
     rows = (

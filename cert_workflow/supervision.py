@@ -141,7 +141,7 @@ def _collect(*, now: datetime, certs: list[Cert], scoped: bool) -> dict[int | No
     # Decisions per day over 30 days: the closed days from their daily record, the others (today,
     # and any day not recorded yet) from the audit, in the same read as whoever acted as a
     # reviewer in the last day, by the dossier's centre. Both kinds of event have a human actor,
-    # so the actor index keeps the read to the human part of the audit, and each event finds its
+    # so event_human_idx keeps the read to the human part of the audit, and each event finds its
     # dossier by primary key.
     days_shown = day_list(now=now)
     recorded = decision_days_read(first=days_shown[0], before=days_shown[-1])
