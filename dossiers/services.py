@@ -295,9 +295,13 @@ def _claim_sql(order: tuple[str, ...]) -> str:
             "created_at",
         )
     )
-    # Only identifiers from the models' metadata are interpolated; values are parameters.
+    # Identifiers from the models' metadata and the two states are interpolated; the other values
+    # are parameters. The states must be literals: with `state = $1` a generic plan cannot use the
+    # partial queue index (its predicate is `state = 'queued'`), so PostgreSQL would plan the
+    # statement afresh on every claim, which costs more than running it.
     # claimed_by is set in review only (constraint dossier_claimed_only_in_review), and its
     # unique index answers "held" whatever the statistics say about the states.
+    queued, in_review = _sql_literal(State.QUEUED), _sql_literal(State.IN_REVIEW)
     sql = f"""
         WITH held AS (
             UPDATE {qn(Dossier._meta.db_table)} SET due_at = %(due)s, updated_at = %(now)s
@@ -305,17 +309,17 @@ def _claim_sql(order: tuple[str, ...]) -> str:
             RETURNING {columns}
         ), next AS (
             SELECT id FROM {qn(Dossier._meta.db_table)}
-            WHERE cert_id = %(cert)s AND state = %(queued)s AND NOT EXISTS (SELECT FROM held)
+            WHERE cert_id = %(cert)s AND state = {queued} AND NOT EXISTS (SELECT FROM held)
             ORDER BY {{order}} LIMIT 1 FOR UPDATE SKIP LOCKED
         ), claimed AS (
             UPDATE {qn(Dossier._meta.db_table)} AS d
-            SET state = %(in_review)s, claimed_by_id = %(agent)s, review_started_at = %(now)s,
+            SET state = {in_review}, claimed_by_id = %(agent)s, review_started_at = %(now)s,
                 due_at = %(due)s, updated_at = %(now)s
             FROM next WHERE d.id = next.id
             RETURNING {", ".join(f"d.{qn(f.column)}" for f in Dossier._meta.concrete_fields)}
         ), event AS (
             INSERT INTO {qn(DossierEvent._meta.db_table)} ({event_columns})
-            SELECT id, %(agent)s, %(role)s, 'transition', %(queued)s, %(in_review)s, '',
+            SELECT id, %(agent)s, %(role)s, 'transition', {queued}, {in_review}, '',
                    %(data)s::jsonb, %(now)s
             FROM claimed
         )
@@ -323,6 +327,13 @@ def _claim_sql(order: tuple[str, ...]) -> str:
         UNION ALL SELECT {columns}, true FROM held
     """  # noqa: S608
     return sql.replace("{order}", _order_sql(order))
+
+
+def _sql_literal(value: str) -> str:
+    """A string constant of the code (a state, never user input) as an SQL literal."""
+    if not value.replace("_", "").isalnum() or not value.isascii():
+        raise ValueError(f"not a plain identifier: {value!r}")
+    return f"'{value}'"
 
 
 def _order_sql(order: tuple[str, ...]) -> str:
@@ -335,15 +346,15 @@ def _order_sql(order: tuple[str, ...]) -> str:
 
 
 def _claim_statement(*, agent: User, order: tuple[str, ...]) -> Dossier | None:
-    """Run the claim statement as a server-side prepared statement: Django's cursors bind on the
-    client, so PostgreSQL would plan this statement (about a millisecond) on every claim."""
+    """Run the claim statement with server-side binding, so that the connection prepares it
+    (settings: DATABASE_PREPARED_STATEMENTS). After five runs PostgreSQL keeps its generic plan
+    instead of planning the statement (about half a millisecond) on every claim. Django's own
+    cursors bind on the client and are never prepared."""
     now = timezone.now()
     params = {
         "agent": agent.pk,
         "cert": agent.cert_id,
         "role": states.role_of(agent),
-        "queued": State.QUEUED,
-        "in_review": State.IN_REVIEW,
         "now": now,
         "due": now + states.clock(State.IN_REVIEW),
         "data": json.dumps({"changes": {"claimed_by": agent.pk}}),

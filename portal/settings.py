@@ -114,6 +114,14 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
+    "DATABASE_PREPARED_STATEMENTS", True
+):
+    # Statements sent with server-side binding (the agents' claim: Django's own queries bind on the
+    # client and are never prepared) become prepared statements after a few runs on a connection,
+    # so PostgreSQL stops planning them on every run. Off behind a pooler in transaction mode that
+    # cannot keep prepared statements (PgBouncer before 1.21).
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded database lives under var/; SQLite serialises writers, so wait for the lock
     # instead of failing at once.

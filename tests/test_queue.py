@@ -2,6 +2,7 @@
 
 import html
 import itertools
+import re
 import threading
 from datetime import timedelta
 
@@ -333,34 +334,55 @@ def test_embedded_claim_path_claims_in_the_same_order_and_resumes_the_same_way()
     assert DossierEvent.objects.filter(to_state=State.IN_REVIEW).count() == 2
 
 
-def test_claim_statement_is_served_by_the_queue_and_one_review_indexes(postgres):
+def test_claim_statement_is_planned_once_and_served_by_the_queue_and_one_review_indexes(postgres):
     from tests.test_routing import bulk_dossiers
 
     cert = factories.CertFactory()
-    agent = factories.agent(cert=cert)
+    agents = [factories.agent(cert=cert) for _ in range(8)]
     # A queue worth the name and fresh statistics: on empty tables every plan costs the same, and
     # the planner may pick any index of the queue.
     bulk_dossiers(300, state=State.QUEUED, cert=cert)
-    now = timezone.now()
+    sql, names = server_form(services._claim_sql(queue.CLAIM_ORDER))
+    prepared = "SELECT name, generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = %s"
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE dossiers_dossier")
-        cursor.execute("SET LOCAL enable_seqscan = off")
+        # The connection outlives a test: compare with what earlier tests left on it.
+        cursor.execute(prepared, [sql])
+        name, generic_before, custom_before = cursor.fetchone() or (None, 0, 0)
+
+        claimed = [queue.queue_claim_next(agent=agent) for agent in agents]
+
+        cursor.execute(prepared, [sql])
+        row = cursor.fetchone()
+        assert row is not None, "the claim statement is not prepared on the connection"
+        name, generic, custom = row
+        # The claim order's plan is made once for the connection: a plan per claim costs more
+        # than the claim itself.
+        assert generic - generic_before >= len(agents) - 5 and custom - custom_before <= 5
+        now = timezone.now()
+        values = {
+            "agent": agents[0].pk,
+            "cert": cert.pk,
+            "role": "agent",
+            "now": now,
+            "due": now,
+            "data": "{}",
+        }
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
         cursor.execute(
-            "EXPLAIN " + services._claim_sql(queue.CLAIM_ORDER),
-            {
-                "agent": agent.pk,
-                "cert": cert.pk,
-                "role": agent.role,
-                "queued": State.QUEUED,
-                "in_review": State.IN_REVIEW,
-                "now": now,
-                "due": now,
-                "data": "{}",
-            },
+            f"EXPLAIN EXECUTE {name}({', '.join(['%s'] * len(names))})", [values[n] for n in names]
         )
         plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert len({dossier.pk for dossier in claimed}) == len(agents)
     assert "dossier_queue_idx" in plan and "dossier_one_review_per_agent" in plan
     assert "Sort" not in plan  # the index gives the claim order: the first entry is the next dossier
+
+
+def server_form(sql: str) -> tuple[str, list[str]]:
+    """A statement as psycopg sends it to the server (%(name)s become $1, $2, ... in order of first
+    use), and the parameter names in that order."""
+    names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", sql)))
+    return re.sub(r"%\((\w+)\)s", lambda match: f"${names.index(match.group(1)) + 1}", sql), names
 
 
 # --- API -------------------------------------------------------------------------------------
