@@ -1,12 +1,32 @@
 """Shared fixtures. Services (PostgreSQL, Redis) are used when DATABASE_URL / REDIS_URL point at
 them; a test that needs one skips without it, or fails when REQUIRE_SERVICES=1 (as in CI)."""
 
+import base64
 import os
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.db import connection
+from django.test.utils import override_settings
+
+from portal.celery import app
 
 pytest_plugins = ["tests.celery_worker", "tests.browser"]
+
+# The production hasher costs ~100 ms per password: two thirds of the suite's time went into the
+# user factory. Enabled once for the whole session, before collection, so that it also covers users
+# created at import time and by the live server's thread (same process); production settings are
+# untouched. override_settings (not an assignment) sends setting_changed, which clears the cached
+# hashers.
+_FAST_HASHER = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
+
+
+def pytest_configure(config):
+    _FAST_HASHER.enable()
+
+
+def pytest_unconfigure(config):
+    _FAST_HASHER.disable()
 
 
 def _missing_service(what: str) -> None:
@@ -48,6 +68,13 @@ def _plain_static_names(settings):
 
 
 @pytest.fixture
+def media_in_tmp(settings, tmp_path):
+    """Uploaded and generated files go to the test's own folder."""
+    settings.MEDIA_ROOT = tmp_path
+    return tmp_path
+
+
+@pytest.fixture
 def nine_certs(db):
     """The nine centres of the data migration, present even after a transactional test flushed them.
 
@@ -59,3 +86,20 @@ def nine_certs(db):
     from dossiers.models import Cert
 
     return [Cert.objects.update_or_create(code=e["code"], defaults=cert_defaults(e))[0] for e in CERTS]
+
+
+@pytest.fixture
+def issuing(settings, tmp_path):
+    """Tasks run in-process (as in the embedded mode), PDFs go to a fresh media folder, a fresh
+    signing key, mails to the locmem outbox."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.DOCUMENT_SIGNING_KEY = base64.b64encode(
+        Ed25519PrivateKey.generate().private_bytes_raw()
+    ).decode()
+    settings.DOCUMENT_SIGNING_KEY_FILE = ""
+    settings.SITE_URL = "https://carte-grise.example.fr"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous

@@ -1,9 +1,21 @@
 """Factories for tests: real rows through the ORM, and valid vehicle/holder payloads."""
 
-import factory
-from rest_framework.authtoken.models import Token
+import html
+import itertools
+from datetime import datetime, timedelta
 
-from dossiers.models import Cert, Procedure
+import factory
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from cert_workflow import queue
+from cert_workflow.models import Assessment
+from dossiers import services
+from dossiers.models import Cert, Dossier, Holder, Procedure, State, Vehicle
+from dossiers.plates import plate_from_ordinal
 from dossiers.services import dossier_create
 from portal.models import Organisation, OrganisationToken, Role, User
 
@@ -85,6 +97,19 @@ def token_for(user: User) -> str:
     return Token.objects.get_or_create(user=user)[0].key
 
 
+def api_client(user: User | None = None, *, token: str | None = None) -> APIClient:
+    """An API client authenticated as `user` (or with `token`); anonymous with neither."""
+    client = APIClient()
+    if user is not None or token is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token or token_for(user)}")
+    return client
+
+
+def text_of(response) -> str:
+    """The page as a reader sees its text: entities decoded."""
+    return html.unescape(response.content.decode())
+
+
 def organisation_token(user: User) -> str:
     return OrganisationToken.objects.create(organisation=user.organisation, created_by=user, name="DMS").key
 
@@ -153,3 +178,237 @@ def draft(
         filed_by=filed_by,
         **kwargs,
     )
+
+
+# --- Dossiers in a given state, through the services --------------------------------------------
+
+PDF = b"%PDF-1.4\n% test document\n"
+_plates = itertools.count(50_000)
+
+# What a complete dossier of each procedure carries (written out, not taken from the code under test).
+COMPLETE = {
+    Procedure.FIRST_REGISTRATION: ["identity", "proof_of_address", "coc", "insurance", "invoice"],
+    Procedure.CHANGE_OF_OWNER: [
+        "identity",
+        "proof_of_address",
+        "previous_certificate",
+        "sale_certificate",
+        "insurance",
+    ],
+    Procedure.SALE_DECLARATION: ["identity"],
+    Procedure.CHANGE_OF_ADDRESS: ["identity", "proof_of_address"],
+    Procedure.DUPLICATE: ["identity", "proof_of_address"],
+    Procedure.CORRECTION: ["identity", "previous_certificate"],
+    Procedure.IMPORT: [
+        "identity",
+        "proof_of_address",
+        "foreign_title",
+        "customs_clearance",
+        "coc",
+        "invoice",
+    ],
+}
+
+
+def documents_attach(*, dossier: Dossier, owner, kinds) -> None:
+    for kind in kinds:
+        uploaded = SimpleUploadedFile(f"{kind}.pdf", PDF + kind.encode(), content_type="application/pdf")
+        services.document_attach(dossier=dossier, kind=kind, uploaded=uploaded, actor=owner)
+
+
+def submitted(
+    *,
+    owner=None,
+    procedure: str = Procedure.CHANGE_OF_ADDRESS,
+    documents: list[str] | None = None,
+    vehicle: dict | None = None,
+    details: dict | None = None,
+) -> Dossier:
+    """A submitted dossier, by default complete and low-risk (a citizen's change of address)."""
+    owner = owner or citizen()
+    vehicle = vehicle or vehicle_data()
+    if procedure not in services.FIRST_IN_FRANCE:
+        vehicle.setdefault("plate", plate_from_ordinal(next(_plates)))
+    dossier = draft(filed_by=owner, procedure=procedure, vehicle=vehicle, details=details)
+    if documents is None:
+        documents = COMPLETE[procedure] + (["mandate"] if dossier.organisation_id else [])
+    documents_attach(dossier=dossier, owner=owner, kinds=documents)
+    return services.dossier_submit(dossier=dossier, actor=owner)
+
+
+def in_review(*, cert, agent, owner=None, procedure=Procedure.FIRST_REGISTRATION, vehicle=None, holder=None):
+    """A dossier of `owner` claimed by `agent` in `cert` (its submission's follow-ups not run)."""
+    owner = owner or citizen()
+    dossier = draft(filed_by=owner, procedure=procedure, vehicle=vehicle, holder=holder)
+    dossier = services.dossier_submit(dossier=dossier, actor=owner)
+    dossier = services.dossier_transition(
+        dossier=dossier, to=State.QUEUED, actor=None, changes={"cert": cert}
+    )
+    return services.dossier_transition(
+        dossier=dossier, to=State.IN_REVIEW, actor=agent, changes={"claimed_by": agent}
+    )
+
+
+def decide(capture, dossier, agent, decision="approve", **kwargs):
+    """The agent's decision, with everything it starts after commit (issue, render, mail) run."""
+    with capture(execute=True):
+        queue.dossier_decide(dossier=dossier, agent=agent, decision=decision, **kwargs)
+    dossier.refresh_from_db()
+    return dossier
+
+
+def stored_files(serial: str) -> list[str]:
+    """The files in storage whose name starts with the serial (a duplicate would show here)."""
+    if not default_storage.exists("issued"):
+        return []
+    return sorted(name for name in default_storage.listdir("issued")[1] if name.startswith(serial))
+
+
+# --- Test data, fast: bulk rows written directly in a state (not a workflow path) ----------------
+
+_serial = itertools.count(1)
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.get_fixed_timezone(60))
+
+
+def centre(code: str, *, capacity: int = 10, departments=(), procedures=None, active: bool = True) -> Cert:
+    return Cert.objects.create(
+        code=code,
+        name=f"CERT {code}",
+        city="Testville",
+        daily_capacity=capacity,
+        departments=list(departments),
+        procedures=list(procedures or Procedure.values),
+        active=active,
+    )
+
+
+def user(role: str = Role.CITIZEN, **fields) -> User:
+    return User.objects.create(email=f"u{next(_serial)}@example.fr", role=role, **fields)
+
+
+def agents(n: int, *, cert: Cert) -> list[User]:
+    return [user(Role.AGENT, cert=cert) for _ in range(n)]
+
+
+def bulk_dossiers(
+    n: int,
+    *,
+    department: str = "25",
+    state: str = State.SUBMITTED,
+    cert: Cert | None = None,
+    procedure: str = Procedure.FIRST_REGISTRATION,
+    first_queued_at: datetime = T0,
+    step: timedelta = timedelta(minutes=1),
+    claimed_by: list[User] | None = None,
+    owner: User | None = None,
+) -> list[Dossier]:
+    """`n` dossiers written directly in `state` (test data, not a workflow path), the oldest first.
+
+    In review, dossier i is claimed by claimed_by[i] (an agent reviews one dossier at a time)."""
+    owner = owner or user()
+    serials = [next(_serial) for _ in range(n)]
+    vehicles = Vehicle.objects.bulk_create(
+        Vehicle(
+            vin=f"VF1BULK{s:010d}",
+            make="RENAULT",
+            commercial_name="CLIO",
+            genre="VP",
+            energy="ES",
+            fiscal_power=5,
+        )
+        for s in serials
+    )
+    holders = Holder.objects.bulk_create(
+        Holder(
+            holder_kind="person",
+            last_name="Martin",
+            address_line="1 rue Haute",
+            postcode=f"{department[:2]}000",
+            city="Ville",
+            department=department,
+        )
+        for _ in serials
+    )
+    queued = state in (State.QUEUED, State.IN_REVIEW)
+    return Dossier.objects.bulk_create(
+        Dossier(
+            reference=f"CG-RT-{s:010d}",
+            procedure=procedure,
+            state=state,
+            applicant=owner,
+            filed_by=owner,
+            vehicle=vehicle,
+            holder=holder,
+            cert=cert,
+            claimed_by=claimed_by[i] if claimed_by and state == State.IN_REVIEW else None,
+            submitted_at=first_queued_at + i * step,
+            queued_at=first_queued_at + i * step if queued else None,
+        )
+        for i, (s, vehicle, holder) in enumerate(zip(serials, vehicles, holders, strict=True))
+    )
+
+
+def ids(dossiers: list[Dossier]) -> list[int]:
+    return [d.pk for d in dossiers]
+
+
+def queued_dossiers(
+    *,
+    cert,
+    owner,
+    count: int = 1,
+    priority: int = 0,
+    risk: str | None = None,
+    since=None,
+    step: timedelta = timedelta(seconds=1),
+    last_names: list[str] | None = None,
+) -> list[Dossier]:
+    """`count` dossiers waiting in `cert`'s queue, oldest first, written with three bulk inserts."""
+    since = since or timezone.now() - timedelta(days=1)
+    serials = [next(_serial) for _ in range(count)]
+    vehicles = Vehicle.objects.bulk_create(
+        Vehicle(
+            vin=f"VF7QA{n:06d}W{n:05d}",
+            plate=f"Q{chr(65 + n % 23)}-{n % 1000:03d}-{chr(65 + n // 1000 % 23)}A",
+            make="PEUGEOT",
+            commercial_name="208",
+            genre="VP",
+            energy="ES",
+            fiscal_power=5,
+        )
+        for n in serials
+    )
+    holders = Holder.objects.bulk_create(
+        Holder(
+            holder_kind="person",
+            last_name=(last_names or [])[i] if last_names else f"Titulaire{n}",
+            first_names="Alex",
+            address_line="3 place de la Mairie",
+            postcode="25000",
+            city="Besançon",
+            department="25",
+        )
+        for i, n in enumerate(serials)
+    )
+    dossiers = Dossier.objects.bulk_create(
+        Dossier(
+            reference=f"CG-2099-{n:07d}",
+            procedure=Procedure.CHANGE_OF_OWNER,
+            state=State.QUEUED,
+            applicant=owner,
+            filed_by=owner,
+            vehicle=vehicle,
+            holder=holder,
+            cert=cert,
+            priority=priority,
+            submitted_at=since + i * step,
+            queued_at=since + i * step,
+            due_at=since + i * step + timedelta(days=5),
+        )
+        for i, (n, vehicle, holder) in enumerate(zip(serials, vehicles, holders, strict=True))
+    )
+    if risk:
+        Assessment.objects.bulk_create(
+            Assessment(dossier=dossier, risk=risk, route=Assessment.Route.REVIEW) for dossier in dossiers
+        )
+    return dossiers

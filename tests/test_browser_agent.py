@@ -17,7 +17,7 @@ from cert_workflow import queue
 from dossiers.models import Dossier, State
 from dossiers.services import document_attach
 from tests import factories
-from tests.test_queue import queued_dossiers
+from tests.factories import queued_dossiers
 
 AGENT_EMAIL = "instructeur@cert.example.fr"
 

@@ -1,11 +1,9 @@
 """Automatic checks: each rule on its own, then the stored results and risk of a chunk of dossiers."""
 
-import itertools
 from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 
 from cert_workflow import checks
 from cert_workflow.checks import OpenDossier
@@ -13,67 +11,15 @@ from cert_workflow.models import Assessment, CheckResult, Outcome, Risk, Straigh
 from dossiers import services
 from dossiers.fees import Fees
 from dossiers.models import DocumentKind, Dossier, Procedure, State, Vehicle
-from dossiers.plates import plate_from_ordinal
 from tests import factories
+from tests.factories import COMPLETE, submitted
 
 PASSED, WARNING, FAILED = Outcome.PASSED, Outcome.WARNING, Outcome.FAILED
-PDF = b"%PDF-1.4\n% test document\n"
-_plates = itertools.count(50_000)
-
-# What a complete dossier of each procedure carries (written out, not taken from the code under test).
-COMPLETE = {
-    Procedure.FIRST_REGISTRATION: ["identity", "proof_of_address", "coc", "insurance", "invoice"],
-    Procedure.CHANGE_OF_OWNER: [
-        "identity",
-        "proof_of_address",
-        "previous_certificate",
-        "sale_certificate",
-        "insurance",
-    ],
-    Procedure.SALE_DECLARATION: ["identity"],
-    Procedure.CHANGE_OF_ADDRESS: ["identity", "proof_of_address"],
-    Procedure.DUPLICATE: ["identity", "proof_of_address"],
-    Procedure.CORRECTION: ["identity", "previous_certificate"],
-    Procedure.IMPORT: [
-        "identity",
-        "proof_of_address",
-        "foreign_title",
-        "customs_clearance",
-        "coc",
-        "invoice",
-    ],
-}
 
 
 @pytest.fixture(autouse=True)
-def _media_in_tmp(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-
-
-def documents_attach(*, dossier: Dossier, owner, kinds) -> None:
-    for kind in kinds:
-        uploaded = SimpleUploadedFile(f"{kind}.pdf", PDF + kind.encode(), content_type="application/pdf")
-        services.document_attach(dossier=dossier, kind=kind, uploaded=uploaded, actor=owner)
-
-
-def submitted(
-    *,
-    owner=None,
-    procedure: str = Procedure.CHANGE_OF_ADDRESS,
-    documents: list[str] | None = None,
-    vehicle: dict | None = None,
-    details: dict | None = None,
-) -> Dossier:
-    """A submitted dossier, by default complete and low-risk (a citizen's change of address)."""
-    owner = owner or factories.citizen()
-    vehicle = vehicle or factories.vehicle_data()
-    if procedure not in services.FIRST_IN_FRANCE:
-        vehicle.setdefault("plate", plate_from_ordinal(next(_plates)))
-    dossier = factories.draft(filed_by=owner, procedure=procedure, vehicle=vehicle, details=details)
-    if documents is None:
-        documents = COMPLETE[procedure] + (["mandate"] if dossier.organisation_id else [])
-    documents_attach(dossier=dossier, owner=owner, kinds=documents)
-    return services.dossier_submit(dossier=dossier, actor=owner)
+def _media_in_tmp(media_in_tmp):
+    """Every test here uploads documents: see `media_in_tmp` in conftest.py."""
 
 
 def results_of(dossier: Dossier) -> dict[str, str]:

@@ -2,42 +2,27 @@
 (refused, or abandoned by the dealer): the public verification page stops calling it current and
 says why, the portal stops handing the PDF out, and the sweep repairs a lost hook."""
 
-import base64
 from datetime import timedelta
 from io import StringIO
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from cert_workflow import queue, signing, sweeps
 from cert_workflow.models import DocumentKind, IssuedDocument, SweepAction
 from dossiers import services
 from dossiers.models import Procedure, State
-from portal.celery import app
 from tests import factories
-from tests.test_issuing import decide, in_review
+from tests.factories import decide, in_review
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def issuing_setup(settings, tmp_path):
-    """Tasks run in-process (as in the embedded mode), PDFs go to a fresh media folder, a signing key."""
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    settings.DOCUMENT_SIGNING_KEY = base64.b64encode(
-        Ed25519PrivateKey.generate().private_bytes_raw()
-    ).decode()
-    settings.DOCUMENT_SIGNING_KEY_FILE = ""
-    settings.SITE_URL = "https://carte-grise.example.fr"
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
+def _issuing(issuing):
+    """Every test here issues documents: see the `issuing` fixture in conftest.py."""
 
 
 def dealer_submission(capture, *, dealer=None, vehicle=None):
@@ -74,12 +59,6 @@ def verify_page(client, document) -> str:
     response = client.get("/verifier/" + signing.document_token(document))
     assert response.status_code == 200
     return response.content.decode()
-
-
-def client_for(user) -> APIClient:
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {factories.token_for(user)}")
-    return api
 
 
 def test_cpi_of_a_rejected_dossier_is_withdrawn_and_its_page_says_it_is_no_longer_valid(
@@ -134,7 +113,7 @@ def test_cpi_of_a_dossier_withdrawn_by_the_dealer_says_the_request_was_abandoned
 
 def test_withdrawn_cpi_is_no_longer_served_but_the_receipt_is(django_capture_on_commit_callbacks):
     dealer, dossier = dealer_submission(django_capture_on_commit_callbacks)
-    api = client_for(factories.dealer(organisation=dealer.organisation))
+    api = factories.api_client(factories.dealer(organisation=dealer.organisation))
     url = f"/api/v1/dossiers/{dossier.reference}"
     assert api.get(f"{url}/cpi.pdf").status_code == 200
 
@@ -147,7 +126,7 @@ def test_withdrawn_cpi_is_no_longer_served_but_the_receipt_is(django_capture_on_
     assert "retiré le" in error["message"] and "n'est plus valable" in error["message"]
     assert api.get(f"{url}/receipt.pdf").status_code == 200
     # Out of scope is still a 404, withdrawn or not.
-    assert client_for(factories.dealer()).get(f"{url}/cpi.pdf").status_code == 404
+    assert factories.api_client(factories.dealer()).get(f"{url}/cpi.pdf").status_code == 404
     batch = api.post(
         "/api/v1/documents/batch/", {"references": [dossier.reference], "kind": "cpi"}, format="json"
     )

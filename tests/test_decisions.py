@@ -9,7 +9,6 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from cert_workflow import queue
 from cert_workflow.models import ComplementRequest, Risk, SweepAction
@@ -18,17 +17,11 @@ from dossiers.models import Dossier, DossierEvent, State
 from dossiers.states import TransitionNotAllowed
 from tests import factories
 from tests.celery_worker import wait_until
-from tests.test_queue import queued_dossiers
+from tests.factories import queued_dossiers
 
 pytestmark = pytest.mark.django_db
 
 PARIS = ZoneInfo("Europe/Paris")
-
-
-def _api(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {factories.token_for(user)}")
-    return client
 
 
 def _claimed(cert=None, **kwargs):
@@ -190,7 +183,7 @@ def test_complement_round_trip_comes_back_to_the_same_centre_ahead_of_newer_work
     cert, other = factories.CertFactory(), factories.CertFactory()
     owner, agent = factories.citizen(), factories.agent(cert=cert)
     (dossier,) = queued_dossiers(cert=cert, owner=owner, since=timezone.now() - timedelta(days=2))
-    agent_api = _api(agent)
+    agent_api = factories.api_client(agent)
 
     claimed = agent_api.post(reverse("api-queue-claim")).json()
     assert claimed["reference"] == dossier.reference
@@ -206,7 +199,7 @@ def test_complement_round_trip_comes_back_to_the_same_centre_ahead_of_newer_work
     )
     queued_dossiers(cert=other, owner=factories.citizen(), since=timezone.now() - timedelta(days=9))
 
-    response = _api(owner).post(reverse("api-dossier-complement", args=[dossier.reference]))
+    response = factories.api_client(owner).post(reverse("api-dossier-complement", args=[dossier.reference]))
 
     assert response.status_code == 200
     body = response.json()
@@ -238,7 +231,7 @@ def test_complement_round_trip_comes_back_to_the_same_centre_ahead_of_newer_work
 
 def test_decision_api_errors_use_the_error_shape_400_for_input_409_for_state_and_lease():
     dossier, agent, _owner = _claimed()
-    client = _api(agent)
+    client = factories.api_client(agent)
     url = reverse("api-dossier-decision", args=[dossier.reference])
 
     response = client.post(url, {"decision": "reject", "reason": "nope"}, format="json")
@@ -252,7 +245,7 @@ def test_decision_api_errors_use_the_error_shape_400_for_input_409_for_state_and
     assert response.status_code == 409
     assert response.json()["errors"][0]["rule"] == "lease_expired"
 
-    supervisor_api = _api(factories.supervisor())
+    supervisor_api = factories.api_client(factories.supervisor())
     assert supervisor_api.post(url, {"decision": "approve"}, format="json").status_code == 200
     response = supervisor_api.post(url, {"decision": "approve"}, format="json")
     assert response.status_code == 409
@@ -261,17 +254,17 @@ def test_decision_api_errors_use_the_error_shape_400_for_input_409_for_state_and
 
 def test_citizen_cannot_decide_on_their_own_dossier_and_agents_cannot_answer_complements():
     dossier, agent, owner = _claimed()
-    response = _api(owner).post(
+    response = factories.api_client(owner).post(
         reverse("api-dossier-decision", args=[dossier.reference]), {"decision": "approve"}, format="json"
     )
     assert response.status_code == 403
-    response = _api(agent).post(reverse("api-dossier-complement", args=[dossier.reference]))
+    response = factories.api_client(agent).post(reverse("api-dossier-complement", args=[dossier.reference]))
     assert response.status_code == 403
 
 
 def test_release_and_lease_api():
     dossier, agent, _owner = _claimed()
-    client = _api(agent)
+    client = factories.api_client(agent)
     Dossier.objects.filter(pk=dossier.pk).update(due_at=timezone.now() + timedelta(minutes=3))
     response = client.post(reverse("api-dossier-lease", args=[dossier.reference]))
     assert response.status_code == 200
@@ -415,7 +408,7 @@ def test_bulk_approval_runs_on_the_real_worker_and_approves_only_low_risk_dossie
     assert held.pk == low[0].pk
     selected = [*low, high, last_low]
 
-    response = _api(agent).post(
+    response = factories.api_client(agent).post(
         reverse("api-queue-bulk-approve"), {"references": [d.reference for d in selected]}, format="json"
     )
     assert response.status_code == 202 and response.json() == {"queued": len(selected)}
@@ -444,7 +437,7 @@ def test_bulk_approval_refuses_references_outside_the_agent_centre(client):
     cert, other = factories.CertFactory(), factories.CertFactory()
     mine = queued_dossiers(cert=cert, owner=factories.citizen(), risk=Risk.LOW)[0]
     theirs = queued_dossiers(cert=other, owner=factories.citizen(), risk=Risk.LOW)[0]
-    response = _api(factories.agent(cert=cert)).post(
+    response = factories.api_client(factories.agent(cert=cert)).post(
         reverse("api-queue-bulk-approve"), {"references": [mine.reference, theirs.reference]}, format="json"
     )
     assert response.status_code == 400

@@ -10,13 +10,6 @@ from tests import factories
 pytestmark = pytest.mark.django_db
 
 
-def client_for(user=None, *, token: str | None = None) -> APIClient:
-    client = APIClient()
-    if user is not None or token is not None:
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token or factories.token_for(user)}")
-    return client
-
-
 def create_payload(**vehicle_overrides) -> dict:
     return {
         "procedure": "first_registration",
@@ -31,7 +24,7 @@ def test_token_is_issued_for_good_credentials_and_refused_otherwise():
         "/api/v1/auth/token/", {"email": "camille@example.fr", "password": factories.PASSWORD}, format="json"
     )
     assert ok.status_code == 200 and ok.json()["role"] == "citizen"
-    assert client_for(token=ok.json()["token"]).get("/api/v1/dossiers/").status_code == 200
+    assert factories.api_client(token=ok.json()["token"]).get("/api/v1/dossiers/").status_code == 200
     bad = APIClient().post("/api/v1/auth/token/", {"email": user.email, "password": "nope"}, format="json")
     assert bad.status_code == 400
     assert bad.json()["errors"][0]["rule"] == "invalid_credentials"
@@ -40,18 +33,18 @@ def test_token_is_issued_for_good_credentials_and_refused_otherwise():
 def test_api_requires_authentication():
     response = APIClient().get("/api/v1/dossiers/")
     assert response.status_code in (401, 403)
-    assert client_for(token="0" * 40).get("/api/v1/dossiers/").status_code == 401
+    assert factories.api_client(token="0" * 40).get("/api/v1/dossiers/").status_code == 401
 
 
 def test_citizen_creates_a_draft_and_reads_it_back():
     user = factories.citizen()
-    response = client_for(user).post("/api/v1/dossiers/", create_payload(), format="json")
+    response = factories.api_client(user).post("/api/v1/dossiers/", create_payload(), format="json")
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["state"] == "draft" and body["procedure"] == "first_registration"
     assert body["holder"]["department"] == "25"  # derived from the postcode
     assert body["vehicle"]["make"] == "RENAULT" and body["cert"] is None
-    detail = client_for(user).get(f"/api/v1/dossiers/{body['reference']}/")
+    detail = factories.api_client(user).get(f"/api/v1/dossiers/{body['reference']}/")
     assert detail.status_code == 200 and detail.json()["reference"] == body["reference"]
 
 
@@ -59,7 +52,7 @@ def test_bad_input_names_every_field_and_rule_and_stores_nothing():
     user = factories.citizen()
     payload = create_payload(vin="VF1RFB00O12345678", fiscal_power="sept", energy="XX")
     payload["holder"]["postcode"] = "2500"
-    response = client_for(user).post("/api/v1/dossiers/", payload, format="json")
+    response = factories.api_client(user).post("/api/v1/dossiers/", payload, format="json")
     assert response.status_code == 400
     errors = {e["field"]: e for e in response.json()["errors"]}
     assert errors["vehicle.vin"]["rule"] == "vin_forbidden_letter"
@@ -73,7 +66,7 @@ def test_bad_input_names_every_field_and_rule_and_stores_nothing():
 def test_another_users_dossier_is_a_404_everywhere():
     owner, stranger = factories.citizen(), factories.citizen()
     reference = factories.draft(filed_by=owner).reference
-    client = client_for(stranger)
+    client = factories.api_client(stranger)
     for url in ("", "events/", "documents/"):
         assert client.get(f"/api/v1/dossiers/{reference}/{url}").status_code == 404
     assert client.post(f"/api/v1/dossiers/{reference}/submit/").status_code == 404
@@ -84,7 +77,7 @@ def test_another_users_dossier_is_a_404_everywhere():
 def test_submit_twice_is_a_409_with_the_current_state():
     user = factories.citizen()
     reference = factories.draft(filed_by=user).reference
-    client = client_for(user)
+    client = factories.api_client(user)
     first = client.post(f"/api/v1/dossiers/{reference}/submit/")
     assert first.status_code == 200 and first.json()["state"] == "submitted"
     assert first.json()["fees"]["y6"] is not None
@@ -100,7 +93,7 @@ def test_dealer_organisation_token_sees_the_organisations_dossiers_only():
     competitor = factories.dealer()
     mine = factories.draft(filed_by=colleague, holder=factories.holder_data())
     factories.draft(filed_by=competitor)
-    client = client_for(token=factories.organisation_token(staff))
+    client = factories.api_client(token=factories.organisation_token(staff))
     listed = client.get("/api/v1/dossiers/").json()["results"]
     assert [row["reference"] for row in listed] == [mine.reference]
     created = client.post("/api/v1/dossiers/", create_payload(), format="json")
@@ -111,7 +104,7 @@ def test_dealer_organisation_token_sees_the_organisations_dossiers_only():
 def test_list_is_keyset_paginated_and_filterable_by_state():
     user = factories.citizen()
     drafts = [factories.draft(filed_by=user) for _ in range(3)]
-    client = client_for(user)
+    client = factories.api_client(user)
     page = client.get("/api/v1/dossiers/?page_size=2").json()
     assert len(page["results"]) == 2 and page["next"]
     rest = client.get(page["next"]).json()
@@ -124,7 +117,7 @@ def test_list_is_keyset_paginated_and_filterable_by_state():
 def test_document_upload_detects_type_and_refuses_other_formats():
     user = factories.citizen()
     reference = factories.draft(filed_by=user).reference
-    client = client_for(user)
+    client = factories.api_client(user)
     pdf = SimpleUploadedFile("facture.pdf", b"%PDF-1.4\n%test\n", content_type="application/pdf")
     ok = client.post(f"/api/v1/dossiers/{reference}/documents/", {"kind": "invoice", "file": pdf})
     assert ok.status_code == 201, ok.content
@@ -138,7 +131,7 @@ def test_document_upload_detects_type_and_refuses_other_formats():
 def test_withdraw_then_history_shows_both_steps():
     user = factories.citizen()
     reference = factories.draft(filed_by=user).reference
-    client = client_for(user)
+    client = factories.api_client(user)
     assert (
         client.post(f"/api/v1/dossiers/{reference}/withdraw/", {"reason": "vendu"}).json()["state"]
         == "withdrawn"

@@ -1,21 +1,17 @@
 """Downloads of issued documents: each caller gets only what their scope allows (another's is a
 404), as a PDF attachment; agents and dealers get batches as one ZIP or one merged PDF."""
 
-import base64
 import io
 import zipfile
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.files.storage import default_storage
 from pypdf import PdfReader
-from rest_framework.test import APIClient
 
 from cert_workflow import issuing
 from cert_workflow.models import DocumentKind, IssuedDocument
-from portal.celery import app
 from tests import factories
-from tests.test_issuing import decide, in_review
+from tests.factories import api_client, decide, in_review
 
 pytestmark = pytest.mark.django_db
 
@@ -23,23 +19,8 @@ BATCH = "/api/v1/documents/batch/"
 
 
 @pytest.fixture(autouse=True)
-def issuing_setup(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    settings.DOCUMENT_SIGNING_KEY = base64.b64encode(
-        Ed25519PrivateKey.generate().private_bytes_raw()
-    ).decode()
-    settings.DOCUMENT_SIGNING_KEY_FILE = ""
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {factories.token_for(user)}")
-    return client
+def _issuing(issuing):
+    """Every test here issues documents: see the `issuing` fixture in conftest.py."""
 
 
 def url(dossier, name: str) -> str:
@@ -75,7 +56,7 @@ def test_holder_downloads_their_certificate_as_a_pdf_attachment(issue):
     owner = factories.citizen()
     dossier = issue(owner)
 
-    response = client_for(owner).get(url(dossier, "certificate.pdf"))
+    response = api_client(owner).get(url(dossier, "certificate.pdf"))
 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
@@ -86,7 +67,7 @@ def test_holder_downloads_their_certificate_as_a_pdf_attachment(issue):
 
 def test_a_citizen_cannot_download_another_citizens_certificate(issue):
     dossier = issue(factories.citizen())
-    other = client_for(factories.citizen())
+    other = api_client(factories.citizen())
 
     for name in ("certificate.pdf", "cpi.pdf", "receipt.pdf"):
         response = other.get(url(dossier, name))
@@ -97,8 +78,8 @@ def test_dealer_staff_download_their_organisations_documents_only(issue):
     organisation = factories.OrganisationFactory()
     filer = factories.dealer(organisation=organisation)
     dossier = issue(filer)
-    colleague = client_for(factories.dealer(organisation=organisation))
-    competitor = client_for(factories.dealer())
+    colleague = api_client(factories.dealer(organisation=organisation))
+    competitor = api_client(factories.dealer())
 
     for name, kind in (("certificate.pdf", DocumentKind.CERTIFICATE), ("cpi.pdf", DocumentKind.CPI)):
         mine = colleague.get(url(dossier, name))
@@ -111,9 +92,9 @@ def test_an_agent_downloads_their_centres_documents_only(issue, centre):
     cert, agent = centre
     dossier = issue(factories.citizen())
 
-    assert client_for(agent).get(url(dossier, "cpi.pdf")).status_code == 200
-    assert client_for(factories.agent(cert=cert)).get(url(dossier, "certificate.pdf")).status_code == 200
-    assert client_for(factories.agent()).get(url(dossier, "certificate.pdf")).status_code == 404
+    assert api_client(agent).get(url(dossier, "cpi.pdf")).status_code == 200
+    assert api_client(factories.agent(cert=cert)).get(url(dossier, "certificate.pdf")).status_code == 200
+    assert api_client(factories.agent()).get(url(dossier, "certificate.pdf")).status_code == 404
 
 
 def test_a_document_not_rendered_yet_is_a_409_and_one_never_issued_a_404(
@@ -125,8 +106,8 @@ def test_a_document_not_rendered_yet_is_a_409_and_one_never_issued_a_404(
     with django_capture_on_commit_callbacks(execute=False):  # rendering not done yet
         issuing.documents_issue(dossier_ids=[dossier.pk], kind=DocumentKind.RECEIPT)
 
-    pending = client_for(owner).get(url(dossier, "receipt.pdf"))
-    missing = client_for(owner).get(url(dossier, "certificate.pdf"))
+    pending = api_client(owner).get(url(dossier, "receipt.pdf"))
+    missing = api_client(owner).get(url(dossier, "certificate.pdf"))
 
     assert pending.status_code == 409
     assert pending.json()["errors"][0]["rule"] == "document_not_rendered"
@@ -139,7 +120,7 @@ def test_batch_zip_holds_each_requested_certificate(issue, centre):
     _cert, agent = centre
     dossiers = [issue(factories.citizen()) for _ in range(2)]
 
-    response = client_for(agent).post(
+    response = api_client(agent).post(
         BATCH,
         {"references": [d.reference for d in dossiers], "kind": "certificate", "format": "zip"},
         format="json",
@@ -159,7 +140,7 @@ def test_batch_merged_pdf_has_the_pages_of_each_cpi_in_order(issue):
     staff = factories.dealer(organisation=organisation)
     dossiers = [issue(staff) for _ in range(3)]
 
-    response = client_for(staff).post(
+    response = api_client(staff).post(
         BATCH,
         {"references": [d.reference for d in reversed(dossiers)], "kind": "cpi", "format": "pdf"},
         format="json",
@@ -187,7 +168,7 @@ def test_batch_reports_every_reference_it_cannot_serve_and_returns_nothing(issue
     other_agent = factories.agent(cert=elsewhere_cert)
     elsewhere = in_review(cert=elsewhere_cert, agent=other_agent)
 
-    response = client_for(agent).post(
+    response = api_client(agent).post(
         BATCH,
         {"references": [mine.reference, elsewhere.reference, "CG-2026-9999999"], "kind": "certificate"},
         format="json",
@@ -206,7 +187,7 @@ def test_batch_is_for_agents_and_dealers_not_citizens(issue):
     owner = factories.citizen()
     dossier = issue(owner)
 
-    response = client_for(owner).post(
+    response = api_client(owner).post(
         BATCH, {"references": [dossier.reference], "kind": "certificate"}, format="json"
     )
 

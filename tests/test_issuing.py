@@ -2,7 +2,6 @@
 stores them once, the certificate supersedes the earlier titles, the dossier ends `issued` and the
 holder is told by e-mail."""
 
-import base64
 import hashlib
 import re
 from datetime import timedelta
@@ -10,7 +9,6 @@ from io import BytesIO, StringIO
 from urllib.parse import urlsplit
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core import mail
 from django.core.cache import cache
 from django.core.files.base import ContentFile
@@ -26,8 +24,8 @@ from cert_workflow.models import ComplementRequest, DocumentKind, IssuedDocument
 from dossiers import services
 from dossiers.models import Dossier, Procedure, State, Vehicle
 from dossiers.plates import validate_plate
-from portal.celery import app
 from tests import factories
+from tests.factories import decide, in_review, stored_files
 
 pytestmark = pytest.mark.django_db
 
@@ -35,49 +33,11 @@ SERIAL = re.compile(r"20\d\d[A-Z]{2}\d{5}")
 
 
 @pytest.fixture(autouse=True)
-def issuing_setup(settings, tmp_path):
-    """Tasks run in-process (as in the embedded mode), PDFs go to a fresh media folder, a signing key."""
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    settings.DOCUMENT_SIGNING_KEY = base64.b64encode(
-        Ed25519PrivateKey.generate().private_bytes_raw()
-    ).decode()
-    settings.DOCUMENT_SIGNING_KEY_FILE = ""
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
+def _issuing(issuing):
+    """Every test here issues documents: see the `issuing` fixture in conftest.py."""
 
 
-# --- helpers (also used by test_downloads.py) ----------------------------------------------------
-
-
-def in_review(*, cert, agent, owner=None, procedure=Procedure.FIRST_REGISTRATION, vehicle=None, holder=None):
-    """A dossier of `owner` claimed by `agent` in `cert` (its submission's follow-ups not run)."""
-    owner = owner or factories.citizen()
-    dossier = factories.draft(filed_by=owner, procedure=procedure, vehicle=vehicle, holder=holder)
-    dossier = services.dossier_submit(dossier=dossier, actor=owner)
-    dossier = services.dossier_transition(
-        dossier=dossier, to=State.QUEUED, actor=None, changes={"cert": cert}
-    )
-    return services.dossier_transition(
-        dossier=dossier, to=State.IN_REVIEW, actor=agent, changes={"claimed_by": agent}
-    )
-
-
-def decide(capture, dossier, agent, decision="approve", **kwargs):
-    """The agent's decision, with everything it starts after commit (issue, render, mail) run."""
-    with capture(execute=True):
-        queue.dossier_decide(dossier=dossier, agent=agent, decision=decision, **kwargs)
-    dossier.refresh_from_db()
-    return dossier
-
-
-def stored_files(serial: str) -> list[str]:
-    """The files in storage whose name starts with the serial (a duplicate would show here)."""
-    if not default_storage.exists("issued"):
-        return []
-    return sorted(name for name in default_storage.listdir("issued")[1] if name.startswith(serial))
+# --- helpers -----------------------------------------------------------------------------------
 
 
 def document(dossier, kind) -> IssuedDocument:

@@ -1,7 +1,6 @@
 """The agent queue: claiming under a lease (SKIP LOCKED), release, keyset paging, scoping, search."""
 
 import html
-import itertools
 import re
 import threading
 from datetime import timedelta
@@ -13,76 +12,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cert_workflow import queue
-from cert_workflow.models import Assessment, Risk
+from cert_workflow.models import Risk
 from dossiers import services
-from dossiers.models import Dossier, DossierEvent, Holder, Procedure, State, Vehicle
+from dossiers.models import Dossier, DossierEvent, Holder, State, Vehicle
 from tests import factories
+from tests.factories import queued_dossiers
 
 pytestmark = pytest.mark.django_db
-
-_serial = itertools.count(1)
-
-
-def queued_dossiers(
-    *,
-    cert,
-    owner,
-    count: int = 1,
-    priority: int = 0,
-    risk: str | None = None,
-    since=None,
-    step: timedelta = timedelta(seconds=1),
-    last_names: list[str] | None = None,
-) -> list[Dossier]:
-    """`count` dossiers waiting in `cert`'s queue, oldest first, written with three bulk inserts."""
-    since = since or timezone.now() - timedelta(days=1)
-    serials = [next(_serial) for _ in range(count)]
-    vehicles = Vehicle.objects.bulk_create(
-        Vehicle(
-            vin=f"VF7QA{n:06d}W{n:05d}",
-            plate=f"Q{chr(65 + n % 23)}-{n % 1000:03d}-{chr(65 + n // 1000 % 23)}A",
-            make="PEUGEOT",
-            commercial_name="208",
-            genre="VP",
-            energy="ES",
-            fiscal_power=5,
-        )
-        for n in serials
-    )
-    holders = Holder.objects.bulk_create(
-        Holder(
-            holder_kind="person",
-            last_name=(last_names or [])[i] if last_names else f"Titulaire{n}",
-            first_names="Alex",
-            address_line="3 place de la Mairie",
-            postcode="25000",
-            city="Besançon",
-            department="25",
-        )
-        for i, n in enumerate(serials)
-    )
-    dossiers = Dossier.objects.bulk_create(
-        Dossier(
-            reference=f"CG-2099-{n:07d}",
-            procedure=Procedure.CHANGE_OF_OWNER,
-            state=State.QUEUED,
-            applicant=owner,
-            filed_by=owner,
-            vehicle=vehicle,
-            holder=holder,
-            cert=cert,
-            priority=priority,
-            submitted_at=since + i * step,
-            queued_at=since + i * step,
-            due_at=since + i * step + timedelta(days=5),
-        )
-        for i, (n, vehicle, holder) in enumerate(zip(serials, vehicles, holders, strict=True))
-    )
-    if risk:
-        Assessment.objects.bulk_create(
-            Assessment(dossier=dossier, risk=risk, route=Assessment.Route.REVIEW) for dossier in dossiers
-        )
-    return dossiers
 
 
 def _done(dossier: Dossier, agent) -> None:
@@ -335,13 +271,11 @@ def test_embedded_claim_path_claims_in_the_same_order_and_resumes_the_same_way()
 
 
 def test_claim_statement_is_planned_once_and_served_by_the_queue_and_one_review_indexes(postgres):
-    from tests.test_routing import bulk_dossiers
-
     cert = factories.CertFactory()
     agents = [factories.agent(cert=cert) for _ in range(8)]
     # A queue worth the name and fresh statistics: on empty tables every plan costs the same, and
     # the planner may pick any index of the queue.
-    bulk_dossiers(300, state=State.QUEUED, cert=cert)
+    factories.bulk_dossiers(300, state=State.QUEUED, cert=cert)
     sql, names = server_form(services._claim_sql(queue.CLAIM_ORDER))
     prepared = "SELECT name, generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = %s"
     with connection.cursor() as cursor:
@@ -388,23 +322,11 @@ def server_form(sql: str) -> tuple[str, list[str]]:
 # --- API -------------------------------------------------------------------------------------
 
 
-def _api(client, user):
-    client.credentials(HTTP_AUTHORIZATION=f"Token {factories.token_for(user)}")
-    return client
-
-
-@pytest.fixture
-def api_client():
-    from rest_framework.test import APIClient
-
-    return APIClient()
-
-
-def test_claim_api_returns_the_dossier_under_lease_then_204_when_the_queue_is_empty(api_client):
+def test_claim_api_returns_the_dossier_under_lease_then_204_when_the_queue_is_empty():
     cert = factories.CertFactory()
     agent = factories.agent(cert=cert)
     (dossier,) = queued_dossiers(cert=cert, owner=factories.citizen())
-    client = _api(api_client, agent)
+    client = factories.api_client(agent)
 
     response = client.post(reverse("api-queue-claim"))
     assert response.status_code == 200
@@ -419,14 +341,14 @@ def test_claim_api_returns_the_dossier_under_lease_then_204_when_the_queue_is_em
 
 
 @pytest.mark.parametrize("role", ["citizen", "dealer", "supervisor"])
-def test_claim_api_is_for_agents_only(api_client, role):
+def test_claim_api_is_for_agents_only(role):
     user = getattr(factories, role)()
-    response = _api(api_client, user).post(reverse("api-queue-claim"))
+    response = factories.api_client(user).post(reverse("api-queue-claim"))
     assert response.status_code == 403
     assert response.json()["errors"][0]["rule"] == "permission_denied"
 
 
-def test_queue_api_pages_the_whole_queue_in_claim_order_with_a_keyset_cursor(api_client):
+def test_queue_api_pages_the_whole_queue_in_claim_order_with_a_keyset_cursor():
     cert = factories.CertFactory()
     owner = factories.citizen()
     same_time = timezone.now() - timedelta(hours=5)
@@ -436,7 +358,7 @@ def test_queue_api_pages_the_whole_queue_in_claim_order_with_a_keyset_cursor(api
         cert=cert, owner=owner, count=2, priority=10, since=same_time + timedelta(hours=2)
     )
     queued_dossiers(cert=factories.CertFactory(), owner=owner, count=2)  # another centre
-    client = _api(api_client, factories.agent(cert=cert))
+    client = factories.api_client(factories.agent(cert=cert))
 
     seen, url, pages = [], reverse("api-queue") + "?page_size=3", 0
     while url:
@@ -456,8 +378,8 @@ def test_queue_api_pages_the_whole_queue_in_claim_order_with_a_keyset_cursor(api
     assert seen == [d.reference for d in queue.queue_for_cert(cert_id=cert.pk)]
 
 
-def test_queue_api_refuses_a_forged_cursor_with_the_error_shape(api_client):
-    client = _api(api_client, factories.agent())
+def test_queue_api_refuses_a_forged_cursor_with_the_error_shape():
+    client = factories.api_client(factories.agent())
     response = client.get(reverse("api-queue") + "?cursor=bm90LWEtY3Vyc29y")
     assert response.status_code == 400
     assert response.json() == {
@@ -472,10 +394,10 @@ def test_queue_api_refuses_a_forged_cursor_with_the_error_shape(api_client):
     }
 
 
-def test_supervisor_reads_any_centre_queue_by_code(api_client):
+def test_supervisor_reads_any_centre_queue_by_code():
     cert = factories.CertFactory()
     (dossier,) = queued_dossiers(cert=cert, owner=factories.citizen())
-    client = _api(api_client, factories.supervisor())
+    client = factories.api_client(factories.supervisor())
     assert client.get(reverse("api-queue")).status_code == 400
     response = client.get(reverse("api-queue") + f"?centre={cert.code}")
     assert [row["reference"] for row in response.json()["results"]] == [dossier.reference]
@@ -484,12 +406,12 @@ def test_supervisor_reads_any_centre_queue_by_code(api_client):
 # --- scope: an agent of centre A never sees a dossier of centre B -----------------------------
 
 
-def test_agent_of_another_centre_gets_404_on_every_api_endpoint_of_the_dossier(api_client):
+def test_agent_of_another_centre_gets_404_on_every_api_endpoint_of_the_dossier():
     home, elsewhere = factories.CertFactory(), factories.CertFactory()
     holder_agent, outsider = factories.agent(cert=home), factories.agent(cert=elsewhere)
     queued_dossiers(cert=home, owner=factories.citizen())
     dossier = queue.queue_claim_next(agent=holder_agent)
-    client = _api(api_client, outsider)
+    client = factories.api_client(outsider)
 
     for name, payload in [
         ("api-dossier-decision", {"decision": "approve"}),

@@ -12,8 +12,7 @@ from cert_workflow.models import RoutingDecision, SweepAction
 from dossiers.errors import InvalidInput
 from dossiers.models import Cert, Dossier, DossierEvent, Procedure, State
 from portal.models import Role
-from tests.factories import OrganisationFactory
-from tests.test_routing import T0, agents, bulk_dossiers, centre, ids, user
+from tests.factories import T0, OrganisationFactory, agents, bulk_dossiers, centre, ids, user
 
 MINUTE = timedelta(minutes=1)
 SECOND = timedelta(seconds=1)

@@ -22,7 +22,7 @@ from cert_workflow.models import DocumentKind, IssuedDocument
 from dossiers.models import Dossier, State
 from tests import factories
 from tests.celery_worker import purge_broker, wait_until, worker_database_url
-from tests.test_issuing import in_review, stored_files
+from tests.factories import in_review, stored_files
 
 pytestmark = [pytest.mark.services, pytest.mark.celery_worker]
 

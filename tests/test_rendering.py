@@ -1,10 +1,8 @@
 """The issued documents as a holder reads them: every printed value, an A4 page, a working QR code."""
 
-import subprocess
 from datetime import datetime
 from decimal import Decimal
 from io import BytesIO
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,6 +13,7 @@ from cert_workflow.document_data import OWNER_MENTION, document_data
 from cert_workflow.rendering import A4_HEIGHT_PT, PT_PER_MM, form_cells, render_document, render_document_full
 from dossiers.models import Dossier, Procedure, Vehicle
 from tests.factories import dealer, draft, holder_data, vehicle_data
+from tests.pdf import rasterise
 
 PARIS = ZoneInfo("Europe/Paris")
 ISSUED = datetime(2026, 3, 5, 10, 30, tzinfo=PARIS)
@@ -337,15 +336,12 @@ def test_every_document_stays_under_100_kb(db, kind):
     assert len(render_document_full(kind=kind, data=data, verification_url=URL)) < 100_000
 
 
-def _png(pdf: bytes, tmp_path: Path, dpi: int) -> Image.Image:
-    source = tmp_path / "doc.pdf"
-    source.write_bytes(pdf)
-    subprocess.run(["pdftoppm", "-r", str(dpi), "-png", "-singlefile", source, tmp_path / "page"], check=True)
-    return Image.open(tmp_path / "page.png").convert("L")
+def _png(pdf: bytes, dpi: int) -> Image.Image:
+    return rasterise(pdf, dpi=dpi).convert("L")
 
 
-def test_certificate_renders_as_a_full_a4_page_with_content(db, tmp_path):
-    image = _png(render_document(kind="certificate", data=_data(_dossier(), "certificate")), tmp_path, 50)
+def test_certificate_renders_as_a_full_a4_page_with_content(db):
+    image = _png(render_document(kind="certificate", data=_data(_dossier(), "certificate")), 50)
 
     width, height = image.size
     assert abs((height / width) / (297 / 210) - 1) < 0.01
@@ -354,11 +350,11 @@ def test_certificate_renders_as_a_full_a4_page_with_content(db, tmp_path):
 
 
 @pytest.mark.parametrize("render", [render_document, render_document_full], ids=["stamped", "full"])
-def test_qr_code_decodes_to_the_verification_url_and_is_a_link(db, tmp_path, render):
+def test_qr_code_decodes_to_the_verification_url_and_is_a_link(db, render):
     zxingcpp = pytest.importorskip("zxingcpp")
     pdf = render(kind="certificate", data=_data(_dossier(), "certificate"), verification_url=URL)
 
-    decoded = [result.text for result in zxingcpp.read_barcodes(_png(pdf, tmp_path, 150))]
+    decoded = [result.text for result in zxingcpp.read_barcodes(_png(pdf, 150))]
     assert decoded == [URL]
     links = [a.get_object() for a in PdfReader(BytesIO(pdf)).pages[0]["/Annots"]]
     assert links and {link["/A"]["/URI"] for link in links} == {URL}

@@ -1,21 +1,13 @@
 """Routing: the pure policy, the centres' loads, and routing submitted dossiers set-based."""
 
-import itertools
-from datetime import datetime, timedelta
-
 import pytest
-from django.utils import timezone
 
 from cert_workflow import routing
 from cert_workflow.models import RoutingDecision
 from dossiers import services
-from dossiers.models import Cert, Dossier, Holder, Procedure, State, Vehicle
-from portal.models import Role, User
+from dossiers.models import Cert, Dossier, Procedure, State
 from tests import factories
-
-_serial = itertools.count(1)
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.get_fixed_timezone(60))
-
+from tests.factories import agents, bulk_dossiers, centre, ids
 
 # --- Test data, fast: bulk rows rather than one service call per dossier ---------------------------
 
@@ -24,88 +16,6 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.get_fixed_timezone(60))
 def centres(db):
     """Start from no centre at all (the migration loads the nine real ones): tests create theirs."""
     Cert.objects.all().delete()
-
-
-def centre(code: str, *, capacity: int = 10, departments=(), procedures=None, active: bool = True) -> Cert:
-    return Cert.objects.create(
-        code=code,
-        name=f"CERT {code}",
-        city="Testville",
-        daily_capacity=capacity,
-        departments=list(departments),
-        procedures=list(procedures or Procedure.values),
-        active=active,
-    )
-
-
-def user(role: str = Role.CITIZEN, **fields) -> User:
-    return User.objects.create(email=f"u{next(_serial)}@example.fr", role=role, **fields)
-
-
-def agents(n: int, *, cert: Cert) -> list[User]:
-    return [user(Role.AGENT, cert=cert) for _ in range(n)]
-
-
-def bulk_dossiers(
-    n: int,
-    *,
-    department: str = "25",
-    state: str = State.SUBMITTED,
-    cert: Cert | None = None,
-    procedure: str = Procedure.FIRST_REGISTRATION,
-    first_queued_at: datetime = T0,
-    step: timedelta = timedelta(minutes=1),
-    claimed_by: list[User] | None = None,
-    owner: User | None = None,
-) -> list[Dossier]:
-    """`n` dossiers written directly in `state` (test data, not a workflow path), the oldest first.
-
-    In review, dossier i is claimed by claimed_by[i] (an agent reviews one dossier at a time)."""
-    owner = owner or user()
-    serials = [next(_serial) for _ in range(n)]
-    vehicles = Vehicle.objects.bulk_create(
-        Vehicle(
-            vin=f"VF1BULK{s:010d}",
-            make="RENAULT",
-            commercial_name="CLIO",
-            genre="VP",
-            energy="ES",
-            fiscal_power=5,
-        )
-        for s in serials
-    )
-    holders = Holder.objects.bulk_create(
-        Holder(
-            holder_kind="person",
-            last_name="Martin",
-            address_line="1 rue Haute",
-            postcode=f"{department[:2]}000",
-            city="Ville",
-            department=department,
-        )
-        for _ in serials
-    )
-    queued = state in (State.QUEUED, State.IN_REVIEW)
-    return Dossier.objects.bulk_create(
-        Dossier(
-            reference=f"CG-RT-{s:010d}",
-            procedure=procedure,
-            state=state,
-            applicant=owner,
-            filed_by=owner,
-            vehicle=vehicle,
-            holder=holder,
-            cert=cert,
-            claimed_by=claimed_by[i] if claimed_by and state == State.IN_REVIEW else None,
-            submitted_at=first_queued_at + i * step,
-            queued_at=first_queued_at + i * step if queued else None,
-        )
-        for i, (s, vehicle, holder) in enumerate(zip(serials, vehicles, holders, strict=True))
-    )
-
-
-def ids(dossiers: list[Dossier]) -> list[int]:
-    return [d.pk for d in dossiers]
 
 
 # --- The policy -----------------------------------------------------------------------------------

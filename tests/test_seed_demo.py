@@ -23,12 +23,6 @@ DEMO_LOGINS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # Thirteen accounts hashed twice per test with the production hasher would take most of the run.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def seed(*args: str) -> str:
     out = StringIO()
     call_command("seed_demo", "--password", PASSWORD, *args, stdout=out)

@@ -1,6 +1,5 @@
 """The site shell as people use it: home page, login by email, each role's space, logout, health check."""
 
-import html as html_lib
 import re
 
 import pytest
@@ -10,17 +9,13 @@ from dossiers.models import Cert, DossierEvent, State
 from dossiers.services import dossier_submit, dossier_transition
 from portal.models import Role, User
 from tests import factories
+from tests.factories import text_of
 
 pytestmark = pytest.mark.django_db
 
 
 def login(client, email: str, password: str = factories.PASSWORD):
     return client.post(reverse("login"), {"username": email, "password": password}, follow=True)
-
-
-def text_of(response) -> str:
-    """The page as a reader sees its text: entities decoded."""
-    return html_lib.unescape(response.content.decode())
 
 
 def test_home_page_is_in_french_and_links_to_login_and_every_space(client):

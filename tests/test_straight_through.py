@@ -15,7 +15,7 @@ from dossiers.models import Dossier, DossierEvent, Procedure, State
 from portal.celery import app
 from tests import factories
 from tests.celery_worker import wait_until
-from tests.test_checks import submitted
+from tests.factories import submitted
 
 ROUTING_BUILT = importlib.util.find_spec("cert_workflow.routing") is not None
 needs_routing = pytest.mark.skipif(not ROUTING_BUILT, reason="cert_workflow.routing is not written yet")
@@ -24,8 +24,8 @@ Route = Assessment.Route
 
 
 @pytest.fixture(autouse=True)
-def _media_in_tmp(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
+def _media_in_tmp(media_in_tmp):
+    """Every test here uploads documents: see `media_in_tmp` in conftest.py."""
 
 
 def rule(procedure: str = Procedure.CHANGE_OF_ADDRESS, *, enabled: bool = True, rate: str = "0"):

@@ -1,6 +1,5 @@
 """Supervision: national and per-centre figures for supervisors, and their actions on a centre."""
 
-import html as html_lib
 from datetime import timedelta
 
 import pytest
@@ -15,6 +14,7 @@ from dossiers import services
 from dossiers.models import Cert, Dossier, State
 from portal.models import Role
 from tests import factories
+from tests.factories import text_of
 
 pytestmark = pytest.mark.django_db
 
@@ -28,10 +28,6 @@ def boss():
 def boss_client(client, boss):
     client.force_login(boss)
     return client
-
-
-def text_of(response) -> str:
-    return html_lib.unescape(response.content.decode())
 
 
 def queued(cert, *, days_ago: float | None = None):

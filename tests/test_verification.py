@@ -7,8 +7,6 @@ import importlib.util
 import io
 import os
 import stat
-import subprocess
-import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -27,6 +25,7 @@ from cert_workflow import signing
 from cert_workflow.document_data import document_data
 from cert_workflow.models import DocumentKind, IssuedDocument
 from tests.factories import citizen, draft, holder_data
+from tests.pdf import rasterise
 
 SITE_URL = "https://carte-grise.example.fr"
 PLATE = "GA-123-BC"
@@ -334,15 +333,9 @@ def _pdf_of(body: str) -> bytes:
 
 def _decode_pdf_qr(pdf: bytes) -> list[str]:
     """The texts of the QR codes on the first page, rasterised at 150 dpi like a scan."""
-    with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / "doc.pdf").write_bytes(pdf)
-        subprocess.run(
-            ["pdftoppm", "-r", "150", "-png", "-f", "1", "-l", "1", "-singlefile", "doc.pdf", "page"],  # noqa: S607
-            cwd=tmp,
-            check=True,
-            capture_output=True,
-        )
-        return _qr_texts((Path(tmp) / "page.png").read_bytes())
+    buffer = io.BytesIO()
+    rasterise(pdf, dpi=150).save(buffer, format="PNG")
+    return _qr_texts(buffer.getvalue())
 
 
 def _qr_texts(png: bytes) -> list[str]:
