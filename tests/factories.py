@@ -2,9 +2,11 @@
 
 import html
 import itertools
+import os
 from datetime import datetime, timedelta
 
 import factory
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
@@ -12,9 +14,9 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from cert_workflow import queue
-from cert_workflow.models import Assessment
+from cert_workflow.models import Assessment, CheckResult, ComplementRequest, IssuedDocument, RoutingDecision
 from dossiers import services
-from dossiers.models import Cert, Dossier, Holder, Procedure, State, Vehicle
+from dossiers.models import Cert, Document, Dossier, DossierEvent, Holder, Procedure, State, Vehicle
 from dossiers.plates import plate_from_ordinal
 from dossiers.services import dossier_create
 from portal.models import Organisation, OrganisationToken, Role, User
@@ -178,6 +180,30 @@ def draft(
         filed_by=filed_by,
         **kwargs,
     )
+
+
+# --- What a refused request must leave as it was ------------------------------------------------
+
+
+def snapshot(*dossiers: Dossier) -> dict:
+    """Everything a request could move, to compare before and after a refusal: each column of the
+    dossiers' rows (state, centre, claim, lease, timestamps), their audit events, uploaded and
+    issued documents, complement requests, check results and routing decisions, and the files in
+    storage. Without a dossier: the same over every dossier (a refused claim moves none)."""
+    rows = Dossier.objects.filter(pk__in=[d.pk for d in dossiers]) if dossiers else Dossier.objects.all()
+    related = {
+        "events": DossierEvent,
+        "documents": Document,
+        "issued_documents": IssuedDocument,
+        "complement_requests": ComplementRequest,
+        "check_results": CheckResult,
+        "routing_decisions": RoutingDecision,
+    }
+    return {
+        "dossiers": list(rows.order_by("pk").values()),
+        **{name: model.objects.filter(dossier__in=rows).count() for name, model in related.items()},
+        "files": sum(len(files) for _, _, files in os.walk(settings.MEDIA_ROOT)),
+    }
 
 
 # --- Dossiers in a given state, through the services --------------------------------------------

@@ -125,6 +125,7 @@ def test_withdrawn_cpi_is_no_longer_served_but_the_receipt_is(django_capture_on_
     assert error["rule"] == "document_withdrawn"
     assert "retiré le" in error["message"] and "n'est plus valable" in error["message"]
     assert api.get(f"{url}/receipt.pdf").status_code == 200
+    before = factories.snapshot(dossier)
     # Out of scope is still a 404, withdrawn or not.
     assert factories.api_client(factories.dealer()).get(f"{url}/cpi.pdf").status_code == 404
     batch = api.post(
@@ -132,6 +133,7 @@ def test_withdrawn_cpi_is_no_longer_served_but_the_receipt_is(django_capture_on_
     )
     assert batch.status_code == 400
     assert batch.json()["errors"][0]["rule"] == "withdrawn"
+    assert factories.snapshot(dossier) == before
 
 
 def test_verify_document_says_retire_for_the_stored_pdf_of_a_withdrawn_cpi(

@@ -233,33 +233,41 @@ def test_decision_api_errors_use_the_error_shape_400_for_input_409_for_state_and
     dossier, agent, _owner = _claimed()
     client = factories.api_client(agent)
     url = reverse("api-dossier-decision", args=[dossier.reference])
+    before = factories.snapshot(dossier)
 
     response = client.post(url, {"decision": "reject", "reason": "nope"}, format="json")
     assert response.status_code == 400
     (error,) = response.json()["errors"]
     assert (error["field"], error["rule"]) == ("reason", "choice")
     assert "seller_not_owner" in error["expected"]
+    assert factories.snapshot(dossier) == before
 
     Dossier.objects.filter(pk=dossier.pk).update(due_at=timezone.now() - timedelta(minutes=1))
+    before = factories.snapshot(dossier)
     response = client.post(url, {"decision": "approve"}, format="json")
     assert response.status_code == 409
     assert response.json()["errors"][0]["rule"] == "lease_expired"
+    assert factories.snapshot(dossier) == before
 
     supervisor_api = factories.api_client(factories.supervisor())
     assert supervisor_api.post(url, {"decision": "approve"}, format="json").status_code == 200
+    before = factories.snapshot(dossier)
     response = supervisor_api.post(url, {"decision": "approve"}, format="json")
     assert response.status_code == 409
     assert response.json()["errors"][0]["rule"] == "transition_not_allowed"
+    assert factories.snapshot(dossier) == before
 
 
 def test_citizen_cannot_decide_on_their_own_dossier_and_agents_cannot_answer_complements():
     dossier, agent, owner = _claimed()
+    before = factories.snapshot(dossier)
     response = factories.api_client(owner).post(
         reverse("api-dossier-decision", args=[dossier.reference]), {"decision": "approve"}, format="json"
     )
     assert response.status_code == 403
     response = factories.api_client(agent).post(reverse("api-dossier-complement", args=[dossier.reference]))
     assert response.status_code == 403
+    assert factories.snapshot(dossier) == before
 
 
 def test_release_and_lease_api():
@@ -271,7 +279,9 @@ def test_release_and_lease_api():
     assert datetime.fromisoformat(response.json()["due_at"]) > timezone.now() + timedelta(minutes=29)
     response = client.post(reverse("api-dossier-release", args=[dossier.reference]))
     assert response.status_code == 200 and response.json()["state"] == "queued"
+    before = factories.snapshot(dossier)
     assert client.post(reverse("api-dossier-lease", args=[dossier.reference])).status_code == 409
+    assert factories.snapshot(dossier) == before
 
 
 # --- pages -----------------------------------------------------------------------------------
@@ -332,6 +342,7 @@ def test_review_page_shows_data_documents_inline_checks_and_history(client, sett
 def test_reject_form_without_a_reason_comes_back_with_the_error_and_the_text_kept(client):
     dossier, agent, _owner = _claimed()
     client.force_login(agent)
+    before = factories.snapshot(dossier)
     response = client.post(
         reverse("agent-decide", args=[dossier.reference]),
         {"decision": "reject", "reason": "", "message": "Pièce d'identité expirée"},
@@ -340,8 +351,7 @@ def test_reject_form_without_a_reason_comes_back_with_the_error_and_the_text_kep
     page = html.unescape(response.content.decode())
     assert "Choisissez le motif du refus dans la liste." in page
     assert "Pièce d'identité expirée</textarea>" in page
-    dossier.refresh_from_db()
-    assert dossier.state == State.IN_REVIEW
+    assert factories.snapshot(dossier) == before
 
 
 def test_complement_form_sends_the_dossier_to_the_applicant_and_back_to_the_queue_page(client):
@@ -437,12 +447,14 @@ def test_bulk_approval_refuses_references_outside_the_agent_centre(client):
     cert, other = factories.CertFactory(), factories.CertFactory()
     mine = queued_dossiers(cert=cert, owner=factories.citizen(), risk=Risk.LOW)[0]
     theirs = queued_dossiers(cert=other, owner=factories.citizen(), risk=Risk.LOW)[0]
+    before = factories.snapshot(mine, theirs)
     response = factories.api_client(factories.agent(cert=cert)).post(
         reverse("api-queue-bulk-approve"), {"references": [mine.reference, theirs.reference]}, format="json"
     )
     assert response.status_code == 400
     assert response.json()["errors"][0]["rule"] == "not_found"
     assert theirs.reference in response.json()["errors"][0]["message"]
+    assert factories.snapshot(mine, theirs) == before
 
 
 def test_queue_page_offers_bulk_approval_of_low_risk_rows_only(client, django_capture_on_commit_callbacks):

@@ -52,6 +52,7 @@ def test_bad_input_names_every_field_and_rule_and_stores_nothing():
     user = factories.citizen()
     payload = create_payload(vin="VF1RFB00O12345678", fiscal_power="sept", energy="XX")
     payload["holder"]["postcode"] = "2500"
+    before = factories.snapshot()
     response = factories.api_client(user).post("/api/v1/dossiers/", payload, format="json")
     assert response.status_code == 400
     errors = {e["field"]: e for e in response.json()["errors"]}
@@ -61,17 +62,21 @@ def test_bad_input_names_every_field_and_rule_and_stores_nothing():
     assert errors["holder.postcode"]["rule"] == "postcode_format"
     assert all(e["message"] for e in errors.values())
     assert Dossier.objects.count() == 0
+    assert factories.snapshot() == before
 
 
 def test_another_users_dossier_is_a_404_everywhere():
     owner, stranger = factories.citizen(), factories.citizen()
-    reference = factories.draft(filed_by=owner).reference
+    dossier = factories.draft(filed_by=owner)
+    reference = dossier.reference
     client = factories.api_client(stranger)
+    before = factories.snapshot(dossier)
     for url in ("", "events/", "documents/"):
         assert client.get(f"/api/v1/dossiers/{reference}/{url}").status_code == 404
     assert client.post(f"/api/v1/dossiers/{reference}/submit/").status_code == 404
     assert client.post(f"/api/v1/dossiers/{reference}/withdraw/").status_code == 404
     assert client.get("/api/v1/dossiers/").json()["results"] == []
+    assert factories.snapshot(dossier) == before
 
 
 def test_submit_twice_is_a_409_with_the_current_state():
@@ -81,10 +86,12 @@ def test_submit_twice_is_a_409_with_the_current_state():
     first = client.post(f"/api/v1/dossiers/{reference}/submit/")
     assert first.status_code == 200 and first.json()["state"] == "submitted"
     assert first.json()["fees"]["y6"] is not None
+    before = factories.snapshot(Dossier.objects.get(reference=reference))
     second = client.post(f"/api/v1/dossiers/{reference}/submit/")
     assert second.status_code == 409
     assert second.json()["errors"][0]["rule"] == "transition_not_allowed"
     assert second.json()["errors"][0]["expected"] == "submitted"
+    assert factories.snapshot(Dossier.objects.get(reference=reference)) == before
 
 
 def test_dealer_organisation_token_sees_the_organisations_dossiers_only():
@@ -123,9 +130,11 @@ def test_document_upload_detects_type_and_refuses_other_formats():
     assert ok.status_code == 201, ok.content
     assert ok.json()["content_type"] == "application/pdf" and len(ok.json()["sha256"]) == 64
     exe = SimpleUploadedFile("facture.pdf", b"MZ\x90\x00 not a pdf", content_type="application/pdf")
+    before = factories.snapshot()
     refused = client.post(f"/api/v1/dossiers/{reference}/documents/", {"kind": "invoice", "file": exe})
     assert refused.status_code == 400 and refused.json()["errors"][0]["rule"] == "file_type"
     assert Document.objects.count() == 1
+    assert factories.snapshot() == before
 
 
 def test_withdraw_then_history_shows_both_steps():

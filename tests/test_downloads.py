@@ -68,10 +68,12 @@ def test_holder_downloads_their_certificate_as_a_pdf_attachment(issue):
 def test_a_citizen_cannot_download_another_citizens_certificate(issue):
     dossier = issue(factories.citizen())
     other = api_client(factories.citizen())
+    before = factories.snapshot(dossier)
 
     for name in ("certificate.pdf", "cpi.pdf", "receipt.pdf"):
         response = other.get(url(dossier, name))
         assert response.status_code == 404, name
+    assert factories.snapshot(dossier) == before
 
 
 def test_dealer_staff_download_their_organisations_documents_only(issue):
@@ -80,12 +82,14 @@ def test_dealer_staff_download_their_organisations_documents_only(issue):
     dossier = issue(filer)
     colleague = api_client(factories.dealer(organisation=organisation))
     competitor = api_client(factories.dealer())
+    before = factories.snapshot(dossier)
 
     for name, kind in (("certificate.pdf", DocumentKind.CERTIFICATE), ("cpi.pdf", DocumentKind.CPI)):
         mine = colleague.get(url(dossier, name))
         assert mine.status_code == 200, name
         assert b"".join(mine.streaming_content) == stored(dossier, kind)
         assert competitor.get(url(dossier, name)).status_code == 404, name
+    assert factories.snapshot(dossier) == before
 
 
 def test_an_agent_downloads_their_centres_documents_only(issue, centre):
@@ -94,7 +98,9 @@ def test_an_agent_downloads_their_centres_documents_only(issue, centre):
 
     assert api_client(agent).get(url(dossier, "cpi.pdf")).status_code == 200
     assert api_client(factories.agent(cert=cert)).get(url(dossier, "certificate.pdf")).status_code == 200
+    before = factories.snapshot(dossier)
     assert api_client(factories.agent()).get(url(dossier, "certificate.pdf")).status_code == 404
+    assert factories.snapshot(dossier) == before
 
 
 def test_a_document_not_rendered_yet_is_a_409_and_one_never_issued_a_404(
@@ -105,6 +111,7 @@ def test_a_document_not_rendered_yet_is_a_409_and_one_never_issued_a_404(
     dossier = in_review(cert=cert, agent=agent, owner=owner)
     with django_capture_on_commit_callbacks(execute=False):  # rendering not done yet
         issuing.documents_issue(dossier_ids=[dossier.pk], kind=DocumentKind.RECEIPT)
+    before = factories.snapshot(dossier)
 
     pending = api_client(owner).get(url(dossier, "receipt.pdf"))
     missing = api_client(owner).get(url(dossier, "certificate.pdf"))
@@ -114,6 +121,7 @@ def test_a_document_not_rendered_yet_is_a_409_and_one_never_issued_a_404(
     assert "en cours de production" in pending.json()["errors"][0]["message"]
     assert missing.status_code == 404
     assert "Aucun document" in missing.json()["errors"][0]["message"]
+    assert factories.snapshot(dossier) == before
 
 
 def test_batch_zip_holds_each_requested_certificate(issue, centre):
@@ -167,6 +175,7 @@ def test_batch_reports_every_reference_it_cannot_serve_and_returns_nothing(issue
     elsewhere_cert = factories.CertFactory()
     other_agent = factories.agent(cert=elsewhere_cert)
     elsewhere = in_review(cert=elsewhere_cert, agent=other_agent)
+    before = factories.snapshot(mine, elsewhere)
 
     response = api_client(agent).post(
         BATCH,
@@ -181,14 +190,17 @@ def test_batch_reports_every_reference_it_cannot_serve_and_returns_nothing(issue
         ("references.2", "not_found"),
     ]
     assert elsewhere.reference in errors[0]["message"]
+    assert factories.snapshot(mine, elsewhere) == before
 
 
 def test_batch_is_for_agents_and_dealers_not_citizens(issue):
     owner = factories.citizen()
     dossier = issue(owner)
+    before = factories.snapshot(dossier)
 
     response = api_client(owner).post(
         BATCH, {"references": [dossier.reference], "kind": "certificate"}, format="json"
     )
 
     assert response.status_code == 403
+    assert factories.snapshot(dossier) == before

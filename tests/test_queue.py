@@ -343,9 +343,12 @@ def test_claim_api_returns_the_dossier_under_lease_then_204_when_the_queue_is_em
 @pytest.mark.parametrize("role", ["citizen", "dealer", "supervisor"])
 def test_claim_api_is_for_agents_only(role):
     user = getattr(factories, role)()
+    queued_dossiers(cert=factories.CertFactory(), owner=factories.citizen())
+    before = factories.snapshot()
     response = factories.api_client(user).post(reverse("api-queue-claim"))
     assert response.status_code == 403
     assert response.json()["errors"][0]["rule"] == "permission_denied"
+    assert factories.snapshot() == before
 
 
 def test_queue_api_pages_the_whole_queue_in_claim_order_with_a_keyset_cursor():
@@ -412,6 +415,7 @@ def test_agent_of_another_centre_gets_404_on_every_api_endpoint_of_the_dossier()
     queued_dossiers(cert=home, owner=factories.citizen())
     dossier = queue.queue_claim_next(agent=holder_agent)
     client = factories.api_client(outsider)
+    before = factories.snapshot(dossier)
 
     for name, payload in [
         ("api-dossier-decision", {"decision": "approve"}),
@@ -423,12 +427,14 @@ def test_agent_of_another_centre_gets_404_on_every_api_endpoint_of_the_dossier()
     assert client.get(reverse("api-dossier", args=[dossier.reference])).status_code == 404
     dossier.refresh_from_db()
     assert dossier.state == State.IN_REVIEW and dossier.claimed_by == holder_agent
+    assert factories.snapshot(dossier) == before
 
 
 def test_agent_of_another_centre_gets_404_on_the_review_page_its_documents_and_its_forms(client):
     home, elsewhere = factories.CertFactory(), factories.CertFactory()
     (dossier,) = queued_dossiers(cert=home, owner=factories.citizen())
     client.force_login(factories.agent(cert=elsewhere))
+    before = factories.snapshot(dossier)
 
     assert client.get(reverse("agent-dossier", args=[dossier.reference])).status_code == 404
     assert client.get(reverse("agent-document", args=[dossier.reference, 1])).status_code == 404
@@ -436,17 +442,21 @@ def test_agent_of_another_centre_gets_404_on_the_review_page_its_documents_and_i
         assert (
             client.post(reverse(name, args=[dossier.reference]), {"decision": "approve"}).status_code == 404
         )
+    assert factories.snapshot(dossier) == before
     home_agent = factories.agent(cert=home)
     client.force_login(home_agent)
     assert client.get(reverse("agent-dossier", args=[dossier.reference])).status_code == 200
 
 
 def test_agent_pages_need_a_login_and_a_reviewer_role(client):
+    queued_dossiers(cert=factories.CertFactory(), owner=factories.citizen())
+    before = factories.snapshot()
     response = client.get(reverse("agent-queue"))
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
     client.force_login(factories.citizen())
     assert client.get(reverse("agent-queue")).status_code == 403
     assert client.post(reverse("agent-claim")).status_code == 403
+    assert factories.snapshot() == before
 
 
 # --- pages -----------------------------------------------------------------------------------
@@ -480,7 +490,9 @@ def test_supervisor_picks_a_centre_to_see_its_queue_but_does_not_claim(client):
     assert f'value="{cert.code}"' in page and dossier.reference not in page
     page = client.get(reverse("agent-queue"), {"centre": cert.code}).content.decode()
     assert dossier.reference in page and "Prendre le dossier suivant" not in page
+    before = factories.snapshot(dossier)
     assert client.post(reverse("agent-claim")).status_code == 403
+    assert factories.snapshot(dossier) == before
 
 
 def test_claim_button_on_an_empty_queue_says_so(client):

@@ -30,6 +30,11 @@ def boss_client(client, boss):
     return client
 
 
+def centre_state(code: str = "BES") -> tuple[dict, int]:
+    """The centre's row and the number of supervisor audit rows, which a refused action leaves as they were."""
+    return Cert.objects.filter(code=code).values().get(), SweepAction.objects.count()
+
+
 def queued(cert, *, days_ago: float | None = None):
     owner = factories.citizen()
     dossier = services.dossier_submit(dossier=factories.draft(filed_by=owner), actor=owner)
@@ -178,13 +183,13 @@ def test_supervisor_sets_a_centre_capacity_and_it_is_audited(boss_client, boss):
 
 @pytest.mark.parametrize("value", ["0", "-3", "beaucoup", ""])
 def test_invalid_capacity_is_refused_on_the_page_and_changes_nothing(boss_client, value):
-    before = Cert.objects.get(code="BES").daily_capacity
+    before = centre_state()
 
     response = boss_client.post("/supervision/centres/BES/capacite/", {"daily_capacity": value})
 
     assert response.status_code == 400
     assert "fr-error-text" in response.content.decode()
-    assert Cert.objects.get(code="BES").daily_capacity == before
+    assert centre_state() == before
 
 
 def test_pausing_a_centre_reroutes_its_queue_and_resuming_reopens_it(boss_client):
@@ -220,15 +225,19 @@ def test_moving_to_the_same_or_a_paused_centre_is_refused(boss_client):
     bes = Cert.objects.get(code="BES")
     Cert.objects.filter(code="AMI").update(active=False)
     dossier = queued(bes)
+    before = factories.snapshot(dossier), centre_state(), centre_state("AMI")
 
     for target in ("BES", "AMI"):
         response = boss_client.post("/supervision/centres/BES/deplacer/", {"to_cert": target, "count": "1"})
         assert response.status_code == 400
         assert "fr-error-text" in response.content.decode()
     assert Dossier.objects.get(pk=dossier.pk).cert == bes
+    assert (factories.snapshot(dossier), centre_state(), centre_state("AMI")) == before
 
 
 def test_actions_need_a_supervisor_and_a_csrf_token(client, boss):
+    dossier = queued(Cert.objects.get(code="BES"))  # what a pause would reroute
+    before = factories.snapshot(dossier), centre_state()
     client.force_login(factories.agent(cert=Cert.objects.get(code="BES")))
     assert client.post("/supervision/centres/BES/capacite/", {"daily_capacity": "1"}).status_code == 403
     assert client.post("/supervision/centres/BES/suspendre/").status_code == 403
@@ -239,6 +248,7 @@ def test_actions_need_a_supervisor_and_a_csrf_token(client, boss):
     assert strict.get("/supervision/centres/BES/suspendre/").status_code == 405
     bes = Cert.objects.get(code="BES")
     assert bes.active and bes.daily_capacity != 1
+    assert (factories.snapshot(dossier), centre_state()) == before
 
 
 def test_supervisor_page_queries_can_all_use_an_index(postgres):
