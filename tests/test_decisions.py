@@ -135,9 +135,11 @@ def test_complement_request_pauses_the_clock_until_the_deadline_and_frees_the_ag
 def test_a_colleague_cannot_decide_on_a_dossier_another_agent_holds_but_a_supervisor_can():
     dossier, agent, _owner = _claimed()
     colleague = factories.agent(cert=agent.cert)
+    before = factories.snapshot(dossier)
     with pytest.raises(queue.LeaseNotHeld) as excinfo:
         queue.dossier_decide(dossier=dossier, agent=colleague, decision="approve")
     assert excinfo.value.rule == "lease_not_held"
+    assert factories.snapshot(dossier) == before
     approved = queue.dossier_decide(dossier=dossier, agent=factories.supervisor(), decision="approve")
     assert approved.state == State.APPROVED
 
@@ -145,17 +147,21 @@ def test_a_colleague_cannot_decide_on_a_dossier_another_agent_holds_but_a_superv
 def test_a_decided_dossier_cannot_be_decided_again():
     dossier, agent, _owner = _claimed()
     queue.dossier_decide(dossier=dossier, agent=agent, decision="approve")
+    before = factories.snapshot(dossier)
     with pytest.raises(TransitionNotAllowed):
         queue.dossier_decide(dossier=dossier, agent=agent, decision="reject", reason="fees_not_paid")
+    assert factories.snapshot(dossier) == before
 
 
 def test_only_the_applicant_answers_a_complement():
     dossier, agent, owner = _claimed()
     queue.dossier_decide(dossier=dossier, agent=agent, decision="request_complement", items=["identity"])
+    before = factories.snapshot(dossier)
     with pytest.raises(PermissionDenied):
         queue.complement_answer(dossier=dossier, actor=agent)
     with pytest.raises(TransitionNotAllowed):
         queue.complement_answer(dossier=dossier, actor=factories.citizen())
+    assert factories.snapshot(dossier) == before
     assert queue.complement_answer(dossier=dossier, actor=owner).state == State.QUEUED
 
 

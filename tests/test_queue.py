@@ -83,10 +83,13 @@ def test_agent_holding_a_dossier_gets_it_back_with_a_renewed_lease_instead_of_a_
 
 
 def test_only_agents_of_a_centre_claim():
+    queued_dossiers(cert=factories.CertFactory(), owner=factories.citizen())
+    before = factories.snapshot()
     with pytest.raises(PermissionDenied):
         queue.queue_claim_next(agent=factories.supervisor())
     with pytest.raises(PermissionDenied):
         queue.queue_claim_next(agent=factories.citizen())
+    assert factories.snapshot() == before
 
 
 def test_lease_is_renewed_for_its_holder_only():
@@ -95,10 +98,12 @@ def test_lease_is_renewed_for_its_holder_only():
     queued_dossiers(cert=cert, owner=factories.citizen())
     dossier = queue.queue_claim_next(agent=agent)
     Dossier.objects.filter(pk=dossier.pk).update(due_at=timezone.now() + timedelta(minutes=1))
+    before = factories.snapshot(dossier)
 
     with pytest.raises(queue.LeaseNotHeld) as excinfo:
         queue.lease_renew(dossier=dossier, agent=colleague)
     assert excinfo.value.rule == "lease_not_held"
+    assert factories.snapshot(dossier) == before
 
     renewed = queue.lease_renew(dossier=dossier, agent=agent)
     dossier.refresh_from_db()
@@ -111,6 +116,7 @@ def test_expired_lease_cannot_be_renewed_nor_decided():
     queued_dossiers(cert=cert, owner=factories.citizen())
     dossier = queue.queue_claim_next(agent=agent)
     Dossier.objects.filter(pk=dossier.pk).update(due_at=timezone.now() - timedelta(seconds=1))
+    before = factories.snapshot(dossier)
 
     for action in (
         lambda: queue.lease_renew(dossier=dossier, agent=agent),
@@ -122,6 +128,7 @@ def test_expired_lease_cannot_be_renewed_nor_decided():
         assert "expiré" in excinfo.value.message
     dossier.refresh_from_db()
     assert dossier.state == State.IN_REVIEW
+    assert factories.snapshot(dossier) == before
 
 
 def test_holder_of_an_expired_lease_resumes_it_on_the_next_claim_until_the_sweep_takes_it_back():
@@ -173,8 +180,10 @@ def test_colleague_cannot_release_a_dossier_they_do_not_hold_but_a_supervisor_ca
     agent, colleague = factories.agent(cert=cert), factories.agent(cert=cert)
     queued_dossiers(cert=cert, owner=factories.citizen())
     dossier = queue.queue_claim_next(agent=agent)
+    before = factories.snapshot(dossier)
     with pytest.raises(queue.LeaseNotHeld):
         queue.dossier_release(dossier=dossier, agent=colleague)
+    assert factories.snapshot(dossier) == before
     assert queue.dossier_release(dossier=dossier, agent=factories.supervisor()).state == State.QUEUED
 
 

@@ -12,6 +12,7 @@ from cert_workflow.models import RoutingDecision, SweepAction
 from dossiers.errors import InvalidInput
 from dossiers.models import Cert, Dossier, DossierEvent, Procedure, State
 from portal.models import Role
+from tests import factories
 from tests.factories import T0, OrganisationFactory, agents, bulk_dossiers, centre, ids, user
 
 MINUTE = timedelta(minutes=1)
@@ -197,6 +198,7 @@ def test_the_last_active_centre_cannot_be_paused(centres):
         routing.cert_pause(cert=a, actor=user(Role.SUPERVISOR))
     assert excinfo.value.errors[0].rule == "last_active_centre"
     assert Cert.objects.get(pk=a.pk).active is True
+    assert not SweepAction.objects.exists()
 
 
 def test_a_resumed_centre_gets_new_work_again(centres):
@@ -233,6 +235,7 @@ def test_a_capacity_that_is_not_a_positive_whole_number_is_refused(centres, capa
         routing.cert_set_capacity(cert=a, capacity=capacity, actor=user(Role.SUPERVISOR))
     assert [(e.field, e.rule) for e in excinfo.value.errors] == [("daily_capacity", "capacity_range")]
     assert Cert.objects.get(pk=a.pk).daily_capacity == 10
+    assert not SweepAction.objects.exists()
 
 
 def test_moving_n_oldest_takes_the_oldest_unclaimed_and_keeps_their_age(centres):
@@ -285,10 +288,12 @@ def test_a_bad_move_request_says_what_is_wrong_and_moves_nothing(
     a = centre("AAA")
     b = a if same else centre("BBB", active=target_active)
     bulk_dossiers(5, state=State.QUEUED, cert=a)
+    before = factories.snapshot()
     with pytest.raises(InvalidInput) as excinfo:
         routing.dossiers_move_oldest(from_cert=a, to_cert=b, count=count, actor=user(Role.SUPERVISOR))
     assert [(e.field, e.rule) for e in excinfo.value.errors] == expected
     assert len(queue_of(a)) == 5 and not RoutingDecision.objects.exists()
+    assert factories.snapshot() == before
 
 
 @pytest.mark.parametrize("role", [Role.AGENT, Role.CITIZEN, Role.DEALER])
@@ -300,6 +305,7 @@ def test_only_supervisors_and_admins_act_on_centres(centres, role, action):
         extra = {"organisation": OrganisationFactory()}
     actor = user(role, **extra)
     bulk_dossiers(2, state=State.QUEUED, cert=a)
+    before = factories.snapshot()
     calls = {
         "capacity": lambda: routing.cert_set_capacity(cert=a, capacity=5, actor=actor),
         "pause": lambda: routing.cert_pause(cert=a, actor=actor),
@@ -311,3 +317,4 @@ def test_only_supervisors_and_admins_act_on_centres(centres, role, action):
     a.refresh_from_db()
     assert (a.active, a.daily_capacity, len(queue_of(a))) == (True, 10, 2)
     assert not SweepAction.objects.exists()
+    assert factories.snapshot() == before

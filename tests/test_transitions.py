@@ -60,29 +60,35 @@ def test_submit_freezes_fees_sets_stage_time_and_records_who():
 def test_forbidden_transition_raises_and_changes_nothing():
     owner = factories.citizen()
     dossier = factories.draft(filed_by=owner)
+    before = factories.snapshot(dossier)
     with pytest.raises(states.TransitionNotAllowed) as excinfo:
         services.dossier_transition(dossier=dossier, to=State.APPROVED, actor=owner)
     assert "draft" in excinfo.value.message
     dossier.refresh_from_db()
     assert dossier.state == State.DRAFT
     assert dossier.events.filter(action="transition").count() == 0
+    assert factories.snapshot(dossier) == before
 
 
 def test_citizen_cannot_approve_and_agent_cannot_submit():
     owner, cert = factories.citizen(), factories.CertFactory()
     dossier = _queued(owner, cert)
+    draft = factories.draft(filed_by=owner)
+    before = factories.snapshot(dossier, draft)
     with pytest.raises(states.TransitionNotAllowed):
         services.dossier_transition(dossier=dossier, to=State.IN_REVIEW, actor=owner)
-    draft = factories.draft(filed_by=owner)
     with pytest.raises(states.TransitionNotAllowed):
         services.dossier_submit(dossier=draft, actor=factories.agent(cert=cert))
+    assert factories.snapshot(dossier, draft) == before
 
 
 def test_agent_of_another_centre_cannot_claim():
     owner, home, other = factories.citizen(), factories.CertFactory(), factories.CertFactory()
     dossier = _queued(owner, home)
+    before = factories.snapshot(dossier)
     with pytest.raises(states.TransitionNotAllowed):
         services.dossier_transition(dossier=dossier, to=State.IN_REVIEW, actor=factories.agent(cert=other))
+    assert factories.snapshot(dossier) == before
     claimed = services.dossier_transition(
         dossier=dossier,
         to=State.IN_REVIEW,
@@ -95,8 +101,10 @@ def test_agent_of_another_centre_cannot_claim():
 def test_another_citizen_cannot_withdraw_my_dossier():
     owner, stranger = factories.citizen(), factories.citizen()
     dossier = factories.draft(filed_by=owner)
+    before = factories.snapshot(dossier)
     with pytest.raises(states.TransitionNotAllowed):
         services.dossier_withdraw(dossier=dossier, actor=stranger)
+    assert factories.snapshot(dossier) == before
     assert services.dossier_withdraw(dossier=dossier, actor=owner).state == State.WITHDRAWN
 
 
