@@ -19,12 +19,6 @@ MINUTE = timedelta(minutes=1)
 SECOND = timedelta(seconds=1)
 
 
-@pytest.fixture
-def centres(db):
-    """Start from no centre at all (the migration loads the nine real ones): tests create theirs."""
-    Cert.objects.all().delete()
-
-
 def queue_of(cert: Cert) -> list[int]:
     """A centre's unclaimed dossiers in the order its agents take them."""
     return list(

@@ -12,12 +12,6 @@ from tests.factories import agents, bulk_dossiers, centre, ids
 # --- Test data, fast: bulk rows rather than one service call per dossier ---------------------------
 
 
-@pytest.fixture
-def centres(db):
-    """Start from no centre at all (the migration loads the nine real ones): tests create theirs."""
-    Cert.objects.all().delete()
-
-
 # --- The policy -----------------------------------------------------------------------------------
 
 
