@@ -118,17 +118,7 @@ def dossier_transition(
         if not actor_may_act_on(actor=actor, dossier=locked):
             raise states.TransitionNotAllowed(from_state, to, role)
 
-        now = timezone.now()
-        fields: dict[str, Any] = {"state": to}
-        stage = states.STAGE_FIELDS.get(to)
-        if stage:
-            fields[stage] = now
-        if to in (State.ISSUED, State.REJECTED, State.WITHDRAWN):
-            fields["closed_at"] = now
-        duration = states.clock(to)
-        fields["due_at"] = now + duration if duration else None
-        if from_state == State.IN_REVIEW:
-            fields["claimed_by"] = None
+        fields = states.entry(from_state, to).values(now=timezone.now())
         fields.update(changes or {})
         for name, value in fields.items():
             setattr(locked, name, value)
@@ -199,17 +189,7 @@ def dossier_transition_many(
             .values_list(*columns)
         ]
         now = timezone.now()
-        duration = states.clock(to)
-        base: dict[str, Any] = {
-            "state": to,
-            "due_at": now + duration if duration else None,
-            "updated_at": now,
-        }
-        stage = states.STAGE_FIELDS.get(to)
-        if stage:
-            base[stage] = now
-        if to in (State.ISSUED, State.REJECTED, State.WITHDRAWN):
-            base["closed_at"] = now
+        entries: dict[str, dict[str, Any]] = {}  # by the state a row leaves
         # Rows that get the same values are written by one UPDATE (one per centre when routing),
         # much cheaper than a per-row CASE.
         groups: dict[tuple, tuple[dict[str, Any], list[int]]] = {}
@@ -219,9 +199,9 @@ def dossier_transition_many(
                 continue
             if not actor_may_act_on(actor=actor, dossier=row):
                 continue
-            values = dict(base)
-            if row.state == State.IN_REVIEW:
-                values["claimed_by"] = None
+            if row.state not in entries:
+                entries[row.state] = {**states.entry(row.state, to).values(now=now), "updated_at": now}
+            values = dict(entries[row.state])
             extra = changes.get(row.pk, {})
             values.update(extra)
             key = tuple(sorted((k, getattr(v, "pk", v)) for k, v in values.items()))
@@ -313,8 +293,7 @@ def _claim_sql(order: tuple[str, ...]) -> str:
             ORDER BY {{order}} LIMIT 1 FOR UPDATE SKIP LOCKED
         ), claimed AS (
             UPDATE {qn(Dossier._meta.db_table)} AS d
-            SET state = {in_review}, claimed_by_id = %(agent)s, review_started_at = %(now)s,
-                due_at = %(due)s, updated_at = %(now)s
+            SET {{claim_set}}, claimed_by_id = %(agent)s, updated_at = %(now)s
             FROM next WHERE d.id = next.id
             RETURNING {", ".join(f"d.{qn(f.column)}" for f in Dossier._meta.concrete_fields)}
         ), event AS (
@@ -326,7 +305,23 @@ def _claim_sql(order: tuple[str, ...]) -> str:
         SELECT {columns}, false AS resumed FROM claimed
         UNION ALL SELECT {columns}, true FROM held
     """  # noqa: S608
-    return sql.replace("{order}", _order_sql(order))
+    return sql.replace("{order}", _order_sql(order)).replace("{claim_set}", _claim_set_sql())
+
+
+def _claim_set_sql() -> str:
+    """The SET list of queued -> in_review from states.entry, the definition the ORM paths use:
+    the state as a literal, the stamped fields at %(now)s, the clock at %(due)s."""
+    entry = states.entry(State.QUEUED, State.IN_REVIEW)
+    assert entry.due_in is not None and not entry.releases_claim
+    qn = connection.ops.quote_name
+    columns = {name: qn(Dossier._meta.get_field(name).column) for name in ("state", "due_at", *entry.stamped)}
+    return ", ".join(
+        [
+            f"{columns['state']} = {_sql_literal(entry.state)}",
+            *(f"{columns[name]} = %(now)s" for name in entry.stamped),
+            f"{columns['due_at']} = %(due)s",
+        ]
+    )
 
 
 def _sql_literal(value: str) -> str:
@@ -356,7 +351,7 @@ def _claim_statement(*, agent: User, order: tuple[str, ...]) -> Dossier | None:
         "cert": agent.cert_id,
         "role": states.role_of(agent),
         "now": now,
-        "due": now + states.clock(State.IN_REVIEW),
+        "due": now + states.entry(State.QUEUED, State.IN_REVIEW).due_in,
         "data": json.dumps({"changes": {"claimed_by": agent.pk}}),
     }
     connection.ensure_connection()

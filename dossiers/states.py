@@ -4,12 +4,14 @@ This module is the single source of truth for the workflow; services.dossier_tra
 only code that applies it.
 """
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from dossiers.models import State
+from dossiers.models import FINAL_STATES, State
 from portal.models import Role
 
 SYSTEM = "system"  # the actor role of tasks, sweeps and automatic decisions (actor=None)
@@ -70,6 +72,43 @@ STAGE_FIELDS: dict[str, str] = {
     State.REJECTED: "decided_at",
     State.ISSUED: "issued_at",
 }
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What a change of state writes besides the state itself. The single, the set-based and the
+    SQL paths (services.dossier_transition, dossier_transition_many, the claim statement) all
+    write a state change from this, so that they cannot drift apart."""
+
+    state: str
+    stamped: tuple[str, ...]  # fields set to the time of the change: the stage, closed_at
+    due_in: timedelta | None  # the new clock (due_at = time of the change + due_in), None: no clock
+    releases_claim: bool  # leaving review: the agent no longer holds the dossier
+
+    def values(self, *, now: datetime) -> dict[str, Any]:
+        """The fields to write, by model field name (updated_at is the caller's)."""
+        values: dict[str, Any] = {"state": self.state}
+        values.update(dict.fromkeys(self.stamped, now))
+        values["due_at"] = now + self.due_in if self.due_in else None
+        if self.releases_claim:
+            values["claimed_by"] = None
+        return values
+
+
+def entry(from_state: str, to_state: str) -> Entry:
+    """What moving a dossier from `from_state` to `to_state` writes (the move itself is checked by
+    check())."""
+    stamped = tuple(
+        name
+        for name in (STAGE_FIELDS.get(to_state), "closed_at" if to_state in FINAL_STATES else None)
+        if name is not None
+    )
+    return Entry(
+        state=to_state,
+        stamped=stamped,
+        due_in=clock(to_state),
+        releases_claim=from_state == State.IN_REVIEW,
+    )
 
 
 class TransitionNotAllowed(Exception):

@@ -223,3 +223,34 @@ def test_bulk_transition_moves_only_the_dossiers_that_may_move_and_audits_each(d
     # A rerun finds nothing left to move and writes nothing.
     assert services.dossier_transition_many(dossier_ids=ids, to=State.QUEUED, actor=None) == []
     assert DossierEvent.objects.filter(to_state=State.QUEUED).count() == 4
+
+
+STATE_CHANGE_FIELDS = ("state", "review_started_at", "decided_at", "closed_at", "due_at", "claimed_by_id")
+
+
+def _state_change_fields(dossier_id):
+    dossier = Dossier.objects.get(pk=dossier_id)
+    return {name: getattr(dossier, name) for name in STATE_CHANGE_FIELDS}
+
+
+@pytest.mark.parametrize("use_bulk", [False, True], ids=["single", "set-based"])
+def test_single_and_set_based_transitions_write_the_same_state_change(use_bulk):
+    owner, cert = factories.citizen(), factories.CertFactory()
+    agent = factories.agent(cert=cert)
+    dossier = _queued(owner, cert)
+    claimed = services.dossier_claim_next(agent=agent, order=("-priority", "queued_at", "pk"))
+    assert claimed.pk == dossier.pk
+    after_claim = _state_change_fields(dossier.pk)
+    assert after_claim["state"] == State.IN_REVIEW and after_claim["claimed_by_id"] == agent.pk
+    assert after_claim["due_at"] - after_claim["review_started_at"] == states.clock(State.IN_REVIEW)
+
+    if use_bulk:
+        moved = services.dossier_transition_many(dossier_ids=[dossier.pk], to=State.REJECTED, actor=agent)
+        assert moved == [dossier.pk]
+    else:
+        services.dossier_transition(dossier=dossier.pk, to=State.REJECTED, actor=agent)
+    after = _state_change_fields(dossier.pk)
+    assert after["state"] == State.REJECTED
+    assert after["claimed_by_id"] is None and after["due_at"] is None
+    assert after["decided_at"] is not None and after["closed_at"] == after["decided_at"]
+    assert after["review_started_at"] == after_claim["review_started_at"]
