@@ -1,20 +1,19 @@
 """The site shell: home page, login and logout, each role's space, and the health check."""
 
 import logging
-from collections import Counter as Tally
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from dossiers.models import FINAL_STATES, OPEN_STATES, Cert, State
+from dossiers.models import State
 from dossiers.selectors import dossiers_for_user
 from portal.forms import LoginForm
 from portal.models import Role, User
@@ -22,7 +21,6 @@ from portal.models import Role, User
 logger = logging.getLogger(__name__)
 
 DOSSIERS_PER_PAGE = 25
-AGENT_QUEUE_PREVIEW = 10
 
 # DSFR badge variant of each state, so that the state reads at a glance and not by colour alone
 # (the label is always written).
@@ -50,98 +48,43 @@ class LoginView(auth_views.LoginView):
     template_name = "portal/login.html"
     redirect_authenticated_user = True
 
+    def get_default_redirect_url(self) -> str:
+        # Without a `next`, each role goes straight to where it works (LOGIN_REDIRECT_URL is
+        # /mon-espace/, which would only redirect staff once more).
+        return landing_url(user=self.request.user)
+
 
 class LogoutView(auth_views.LogoutView):
     """Logout by POST only (Django 5), then back to the home page."""
 
 
+# Where each role works. Agents and supervisors have their own pages; /mon-espace/ is the
+# applicant's list of dossiers and sends staff on to those pages.
+LANDING_URL_NAMES: dict[str, str] = {
+    Role.AGENT: "agent-queue",
+    Role.SUPERVISOR: "supervision",
+    Role.ADMIN: "supervision",
+}
+
+
+def landing_url(*, user: User) -> str:
+    """The page a signed-in user lands on: the queue, the supervision, or their own space."""
+    return reverse(LANDING_URL_NAMES.get(user.role, "space"))
+
+
 @never_cache  # personal data: never kept by the browser or a proxy, even after logout
 @login_required
 def space(request: HttpRequest) -> HttpResponse:
-    """The signed-in user's space: what they can see and act on, according to their role."""
+    """A citizen's or a dealer's dossiers; agents and supervisors are sent to their own pages."""
     user: User = request.user
-    if user.role in (Role.CITIZEN, Role.DEALER):
-        return _owner_space(request, user)
-    if user.role == Role.AGENT:
-        return _agent_space(request, user)
-    return _supervision_space(request, user)
-
-
-def _owner_space(request: HttpRequest, user: User) -> HttpResponse:
+    if user.role not in (Role.CITIZEN, Role.DEALER):
+        return redirect(landing_url(user=user))
     dossiers = dossiers_for_user(user=user).order_by("-created_at", "-id")
     page = Paginator(dossiers, DOSSIERS_PER_PAGE).get_page(request.GET.get("page"))
     for dossier in page:
         dossier.badge = STATE_BADGES.get(dossier.state, "")
     template = "portal/space_citizen.html" if user.role == Role.CITIZEN else "portal/space_dealer.html"
     return render(request, template, {"page_obj": page, "organisation": user.organisation})
-
-
-def _agent_space(request: HttpRequest, user: User) -> HttpResponse:
-    dossiers = dossiers_for_user(user=user)
-    counts = Tally(dict(dossiers.values_list("state").annotate(n=Count("id")).order_by()))
-    queued = counts.get(State.QUEUED, 0)
-    cert = user.cert
-    oldest = list(
-        dossiers.filter(state=State.QUEUED).order_by("-priority", "queued_at")[:AGENT_QUEUE_PREVIEW]
-    )
-    return render(
-        request,
-        "portal/space_agent.html",
-        {
-            "cert": cert,
-            "state_counts": [
-                (label, counts.get(value, 0)) for value, label in State.choices if value != State.DRAFT
-            ],
-            "queued": queued,
-            "wait_days": projected_wait_days(queued=queued, daily_capacity=cert.daily_capacity),
-            "oldest": oldest,
-        },
-    )
-
-
-def _supervision_space(request: HttpRequest, user: User) -> HttpResponse:
-    rows = dossiers_for_user(user=user).values_list("cert_id", "state").annotate(n=Count("id")).order_by()
-    certs = list(Cert.objects.order_by("code"))
-    table = supervision_table(counts={(cert_id, state): n for cert_id, state, n in rows}, certs=certs)
-    return render(
-        request,
-        "portal/space_supervisor.html",
-        {
-            "states": [(value, label) for value, label in State.choices],
-            "table": table,
-        },
-    )
-
-
-def projected_wait_days(*, queued: int, daily_capacity: int) -> float:
-    """Working days needed to clear `queued` dossiers at `daily_capacity` a day (0 without capacity)."""
-    if daily_capacity <= 0:
-        return 0.0
-    return round(queued / daily_capacity, 1)
-
-
-def supervision_table(*, counts: dict[tuple[int | None, str], int], certs: list[Cert]) -> list[dict]:
-    """One row per centre (then one for dossiers not routed yet) with its count in every state."""
-    rows = []
-    for cert_id, label, capacity in [(c.pk, c.name, c.daily_capacity) for c in certs] + [(None, None, 0)]:
-        cells = [counts.get((cert_id, state), 0) for state in State.values]
-        open_total = sum(counts.get((cert_id, state), 0) for state in OPEN_STATES)
-        if cert_id is None and not any(cells):
-            continue
-        rows.append(
-            {
-                "label": label,
-                "cells": cells,
-                "open": open_total,
-                "closed": sum(counts.get((cert_id, state), 0) for state in FINAL_STATES),
-                "wait_days": projected_wait_days(
-                    queued=counts.get((cert_id, State.QUEUED), 0), daily_capacity=capacity
-                )
-                if cert_id
-                else None,
-            }
-        )
-    return rows
 
 
 @never_cache

@@ -26,7 +26,8 @@ def test_home_page_is_in_french_and_links_to_login_and_every_space(client):
     assert "Portail carte grise" in html
     assert "République" in html  # the State's block of the DSFR header
     assert f'href="{reverse("login")}"' in html
-    assert html.count(f'href="{reverse("space")}"') == 4  # one card per space
+    assert html.count(f'href="{reverse("space")}"') == 2  # the citizen's and the dealer's cards
+    assert f'href="{reverse("agent-queue")}"' in html and f'href="{reverse("supervision")}"' in html
     for anchor in ("espace-usager", "espace-professionnel", "espace-cert", "espace-supervision"):
         assert f'id="{anchor}"' in html and f'#{anchor}"' in html
     assert "/statistiques/" in html
@@ -42,16 +43,16 @@ def test_page_scripts_carry_the_nonce_of_the_content_security_policy(client):
 
 
 @pytest.mark.parametrize(
-    ("role", "heading"),
+    ("role", "landing", "heading"),
     [
-        (Role.CITIZEN, "Mon espace usager"),
-        (Role.DEALER, "Espace professionnel habilité"),
-        (Role.AGENT, "CERT de Besançon"),
-        (Role.SUPERVISOR, "Supervision des centres"),
-        (Role.ADMIN, "Supervision des centres"),
+        (Role.CITIZEN, "space", "Mon espace usager"),
+        (Role.DEALER, "space", "Espace professionnel habilité"),
+        (Role.AGENT, "agent-queue", "File d'instruction — CERT de Besançon"),
+        (Role.SUPERVISOR, "supervision", "Supervision nationale"),
+        (Role.ADMIN, "supervision", "Supervision nationale"),
     ],
 )
-def test_login_with_email_opens_the_space_of_the_role(client, role, heading):
+def test_login_with_email_opens_the_page_of_the_role(client, role, landing, heading):
     extra = {}
     if role == Role.DEALER:
         extra["organisation"] = factories.OrganisationFactory(name="Garage du Pont")
@@ -61,8 +62,18 @@ def test_login_with_email_opens_the_space_of_the_role(client, role, heading):
 
     response = login(client, "Compte@Example.fr")  # the email's case does not matter
 
-    assert response.redirect_chain[-1][0] == reverse("space")
-    assert f"<h1>{heading}</h1>" in response.content.decode()
+    assert [url for url, _status in response.redirect_chain] == [reverse(landing)]  # one hop
+    assert f"<h1>{heading}</h1>" in text_of(response)
+
+
+def test_login_still_follows_next_for_staff(client):
+    factories.supervisor(email="superviseur@example.fr")
+    target = reverse("stats")
+    response = client.post(
+        f"{reverse('login')}?next={target}",
+        {"username": "superviseur@example.fr", "password": factories.PASSWORD},
+    )
+    assert response.status_code == 302 and response.headers["Location"] == target
 
 
 def test_wrong_password_keeps_the_login_page_with_an_error(client):
@@ -120,40 +131,66 @@ def queue(dossier, *, cert: Cert):
     return dossier_transition(dossier=dossier, to=State.QUEUED, actor=None, changes={"cert": cert})
 
 
-def test_agent_space_counts_the_queue_of_their_centre_only(client):
+def test_agent_opening_mon_espace_lands_on_the_queue_of_their_centre(client):
     besancon, paris = Cert.objects.get(code="BES"), Cert.objects.get(code="PAR")
     owner = factories.citizen()
     first = queue(factories.draft(filed_by=owner), cert=besancon)
-    queue(factories.draft(filed_by=owner), cert=besancon)
+    second = queue(factories.draft(filed_by=owner), cert=besancon)
     elsewhere = queue(factories.draft(filed_by=owner), cert=paris)
-    factories.agent(cert=besancon, email="agent@example.fr")
+    agent = factories.agent(cert=besancon, email="agent@example.fr")
+    client.force_login(agent)
 
-    html = text_of(login(client, "agent@example.fr"))
+    response = client.get(reverse("space"), follow=True)
 
-    counts = dict(re.findall(r'<th scope="row">([^<]+)</th><td class="cg-number">(\d+)</td>', html))
-    assert counts["En attente d'instruction"] == "2"
-    assert counts["En cours d'instruction"] == "0"
-    assert first.reference in html and elsewhere.reference not in html
+    assert response.redirect_chain == [(reverse("agent-queue"), 302)]
+    html = text_of(response)
+    assert "2 dossiers en attente" in html
+    assert first.reference in html and second.reference in html
+    assert elsewhere.reference not in html
 
 
-def test_supervisor_space_counts_dossiers_per_centre_and_state(client):
+def test_supervisor_opening_mon_espace_lands_on_the_supervision_of_every_centre(client):
     besancon = Cert.objects.get(code="BES")
-    owner = factories.citizen()
-    queue(factories.draft(filed_by=owner), cert=besancon)
-    factories.draft(filed_by=owner)
-    factories.supervisor(email="superviseur@example.fr")
+    queue(factories.draft(filed_by=factories.citizen()), cert=besancon)
+    client.force_login(factories.supervisor(email="superviseur@example.fr"))
 
-    html = text_of(login(client, "superviseur@example.fr"))
+    response = client.get(reverse("space"), follow=True)
 
-    rows = {
-        label: [int(n) for n in re.findall(r'<td class="cg-number">(\d+)</td>', cells)]
-        for label, cells in re.findall(r'<th scope="row">([^<]+)</th>(.*?)</tr>', html, re.S)
-    }
-    assert set(rows) >= {cert.name for cert in Cert.objects.all()}
-    queued_column = State.values.index(State.QUEUED)
-    assert rows["CERT de Besançon"][queued_column] == 1
-    assert rows["CERT de Paris"][queued_column] == 0
-    assert rows["Pas encore affectés"][State.values.index(State.DRAFT)] == 1
+    assert response.redirect_chain == [(reverse("supervision"), 302)]
+    html = text_of(response)
+    rows = dict(re.findall(r'<th scope="row"><a href="[^"]+">([^<]+)</a></th>(.*?)</tr>', html, re.S))
+    assert set(rows) == {cert.name for cert in Cert.objects.all()}
+    queued = {name: re.findall(r'<td class="cg-number">(\d+)</td>', cells)[0] for name, cells in rows.items()}
+    assert queued["CERT de Besançon"] == "1" and queued["CERT de Paris"] == "0"
+
+
+def test_header_sends_each_role_to_its_own_page(client):
+    client.force_login(factories.citizen(email="camille@example.fr"))
+    header = client.get(reverse("home")).content.decode().split("<main")[0]
+    assert f'href="{reverse("space")}"' in header and f'href="{reverse("agent-queue")}"' not in header
+
+    client.force_login(factories.agent(cert=Cert.objects.get(code="BES")))
+    header = client.get(reverse("home")).content.decode().split("<main")[0]
+    assert f'href="{reverse("space")}"' not in header  # no "Mon espace" list for an agent
+    assert f'href="{reverse("agent-queue")}"' in header
+
+    client.force_login(factories.supervisor())
+    header = client.get(reverse("home")).content.decode().split("<main")[0]
+    assert f'href="{reverse("space")}"' not in header
+    assert f'href="{reverse("supervision")}"' in header
+
+
+def test_tables_are_captioned_and_keyboard_scrollable(client):
+    camille = factories.citizen(email="camille@example.fr")
+    factories.draft(filed_by=camille)
+    client.force_login(camille)
+
+    html = text_of(client.get(reverse("space")))
+
+    caption = "Mes dossiers, du plus récent au plus ancien"
+    assert f'<div class="fr-table__container" tabindex="0" role="region" aria-label="{caption}">' in html
+    assert f"<table><caption>{caption}</caption>" in html
+    assert '<th scope="col">Référence</th>' in html
 
 
 def test_healthz_is_ok_when_the_database_answers(client, settings):
@@ -251,7 +288,7 @@ def test_admin_creates_an_account_that_logs_in_by_email(staff_client, client):
     assert response.status_code == 302, response.content.decode()[:2000]
     staff_client.logout()
     page = text_of(login(client, "nouvel.agent@example.fr", "un-mot-de-passe-solide-2026"))
-    assert "<h1>CERT de Paris</h1>" in page
+    assert "<h1>File d'instruction — CERT de Paris</h1>" in page
 
 
 def test_admin_refuses_an_agent_without_a_centre(staff_client):
