@@ -174,7 +174,7 @@ class DossierOutput(serializers.Serializer):
 
     @extend_schema_field(PaymentStatusOutput)
     def get_payment(self, dossier: Dossier) -> dict:
-        return selectors.dossier_payment(dossier=dossier)
+        return PaymentStatusOutput(selectors.dossier_payment(dossier=dossier)).data
 
 
 def _scoped(request, reference: str) -> Dossier:
