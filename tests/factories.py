@@ -3,7 +3,7 @@
 import factory
 from rest_framework.authtoken.models import Token
 
-from dossiers.models import Cert, Procedure
+from dossiers.models import HOLDER_FIELDS, VEHICLE_FIELDS, Cert, Procedure
 from dossiers.services import dossier_create
 from portal.models import Organisation, OrganisationToken, Role, User
 
@@ -96,6 +96,14 @@ def new_vin() -> str:
     return f"VF1RFB00{next(_vin_counter):09d}"
 
 
+def _known(data: dict, fields: tuple[str, ...], what: str) -> dict:
+    # The sample values name model fields only: a renamed or removed field fails here, not silently.
+    unknown = set(data) - set(fields)
+    if unknown:
+        raise TypeError(f"not {what} fields: {sorted(unknown)}")
+    return data
+
+
 def vehicle_data(**overrides) -> dict:
     data = {
         "vin": new_vin(),
@@ -121,7 +129,7 @@ def vehicle_data(**overrides) -> dict:
         "euro_class": "EURO6",
     }
     data.update(overrides)
-    return data
+    return _known(data, VEHICLE_FIELDS, "vehicle")
 
 
 def holder_data(**overrides) -> dict:
@@ -135,7 +143,7 @@ def holder_data(**overrides) -> dict:
         "city": "Besançon",
     }
     data.update(overrides)
-    return data
+    return _known(data, HOLDER_FIELDS, "holder")
 
 
 def draft(
