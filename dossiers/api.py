@@ -27,7 +27,7 @@ from dossiers.models import (
     State,
     Vehicle,
 )
-from dossiers.validation import DOSSIER_INPUT_FIELDS, PROCEDURE_FACTS, SALE_FIELDS
+from dossiers.validation import DOSSIER_INPUT_FIELDS, PROCEDURE_FACTS, SALE_FIELDS, VEHICLE_INT_RANGES
 
 
 class VehicleInput(serializers.ModelSerializer):
@@ -38,7 +38,15 @@ class VehicleInput(serializers.ModelSerializer):
         model = Vehicle
         fields = VEHICLE_FIELDS
         # The model's uniqueness is not an input rule: a registered vehicle is found by its VIN.
-        extra_kwargs = {"vin": {"validators": []}, "plate": {"validators": []}}
+        # The bounds documented are validation's own (VEHICLE_INT_RANGES), not the column's.
+        extra_kwargs = {
+            "vin": {"validators": []},
+            "plate": {"validators": []},
+            **{
+                name: {"min_value": low, "max_value": high}
+                for name, (low, high) in VEHICLE_INT_RANGES.items()
+            },
+        }
 
 
 class HolderInput(serializers.ModelSerializer):
@@ -76,7 +84,8 @@ def _create_input(procedure: str) -> type[serializers.ModelSerializer]:
         declared["sale"] = SaleInput(required=False)
     meta = type("Meta", (), {"model": Dossier, "fields": (*DOSSIER_INPUT_FIELDS, *facts)})
     name = "".join(part.title() for part in procedure.split("_")) + "CreateInput"
-    return type(name, (serializers.ModelSerializer,), {**declared, "Meta": meta, "__doc__": ""})
+    doc = f"Dépôt d'un dossier « {procedure} » : véhicule, titulaire et données propres à la démarche."
+    return type(name, (serializers.ModelSerializer,), {**declared, "Meta": meta, "__doc__": doc})
 
 
 # One documented input per procedure; the schema tells them apart by `procedure`.

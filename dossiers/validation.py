@@ -389,7 +389,9 @@ def dossier_facts_clean(*, procedure: str, facts: dict[str, Any]) -> dict[str, A
     `facts` holds only the facts that were given; the others keep their model default."""
     errors = _Collector("")
     clean: dict[str, Any] = {}
-    for problem in unknown_fields(facts, allowed=PROCEDURE_FACTS.get(procedure, ())):
+    # An unknown procedure is reported by itself; its facts are still checked for their types.
+    allowed = PROCEDURE_FACTS.get(procedure) or {name for names in PROCEDURE_FACTS.values() for name in names}
+    for problem in unknown_fields(facts, allowed=allowed):
         errors.errors.append(problem)
     if "holder_is_owner" in facts:
         value = facts["holder_is_owner"]
