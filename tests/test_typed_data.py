@@ -4,16 +4,18 @@ No free-form data: every input field is typed and documented, unknown fields are
 is recorded only by the payment service, and the certificate prints typed fields only.
 """
 
+import html
 from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from cert_workflow import checks
+from cert_workflow import checks, queue
 from cert_workflow.document_data import DUPLICATE_MENTION, OWNER_MENTION, document_data
 from cert_workflow.models import CheckResult, Outcome
 from dossiers import services
@@ -27,6 +29,7 @@ from dossiers.models import (
     Payment,
     Procedure,
     Sale,
+    State,
     TitleMention,
     Vehicle,
 )
@@ -295,6 +298,34 @@ def test_a_fifth_mention_is_refused_and_the_four_recorded_stay():
     with pytest.raises(InvalidInput):
         services.title_mentions_set(dossier=dossier, mentions=["1", "2", "3", "4", "5"])
     assert list(dossier.mentions.values_list("position", "text")) == [(1, "A"), (2, "B")]
+
+
+@pytest.mark.django_db
+def test_agent_page_shows_the_typed_facts_with_french_labels(client):
+    dossier = factories.draft(
+        filed_by=factories.citizen(),
+        procedure=Procedure.CHANGE_OF_OWNER,
+        vehicle=factories.vehicle_data(plate="GA-789-BC", noise_db=78),
+        facts={"sale": {"sold_at": "2026-11-14T10:30", "mileage_km": 48200, "code_de_cession": "K7P2M9Q4"}},
+    )
+    services.title_mentions_set(dossier=dossier, mentions=["ATTELAGE AUTORISÉ"])
+    cert = factories.CertFactory()
+    Dossier.objects.filter(pk=dossier.pk).update(state=State.QUEUED, cert=cert, queued_at=timezone.now())
+    agent = factories.agent(cert=cert)
+    queue.queue_claim_next(agent=agent)
+    client.force_login(agent)
+
+    page = html.unescape(client.get(reverse("agent-dossier", args=[dossier.reference])).content.decode())
+
+    for label, value in (
+        ("Date et heure de la cession", "14/11/2026 10:30"),
+        ("Kilométrage", "48200"),
+        ("Code de cession", "K7P2M9Q4"),
+        ("Niveau sonore à l'arrêt (U.1)", "78 dB(A)"),
+        ("Mention Z.1", "ATTELAGE AUTORISÉ"),
+        ("Paiements enregistrés", "Aucun"),
+    ):
+        assert label in page and value in page, label
 
 
 BEFORE = [("dossiers", "0010_typed_facts")]
