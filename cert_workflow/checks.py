@@ -23,9 +23,8 @@ from cert_workflow import tasks
 from cert_workflow.models import Assessment, CheckResult, Outcome, Risk, StraightThroughRule
 from dossiers.errors import FieldError, InvalidInput
 from dossiers.fees import Fees
-from dossiers.models import Document, DocumentKind, Dossier, Procedure, State, Vehicle
+from dossiers.models import Document, DocumentKind, Dossier, DuplicateReason, Procedure, Sale, State, Vehicle
 from dossiers.services import FIRST_IN_FRANCE, dossier_fees, dossier_transition_many
-from dossiers.validation import parse_day
 from dossiers.validators import (
     ELECTRIC_ENERGIES,
     ENERGY_CODES,
@@ -83,7 +82,7 @@ STRAIGHT_THROUGH_BY_DEFAULT = frozenset({Procedure.CHANGE_OF_ADDRESS, Procedure.
 NOT_OPEN = (State.DRAFT, State.ISSUED, State.REJECTED, State.WITHDRAWN)
 # A seller's declaration and the buyer's change of owner are filed side by side for one sale.
 COMPANION_PROCEDURES = frozenset({Procedure.SALE_DECLARATION, Procedure.CHANGE_OF_OWNER})
-DUPLICATE_REASONS = ("loss", "theft", "damage")
+DUPLICATE_REASONS = tuple(DuplicateReason.values)
 # The format of the code de cession is not published: 8 to 20 letters or digits once spaces and
 # dashes are removed, enough to catch a truncated or mistyped code without rejecting a real one.
 CODE_DE_CESSION = re.compile(r"[A-Z0-9]{8,20}")
@@ -267,7 +266,7 @@ def required_documents(
     *,
     procedure: str,
     by_professional: bool,
-    details: dict[str, Any],
+    duplicate_reason: str,
     first_registration_date: date | None,
     on: date,
 ) -> frozenset[str]:
@@ -275,7 +274,7 @@ def required_documents(
     required = set(REQUIRED_DOCUMENTS[procedure])
     if by_professional:
         required.add(Kind.MANDATE)  # cerfa 13757: the holder mandates the professional
-    if procedure == Procedure.DUPLICATE and details.get("reason") == "theft":
+    if procedure == Procedure.DUPLICATE and duplicate_reason == DuplicateReason.THEFT:
         required.add(Kind.POLICE_REPORT)
     if (
         procedure in CT_PROCEDURES
@@ -323,11 +322,11 @@ def check_fees(*, frozen: dict[str, Decimal | None], owed: Fees | None, error: s
 
 
 def check_payment(*, y6: Decimal | None, paid: Any) -> CheckOutcome:
-    """What was paid equals Y.6; a dossier that owes something and shows no payment is a warning."""
+    """What was paid (the recorded payments' sum) equals Y.6; owing and showing no payment is a warning."""
     if paid is None or paid == "":
         if not y6:
             return _passed(_("Aucune taxe à payer."))
-        # Payment is not built yet: until it records `paid_amount`, a human confirms the payment.
+        # No payment provider yet: until one records payments, a human confirms the payment.
         return _warning(_("Paiement non enregistré (%(total)s dus).") % {"total": _euros(y6)})
     try:
         amount = Decimal(str(paid)).quantize(Decimal("0.01"))
@@ -342,12 +341,9 @@ def check_payment(*, y6: Decimal | None, paid: Any) -> CheckOutcome:
     return _passed(_("Paiement de %(paid)s reçu, égal aux taxes dues.") % {"paid": _euros(amount)})
 
 
-def check_sale_date(*, details: dict[str, Any], on: date) -> CheckOutcome:
+def check_sale_date(*, sale: Sale | None, on: date) -> CheckOutcome:
     """The declared sale is in the past and at most one month before the application (R322-5)."""
-    try:
-        sale_date = parse_day(details.get("sale_date"))
-    except ValueError:
-        sale_date = None
+    sale_date = timezone.localdate(sale.sold_at) if sale is not None and sale.sold_at else None
     if sale_date is None:
         return _failed(_("Date de cession absente ou illisible."))
     if sale_date > on:
@@ -363,10 +359,10 @@ def check_sale_date(*, details: dict[str, Any], on: date) -> CheckOutcome:
     return _passed(_("Cession du %(date)s déclarée dans le mois.") % {"date": sale_date.strftime("%d/%m/%Y")})
 
 
-def check_code_de_cession(*, details: dict[str, Any], has_sale_certificate: bool) -> CheckOutcome:
+def check_code_de_cession(*, sale: Sale | None, has_sale_certificate: bool) -> CheckOutcome:
     """A well-formed code de cession, or at least the signed cerfa 15776 for an agent to read."""
-    raw = details.get("code_de_cession")
-    code = re.sub(r"[\s-]", "", raw).upper() if isinstance(raw, str) else ""
+    # Stored normalised (upper case, no spaces or dashes) by dossiers.validation.sale_clean.
+    code = sale.code_de_cession if sale is not None else ""
     if not code:
         if has_sale_certificate:
             return _warning(_("Pas de code de cession : le certificat de cession joint est à vérifier."))
@@ -379,9 +375,8 @@ def check_code_de_cession(*, details: dict[str, Any], has_sale_certificate: bool
     return _passed(_("Code de cession présent et bien formé."))
 
 
-def check_duplicate_reason(*, details: dict[str, Any], present: set[str]) -> CheckOutcome:
+def check_duplicate_reason(*, reason: str, present: set[str]) -> CheckOutcome:
     """A duplicate says why; after a theft, the police report is attached."""
-    reason = details.get("reason")
     if reason not in DUPLICATE_REASONS:
         return _warning(_("Motif du duplicata (perte, vol, détérioration) non précisé."))
     if reason != "theft":
@@ -409,10 +404,17 @@ def route_of(*, risk: str, enabled: bool, sampling_rate: Decimal, draw: float | 
     return Assessment.Route.STRAIGHT_THROUGH
 
 
+def payments_total(dossier: Dossier) -> Decimal | None:
+    """The sum of the payments recorded for the dossier (prefetched in a chunk), None when none."""
+    amounts = [payment.amount for payment in dossier.payments.all()]
+    return sum(amounts, Decimal("0.00")) if amounts else None
+
+
 def dossier_checks(*, dossier: Dossier, others: list[OpenDossier]) -> dict[str, CheckOutcome]:
     """Every check that applies to a loaded dossier (vehicle, holder and documents), by code."""
     on = timezone.localdate(dossier.submitted_at) if dossier.submitted_at else timezone.localdate()
-    vehicle, details = dossier.vehicle, dossier.details or {}
+    vehicle = dossier.vehicle
+    sale = getattr(dossier, "sale", None)  # none recorded: the sale checks fail
     present = {document.kind for document in dossier.documents.all()}
     first_in_france = dossier.procedure in FIRST_IN_FRANCE
     try:
@@ -434,22 +436,22 @@ def dossier_checks(*, dossier: Dossier, others: list[OpenDossier]) -> dict[str, 
             required=required_documents(
                 procedure=dossier.procedure,
                 by_professional=dossier.organisation_id is not None,
-                details=details,
+                duplicate_reason=dossier.duplicate_reason,
                 first_registration_date=vehicle.first_registration_date,
                 on=on,
             ),
             present=present,
         ),
         "fees": check_fees(frozen=frozen, owed=owed, error=error),
-        "payment": check_payment(y6=dossier.y6, paid=details.get("paid_amount")),
+        "payment": check_payment(y6=dossier.y6, paid=payments_total(dossier)),
     }
     if dossier.procedure == Procedure.CHANGE_OF_OWNER:
-        results["sale_date"] = check_sale_date(details=details, on=on)
+        results["sale_date"] = check_sale_date(sale=sale, on=on)
         results["code_de_cession"] = check_code_de_cession(
-            details=details, has_sale_certificate=Kind.SALE_CERTIFICATE in present
+            sale=sale, has_sale_certificate=Kind.SALE_CERTIFICATE in present
         )
     if dossier.procedure == Procedure.DUPLICATE:
-        results["duplicate_reason"] = check_duplicate_reason(details=details, present=present)
+        results["duplicate_reason"] = check_duplicate_reason(reason=dossier.duplicate_reason, present=present)
     return results
 
 
@@ -507,9 +509,10 @@ def dossiers_assess(*, dossier_ids: list[int], rng: random.Random | None = None)
         dossiers = list(
             Dossier.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(pk__in=dossier_ids, state=State.SUBMITTED)
-            .select_related("vehicle", "holder")
+            .select_related("vehicle", "holder", "sale")
             .prefetch_related(
-                Prefetch("documents", queryset=Document.objects.only("id", "dossier_id", "kind"))
+                Prefetch("documents", queryset=Document.objects.only("id", "dossier_id", "kind")),
+                "payments",
             )
             .order_by("pk")
         )

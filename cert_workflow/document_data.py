@@ -11,12 +11,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cert_workflow.models import ComplementRequest, DocumentKind
 from cert_workflow.queue import REJECT_REASONS, complement_items
-from dossiers.models import Dossier, DossierEvent, HolderKind, Procedure, State
+from dossiers.models import VEHICLE_FIELDS, Dossier, DossierEvent, HolderKind, Procedure, State, Vehicle
 
 OWNER_MENTION = "EST LE PROPRIETAIRE DU VEHICULE"
 DUPLICATE_MENTION = "DUPLICATA"
@@ -75,41 +76,23 @@ def _holder_address(holder) -> str:
 
 def _vehicle_fields(*, dossier: Dossier, issued_at: datetime) -> dict[str, str]:
     vehicle = dossier.vehicle
-    first_registration = vehicle.first_registration_date
-    if first_registration is None and dossier.procedure == Procedure.FIRST_REGISTRATION:
+    # Every vehicle field is printed under its certificate code, the model field's verbose name.
+    printed = {}
+    for name in VEHICLE_FIELDS:
+        field, value = Vehicle._meta.get_field(name), getattr(vehicle, name)
+        if isinstance(field, models.DateField):
+            printed[str(field.verbose_name)] = day_format(value)
+        elif isinstance(field, models.IntegerField | models.DecimalField):
+            printed[str(field.verbose_name)] = number_format(value)
+        else:
+            printed[str(field.verbose_name)] = value or ""
+    if vehicle.first_registration_date is None and dossier.procedure == Procedure.FIRST_REGISTRATION:
         # A new vehicle's first registration is the one this document records.
-        first_registration = issued_at
-    ratio = ""
+        printed["B"] = day_format(issued_at)
+    printed["Q"] = ""
     if vehicle.genre in MOTORCYCLE_GENRES and vehicle.power_kw and vehicle.mass_kg:
-        ratio = number_format((Decimal(vehicle.power_kw) / vehicle.mass_kg).quantize(Decimal("0.01")))
-    return {
-        "A": vehicle.plate or "",
-        "B": day_format(first_registration),
-        "D.1": vehicle.make,
-        "D.2": vehicle.type_variant_version,
-        "D.2.1": vehicle.cnit,
-        "D.3": vehicle.commercial_name,
-        "E": vehicle.vin,
-        "F.1": number_format(vehicle.max_mass_kg),
-        "F.2": number_format(vehicle.ptac_kg),
-        "F.3": number_format(vehicle.ptra_kg),
-        "G": number_format(vehicle.mass_kg),
-        "G.1": number_format(vehicle.empty_mass_kg),
-        "J": vehicle.eu_category,
-        "J.1": vehicle.genre,
-        "J.2": vehicle.eu_body,
-        "J.3": vehicle.body,
-        "K": vehicle.approval_number,
-        "P.1": number_format(vehicle.displacement_cm3),
-        "P.2": number_format(vehicle.power_kw),
-        "P.3": vehicle.energy,
-        "P.6": number_format(vehicle.fiscal_power),
-        "Q": ratio,
-        "S.1": number_format(vehicle.seats),
-        "S.2": number_format(vehicle.standing_places),
-        "V.7": number_format(vehicle.co2_g_km),
-        "V.9": vehicle.euro_class,
-    }
+        printed["Q"] = number_format((Decimal(vehicle.power_kw) / vehicle.mass_kg).quantize(Decimal("0.01")))
+    return printed
 
 
 def _fees(dossier: Dossier) -> dict[str, str]:
@@ -117,8 +100,7 @@ def _fees(dossier: Dossier) -> dict[str, str]:
 
 
 def _certificate_fields(*, dossier: Dossier, issued_at: datetime) -> dict[str, str]:
-    details = dossier.details or {}
-    mentions = [str(m) for m in details.get("mentions", []) if str(m).strip()]
+    mentions = [mention.text for mention in dossier.mentions.order_by("position") if mention.text.strip()]
     if dossier.procedure == Procedure.DUPLICATE:
         mentions.insert(0, DUPLICATE_MENTION)
     mentions = (mentions + ["", "", "", ""])[:4]
@@ -127,12 +109,9 @@ def _certificate_fields(*, dossier: Dossier, issued_at: datetime) -> dict[str, s
         "C.1": _holder_name(dossier.holder),
         "C.3": _holder_address(dossier.holder),
         # Absent when the holder is not the owner (leasing, long-term rental).
-        "C.4a": "" if details.get("leasing") else OWNER_MENTION,
-        "H": day_format(details.get("validity_until")),
-        "I": day_format(issued_at),
-        "U.1": number_format(details.get("noise_db")),
-        "U.2": number_format(details.get("noise_rpm")),
-        "X.1": day_format(details.get("technical_inspection_date")),
+        "C.4a": OWNER_MENTION if dossier.holder_is_owner else "",
+        "H": day_format(dossier.validity_until),
+        "I": day_format(issued_at),  # U.1, U.2 and X.1 are vehicle fields, printed above
         **_fees(dossier),
         **{f"Z.{n}": mention for n, mention in enumerate(mentions, start=1)},
     }

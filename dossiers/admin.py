@@ -8,7 +8,17 @@ or deleted by hand.
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from dossiers.models import Cert, Document, Dossier, DossierEvent, Holder, Vehicle
+from dossiers.models import (
+    Cert,
+    Document,
+    Dossier,
+    DossierEvent,
+    Holder,
+    Payment,
+    Sale,
+    TitleMention,
+    Vehicle,
+)
 
 
 @admin.register(Cert)
@@ -72,6 +82,23 @@ class DossierEventInline(ReadOnlyInline):
     fields = ("created_at", "action", "from_state", "to_state", "actor", "actor_role", "reason")
 
 
+class SaleInline(ReadOnlyInline):
+    model = Sale
+    fields = ("sold_at", "mileage_km", "code_de_cession")
+
+
+class TitleMentionInline(ReadOnlyInline):
+    # Written by dossiers.services.title_mentions_set only.
+    model = TitleMention
+    fields = ("position", "text")
+
+
+class PaymentInline(ReadOnlyInline):
+    # Written by dossiers.services.payment_record only (the payment service).
+    model = Payment
+    fields = ("paid_at", "amount", "provider", "provider_reference")
+
+
 # Fields written by the workflow services only: they stay visible, never editable.
 WORKFLOW_FIELDS = (
     "reference",
@@ -112,9 +139,10 @@ class DossierAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     readonly_fields = WORKFLOW_FIELDS
     raw_id_fields = ("applicant", "organisation", "vehicle", "holder")
-    inlines = [DocumentInline, DossierEventInline]
+    inlines = [SaleInline, TitleMentionInline, PaymentInline, DocumentInline, DossierEventInline]
     fieldsets = (
-        (None, {"fields": ("reference", "procedure", "state", "priority", "details")}),
+        (None, {"fields": ("reference", "procedure", "state", "priority")}),
+        (_("Titre"), {"fields": ("holder_is_owner", "validity_until", "duplicate_reason")}),
         (_("Parties"), {"fields": ("applicant", "filed_by", "organisation", "vehicle", "holder")}),
         (_("Instruction"), {"fields": ("cert", "claimed_by", "due_at")}),
         (_("Taxes"), {"fields": ("y1", "y2", "y3", "y4", "y5", "y6")}),

@@ -1,7 +1,14 @@
 """Dossier endpoints: parse, call one service or selector, serialise. Another user's dossier is a 404."""
 
+from typing import Any
+
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -9,90 +16,111 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dossiers import selectors, services
-from dossiers.models import DocumentKind, Dossier, Procedure, State
-
-VEHICLE_FIELDS = [
-    "vin",
-    "plate",
-    "first_registration_date",
-    "make",
-    "type_variant_version",
-    "cnit",
-    "commercial_name",
-    "max_mass_kg",
-    "ptac_kg",
-    "ptra_kg",
-    "mass_kg",
-    "empty_mass_kg",
-    "eu_category",
-    "genre",
-    "eu_body",
-    "body",
-    "approval_number",
-    "displacement_cm3",
-    "power_kw",
-    "energy",
-    "fiscal_power",
-    "seats",
-    "standing_places",
-    "co2_g_km",
-    "euro_class",
-]
-HOLDER_FIELDS = [
-    "holder_kind",
-    "last_name",
-    "first_names",
-    "birth_date",
-    "company_name",
-    "siret",
-    "email",
-    "address_line",
-    "postcode",
-    "city",
-    "department",
-]
+from dossiers.models import (
+    HOLDER_FIELDS,
+    VEHICLE_FIELDS,
+    DocumentKind,
+    Dossier,
+    Holder,
+    Procedure,
+    Sale,
+    State,
+    Vehicle,
+)
+from dossiers.validation import DOSSIER_INPUT_FIELDS, PROCEDURE_FACTS, SALE_FIELDS, VEHICLE_INT_RANGES
 
 
-class VehicleOutput(serializers.Serializer):
-    vin = serializers.CharField()
-    plate = serializers.CharField(allow_null=True)
-    first_registration_date = serializers.DateField(allow_null=True)
-    make = serializers.CharField()
-    type_variant_version = serializers.CharField()
-    cnit = serializers.CharField()
-    commercial_name = serializers.CharField()
-    max_mass_kg = serializers.IntegerField(allow_null=True)
-    ptac_kg = serializers.IntegerField(allow_null=True)
-    ptra_kg = serializers.IntegerField(allow_null=True)
-    mass_kg = serializers.IntegerField(allow_null=True)
-    empty_mass_kg = serializers.IntegerField(allow_null=True)
-    eu_category = serializers.CharField()
-    genre = serializers.CharField()
-    eu_body = serializers.CharField()
-    body = serializers.CharField()
-    approval_number = serializers.CharField()
-    displacement_cm3 = serializers.IntegerField(allow_null=True)
-    power_kw = serializers.DecimalField(max_digits=6, decimal_places=1, allow_null=True)
-    energy = serializers.CharField()
-    fiscal_power = serializers.IntegerField()
-    seats = serializers.IntegerField(allow_null=True)
-    standing_places = serializers.IntegerField(allow_null=True)
-    co2_g_km = serializers.IntegerField(allow_null=True)
-    euro_class = serializers.CharField()
+class VehicleInput(serializers.ModelSerializer):
+    """The vehicle's fields, listed from the model. Documents types only: the values are checked by
+    dossiers.validation.vehicle_clean, the one set of rules shared with forms and batch rows."""
+
+    class Meta:
+        model = Vehicle
+        fields = VEHICLE_FIELDS
+        # The model's uniqueness is not an input rule: a registered vehicle is found by its VIN.
+        # The bounds documented are validation's own (VEHICLE_INT_RANGES), not the column's.
+        extra_kwargs = {
+            "vin": {"validators": []},
+            "plate": {"validators": []},
+            **{
+                name: {"min_value": low, "max_value": high}
+                for name, (low, high) in VEHICLE_INT_RANGES.items()
+            },
+        }
 
 
-class HolderOutput(serializers.Serializer):
-    holder_kind = serializers.CharField()
-    last_name = serializers.CharField()
-    first_names = serializers.CharField()
-    birth_date = serializers.DateField(allow_null=True)
-    company_name = serializers.CharField()
-    siret = serializers.CharField()
-    email = serializers.CharField()
-    address_line = serializers.CharField()
-    postcode = serializers.CharField()
-    city = serializers.CharField()
-    department = serializers.CharField()
+class HolderInput(serializers.ModelSerializer):
+    """The holder's fields, listed from the model; checked by dossiers.validation.holder_clean."""
+
+    class Meta:
+        model = Holder
+        fields = HOLDER_FIELDS
+        extra_kwargs = {
+            "department": {"required": False, "help_text": "Déduit du code postal s'il est absent."}
+        }
+
+
+class SaleInput(serializers.ModelSerializer):
+    """The sale (cerfa 15776); checked by dossiers.validation.sale_clean."""
+
+    class Meta:
+        model = Sale
+        fields = SALE_FIELDS
+        extra_kwargs = {
+            "sold_at": {"required": True, "allow_null": False},
+            "code_de_cession": {"help_text": "Espaces et tirets ignorés, mis en majuscules."},
+        }
+
+
+def _create_input(procedure: str) -> type[serializers.ModelSerializer]:
+    """The create input of one procedure: procedure, vehicle, holder and its own facts."""
+    facts = PROCEDURE_FACTS[procedure]
+    declared: dict[str, Any] = {
+        "procedure": serializers.ChoiceField(choices=[(procedure, Procedure(procedure).label)]),
+        "vehicle": VehicleInput(),
+        "holder": HolderInput(),
+    }
+    if "sale" in facts:
+        declared["sale"] = SaleInput(required=False)
+    meta = type("Meta", (), {"model": Dossier, "fields": (*DOSSIER_INPUT_FIELDS, *facts)})
+    name = "".join(part.title() for part in procedure.split("_")) + "CreateInput"
+    doc = f"Dépôt d'un dossier « {procedure} » : véhicule, titulaire et données propres à la démarche."
+    return type(name, (serializers.ModelSerializer,), {**declared, "Meta": meta, "__doc__": doc})
+
+
+# One documented input per procedure; the schema tells them apart by `procedure`.
+CREATE_INPUTS = {procedure: _create_input(procedure) for procedure in Procedure.values}
+DossierCreateInput = PolymorphicProxySerializer(
+    component_name="DossierCreateInput",
+    serializers=CREATE_INPUTS,
+    resource_type_field_name="procedure",
+)
+
+
+class VehicleOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Vehicle
+        fields = VEHICLE_FIELDS
+        read_only_fields = VEHICLE_FIELDS
+
+
+class HolderOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Holder
+        fields = HOLDER_FIELDS
+        read_only_fields = HOLDER_FIELDS
+
+
+class SaleOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Sale
+        fields = SALE_FIELDS
+        read_only_fields = SALE_FIELDS
+
+
+class PaymentStatusOutput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["not_due", "unpaid", "partial", "paid"])
+    paid = serializers.DecimalField(max_digits=9, decimal_places=2)
 
 
 class FeesOutput(serializers.Serializer):
@@ -124,8 +152,13 @@ class DossierOutput(serializers.Serializer):
     state_label = serializers.CharField(source="get_state_display")
     vehicle = VehicleOutput()
     holder = HolderOutput()
-    details = serializers.JSONField()
+    holder_is_owner = serializers.BooleanField()
+    validity_until = serializers.DateField(allow_null=True)
+    duplicate_reason = serializers.CharField()
+    sale = SaleOutput(allow_null=True)
+    mentions = serializers.SerializerMethodField()
     fees = serializers.SerializerMethodField()
+    payment = serializers.SerializerMethodField()
     cert = serializers.CharField(source="cert.code", allow_null=True, default=None)
     organisation = serializers.CharField(source="organisation.siret", allow_null=True, default=None)
     priority = serializers.IntegerField()
@@ -142,6 +175,15 @@ class DossierOutput(serializers.Serializer):
     @extend_schema(responses=FeesOutput)
     def get_fees(self, dossier: Dossier) -> dict:
         return FeesOutput(dossier).data
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_mentions(self, dossier: Dossier) -> list[str]:
+        """Z.1–Z.4 as recorded by the register or an agent."""
+        return [mention.text for mention in dossier.mentions.order_by("position")]
+
+    @extend_schema_field(PaymentStatusOutput)
+    def get_payment(self, dossier: Dossier) -> dict:
+        return PaymentStatusOutput(selectors.dossier_payment(dossier=dossier)).data
 
 
 def _scoped(request, reference: str) -> Dossier:
@@ -163,12 +205,6 @@ class DossierPagination(CursorPagination):
 class DossierListCreateApi(APIView):
     """List the caller's dossiers, or create a draft."""
 
-    class DossierCreateInput(serializers.Serializer):
-        procedure = serializers.ChoiceField(choices=Procedure.choices)
-        vehicle = serializers.DictField(help_text="Champs du véhicule, noms de FIELDS.md (vin, make, ...).")
-        holder = serializers.DictField(help_text="Champs du titulaire, noms de FIELDS.md.")
-        details = serializers.DictField(required=False, help_text="Données propres à la démarche.")
-
     @extend_schema(
         parameters=[OpenApiParameter("state", str, enum=State.values, required=False)],
         responses=DossierSummaryOutput(many=True),
@@ -186,13 +222,14 @@ class DossierListCreateApi(APIView):
 
     @extend_schema(request=DossierCreateInput, responses={201: DossierOutput})
     def post(self, request):
-        data = self.DossierCreateInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        # The inputs above document the fields; dossier_create checks them with dossiers.validation
+        # and answers every error at once, unknown fields included.
+        data = request.data if isinstance(request.data, dict) else {}
         dossier = services.dossier_create(
-            procedure=data.validated_data["procedure"],
-            vehicle=data.validated_data["vehicle"],
-            holder=data.validated_data["holder"],
-            details=data.validated_data.get("details"),
+            procedure=data.get("procedure"),
+            vehicle=data.get("vehicle"),
+            holder=data.get("holder"),
+            facts={key: value for key, value in data.items() if key not in DOSSIER_INPUT_FIELDS},
             filed_by=request.user,
         )
         return Response(DossierOutput(dossier).data, status=status.HTTP_201_CREATED)

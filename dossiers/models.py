@@ -102,6 +102,9 @@ class Vehicle(models.Model):
     standing_places = models.PositiveSmallIntegerField("S.2", null=True, blank=True)
     co2_g_km = models.PositiveSmallIntegerField("V.7", null=True, blank=True)
     euro_class = models.CharField("V.9", max_length=20, blank=True)
+    noise_db = models.PositiveSmallIntegerField("U.1", null=True, blank=True)
+    noise_rpm = models.PositiveIntegerField("U.2", null=True, blank=True)
+    technical_inspection_date = models.DateField("X.1", null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -110,6 +113,13 @@ class Vehicle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.make} {self.commercial_name} ({self.plate or self.vin})"
+
+
+# The vehicle's certificate fields, in the model's order: what the API, the forms and batch rows
+# accept and what the certificate prints. Derived here once, read by every list of vehicle fields.
+VEHICLE_FIELDS: tuple[str, ...] = tuple(
+    f.name for f in Vehicle._meta.concrete_fields if f.name not in ("id", "created_at")
+)
 
 
 class HolderKind(models.TextChoices):
@@ -155,6 +165,16 @@ class Holder(models.Model):
         return f"{self.last_name.upper()} {self.first_names}".strip()
 
 
+# The holder's fields as the applicant gives them (department is derived from the postcode when absent).
+HOLDER_FIELDS: tuple[str, ...] = tuple(f.name for f in Holder._meta.concrete_fields if f.name != "id")
+
+
+class DuplicateReason(models.TextChoices):
+    LOSS = "loss", _("Perte")
+    THEFT = "theft", _("Vol")
+    DAMAGE = "damage", _("Détérioration")
+
+
 class Dossier(models.Model):
     reference = models.CharField(_("référence"), max_length=20, unique=True)
     procedure = models.CharField(_("démarche"), max_length=30, choices=Procedure.choices)
@@ -198,8 +218,12 @@ class Dossier(models.Model):
         related_name="dossiers",
     )
     priority = models.SmallIntegerField(_("priorité"), default=0)
-    # Procedure-specific data (sale date and hour, code de cession, mileage, reason of a duplicate...).
-    details = models.JSONField(_("données de la démarche"), default=dict, blank=True)
+    # Title facts. False for a leasing or a long-term rental: the certificate leaves out C.4a.
+    holder_is_owner = models.BooleanField(_("le titulaire est propriétaire (C.4a)"), default=True)
+    validity_until = models.DateField(_("fin de validité (H)"), null=True, blank=True)
+    duplicate_reason = models.CharField(
+        _("motif du duplicata"), max_length=10, choices=DuplicateReason.choices, blank=True
+    )
 
     y1 = models.DecimalField("Y.1", max_digits=9, decimal_places=2, null=True, blank=True)
     y2 = models.DecimalField("Y.2", max_digits=9, decimal_places=2, null=True, blank=True)
@@ -271,6 +295,68 @@ class Dossier(models.Model):
     @property
     def is_final(self) -> bool:
         return self.state in FINAL_STATES
+
+
+class Sale(models.Model):
+    """The sale behind a change of owner or a sale declaration (cerfa 15776)."""
+
+    dossier = models.OneToOneField(Dossier, on_delete=models.PROTECT, related_name="sale")
+    # Null only for a sale migrated from the free-form data of old dossiers without a date: the
+    # API requires it, and the sale_date check fails a dossier without it.
+    sold_at = models.DateTimeField(_("date et heure de la cession"), null=True, blank=True)
+    mileage_km = models.PositiveIntegerField(_("kilométrage"), null=True, blank=True)
+    # Upper case without spaces or dashes (validation.sale_clean); the check says if it is well formed.
+    code_de_cession = models.CharField(_("code de cession"), max_length=32, blank=True)
+
+    class Meta:
+        verbose_name = _("cession")
+        verbose_name_plural = _("cessions")
+
+    def __str__(self) -> str:
+        return (
+            f"{self.dossier_id} sold {self.sold_at:%Y-%m-%d %H:%M}" if self.sold_at else str(self.dossier_id)
+        )
+
+
+class TitleMention(models.Model):
+    """A mention Z.1–Z.4 of the title, written by the register or an agent, never by the applicant."""
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="mentions")
+    position = models.PositiveSmallIntegerField(_("position (Z.1 à Z.4)"))
+    text = models.CharField(_("mention"), max_length=100)
+
+    class Meta:
+        verbose_name = _("mention du certificat")
+        verbose_name_plural = _("mentions du certificat")
+        ordering = ["dossier", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["dossier", "position"], name="mention_once_per_position"),
+            models.CheckConstraint(
+                condition=Q(position__gte=1, position__lte=4), name="mention_position_z1_z4"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Z.{self.position} {self.text}"
+
+
+class Payment(models.Model):
+    """A payment of the fees, recorded only by services.payment_record (the payment service)."""
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="payments")
+    amount = models.DecimalField(_("montant"), max_digits=9, decimal_places=2)
+    provider = models.CharField(_("prestataire"), max_length=40)
+    # The provider's own id of the payment: a notification received twice records one payment.
+    provider_reference = models.CharField(_("référence du prestataire"), max_length=100, unique=True)
+    paid_at = models.DateTimeField(_("payé le"))
+
+    class Meta:
+        verbose_name = _("paiement")
+        verbose_name_plural = _("paiements")
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.dossier_id} {self.amount} ({self.provider})"
 
 
 def document_upload_to(instance: "Document", filename: str) -> str:

@@ -1,8 +1,10 @@
 """Every read that carries a rule: what each caller may see, in which order, with what prefetched."""
 
-from django.db.models import QuerySet
+from decimal import Decimal
 
-from dossiers.models import Dossier, DossierEvent
+from django.db.models import QuerySet, Sum
+
+from dossiers.models import Dossier, DossierEvent, Payment
 from portal.models import Role, User
 
 
@@ -24,9 +26,23 @@ def dossiers_for_user(*, user: User) -> QuerySet[Dossier]:
 
 def dossier_get(*, user: User, reference: str) -> Dossier:
     """One dossier by reference, within the caller's scope; Dossier.DoesNotExist otherwise (a 404)."""
-    return dossiers_for_user(user=user).get(reference=reference)
+    return dossiers_for_user(user=user).select_related("sale").get(reference=reference)
 
 
 def dossier_events(*, dossier: Dossier) -> QuerySet[DossierEvent]:
     """The audit trail of a dossier, oldest first."""
     return DossierEvent.objects.filter(dossier=dossier).select_related("actor").order_by("created_at", "id")
+
+
+def dossier_payment(*, dossier: Dossier) -> dict[str, object]:
+    """What the payment service recorded for the dossier against Y.6: not_due, unpaid, partial, paid."""
+    paid = Payment.objects.filter(dossier=dossier).aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
+    if dossier.y6 is not None and dossier.y6 <= 0:
+        status = "not_due"
+    elif paid <= 0:
+        status = "unpaid"
+    elif dossier.y6 is None or paid < dossier.y6:
+        status = "partial"
+    else:
+        status = "paid"
+    return {"status": status, "paid": paid}

@@ -7,7 +7,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 from contextlib import nullcontext
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
@@ -24,17 +24,28 @@ from dossiers import states
 from dossiers.bulk import pk_in, rows_append
 from dossiers.errors import FieldError, InvalidInput
 from dossiers.models import (
+    HOLDER_FIELDS,
+    VEHICLE_FIELDS,
     Document,
     DocumentKind,
     Dossier,
     DossierEvent,
     Holder,
+    Payment,
     Procedure,
+    Sale,
     State,
+    TitleMention,
     Vehicle,
 )
 from dossiers.sequences import counter_next
-from dossiers.validation import holder_clean, merge_errors, vehicle_clean
+from dossiers.validation import (
+    dossier_facts_clean,
+    holder_clean,
+    merge_errors,
+    part_clean,
+    vehicle_clean,
+)
 from portal.models import Role, User
 
 logger = logging.getLogger(__name__)
@@ -459,18 +470,18 @@ def _vehicle_for(*, procedure: str, clean: dict[str, Any]) -> Vehicle:
 def dossier_create(
     *,
     procedure: str,
-    vehicle: dict[str, Any],
-    holder: dict[str, Any],
+    vehicle: dict[str, Any] | None,
+    holder: dict[str, Any] | None,
     filed_by: User,
     applicant: User | None = None,
-    details: dict[str, Any] | None = None,
+    facts: dict[str, Any] | None = None,
     priority: int = 0,
 ) -> Dossier:
-    """Create a draft dossier with its vehicle and holder, or raise InvalidInput and write nothing."""
-    if procedure not in Procedure.values:
-        raise InvalidInput(
-            [FieldError("procedure", "choice", _("Démarche inconnue."), ", ".join(Procedure.values))]
-        )
+    """Create a draft dossier with its vehicle and holder, or raise InvalidInput and write nothing.
+
+    `facts` are the procedure's own inputs (validation.PROCEDURE_FACTS: sale, duplicate_reason,
+    holder_is_owner, validity_until); any other key is refused as an unknown field. Every error of
+    the procedure, vehicle, holder and facts is raised at once."""
     if filed_by.role not in (Role.CITIZEN, Role.DEALER):
         raise InvalidInput(
             [
@@ -481,7 +492,21 @@ def dossier_create(
                 )
             ]
         )
-    vehicle_data, holder_data = merge_errors(lambda: vehicle_clean(vehicle), lambda: holder_clean(holder))
+
+    def procedure_clean() -> str:
+        if procedure not in Procedure.values:
+            raise InvalidInput(
+                [FieldError("procedure", "choice", _("Démarche inconnue."), ", ".join(Procedure.values))]
+            )
+        return procedure
+
+    _procedure, vehicle_data, holder_data, facts_data = merge_errors(
+        procedure_clean,
+        lambda: part_clean(vehicle, name="vehicle", allowed=VEHICLE_FIELDS, clean=vehicle_clean),
+        lambda: part_clean(holder, name="holder", allowed=HOLDER_FIELDS, clean=holder_clean),
+        lambda: dossier_facts_clean(procedure=procedure, facts=facts or {}),
+    )
+    sale_data = facts_data.pop("sale", None)
     if filed_by.role == Role.CITIZEN:
         applicant = filed_by
     organisation = filed_by.organisation if filed_by.role == Role.DEALER else None
@@ -511,11 +536,69 @@ def dossier_create(
             vehicle=vehicle_row,
             holder=holder_row,
             priority=priority,
-            details=_jsonable(details or {}),
             due_at=timezone.now() + states.clock(State.DRAFT),
+            **facts_data,
         )
+        if sale_data is not None:
+            Sale.objects.create(dossier=dossier, **sale_data)
         event_record(dossier=dossier, actor=filed_by, action="created", to_state=State.DRAFT)
     return dossier
+
+
+def title_mentions_set(*, dossier: Dossier, mentions: list[str]) -> list[TitleMention]:
+    """Replace the dossier's mentions Z.1–Z.4 (the register's or an agent's, never the applicant's)."""
+    texts = [text.strip() for text in mentions if text and text.strip()]
+    if len(texts) > 4:
+        raise InvalidInput([FieldError("mentions", "max_items", _("Quatre mentions au plus (Z.1 à Z.4)."))])
+    with transaction.atomic():
+        TitleMention.objects.filter(dossier=dossier).delete()
+        return TitleMention.objects.bulk_create(
+            [TitleMention(dossier=dossier, position=n, text=text) for n, text in enumerate(texts, start=1)]
+        )
+
+
+def payment_record(
+    *,
+    dossier: Dossier,
+    amount: Decimal,
+    provider: str,
+    provider_reference: str,
+    paid_at: datetime | None = None,
+) -> Payment:
+    """Record a payment confirmed by a payment provider; a reference seen before records nothing new.
+
+    The only writer of Payment: an applicant never declares a payment, the provider confirms it."""
+    amount = Decimal(amount).quantize(Decimal("0.01"))
+    if amount <= 0:
+        raise InvalidInput([FieldError("amount", "range", _("Le montant doit être positif."), "> 0")])
+    with transaction.atomic():
+        payment, created = Payment.objects.get_or_create(
+            provider_reference=provider_reference,
+            defaults={
+                "dossier": dossier,
+                "amount": amount,
+                "provider": provider,
+                "paid_at": paid_at or timezone.now(),
+            },
+        )
+        if created:
+            event_record(
+                dossier=dossier,
+                actor=None,
+                action="payment_recorded",
+                data={"amount": str(amount), "provider": provider, "provider_reference": provider_reference},
+            )
+        elif payment.dossier_id != dossier.pk:
+            raise InvalidInput(
+                [
+                    FieldError(
+                        "provider_reference",
+                        "payment_other_dossier",
+                        _("Cette référence de paiement appartient à un autre dossier."),
+                    )
+                ]
+            )
+    return payment
 
 
 def dossier_fees(*, dossier: Dossier, on: date | None = None) -> fees_module.Fees:

@@ -4,52 +4,81 @@ One function per object, used alike by the web forms, the API and batch rows: it
 dict or raises InvalidInput with every FieldError found (field, rule, message, expected).
 """
 
+import re
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.utils.dateparse import parse_date
+from django.db import models
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from dossiers import geography, plates, validators
 from dossiers.errors import FieldError, InvalidInput
-from dossiers.models import HolderKind
+from dossiers.models import (
+    VEHICLE_FIELDS,
+    DuplicateReason,
+    Holder,
+    HolderKind,
+    Procedure,
+    Vehicle,
+)
 
+# The domain's bounds of each whole-number vehicle field (the model says only "positive").
+VEHICLE_INT_RANGES = {
+    "max_mass_kg": (1, 100_000),
+    "ptac_kg": (1, 100_000),
+    "ptra_kg": (1, 100_000),
+    "mass_kg": (1, 100_000),
+    "empty_mass_kg": (1, 100_000),
+    "displacement_cm3": (1, 20_000),
+    "fiscal_power": (1, 999),
+    "seats": (1, 200),
+    "standing_places": (0, 200),
+    "co2_g_km": (0, 999),
+    "noise_db": (1, 200),
+    "noise_rpm": (1, 30_000),
+}
+# Vehicle fields with a rule of their own below; the others are checked by their model type.
+_VEHICLE_SPECIAL = {"vin", "plate", "power_kw", "energy", "genre"}
+_vehicle_model_fields = [Vehicle._meta.get_field(name) for name in VEHICLE_FIELDS]
+# name: (required, max length), from the model.
 VEHICLE_TEXT_FIELDS = {
-    # name: (required, max length)
-    "make": (True, 60),
-    "type_variant_version": (False, 60),
-    "cnit": (False, 15),
-    "commercial_name": (True, 80),
-    "eu_category": (False, 5),
-    "eu_body": (False, 5),
-    "body": (False, 10),
-    "approval_number": (False, 40),
-    "euro_class": (False, 20),
+    f.name: (not f.blank, f.max_length)
+    for f in _vehicle_model_fields
+    if isinstance(f, models.CharField) and f.name not in _VEHICLE_SPECIAL
 }
+# name: (required, minimum, maximum): required from the model, bounds from the domain.
 VEHICLE_INT_FIELDS = {
-    # name: (required, minimum, maximum)
-    "max_mass_kg": (False, 1, 100_000),
-    "ptac_kg": (False, 1, 100_000),
-    "ptra_kg": (False, 1, 100_000),
-    "mass_kg": (False, 1, 100_000),
-    "empty_mass_kg": (False, 1, 100_000),
-    "displacement_cm3": (False, 1, 20_000),
-    "fiscal_power": (True, 1, 999),
-    "seats": (False, 1, 200),
-    "standing_places": (False, 0, 200),
-    "co2_g_km": (False, 0, 999),
+    f.name: (not f.null, *VEHICLE_INT_RANGES[f.name])
+    for f in _vehicle_model_fields
+    if isinstance(f, models.IntegerField) and f.name not in _VEHICLE_SPECIAL
 }
+VEHICLE_DATE_FIELDS = tuple(f.name for f in _vehicle_model_fields if isinstance(f, models.DateField))
+# name: max length, from the model (identity and address; the others have rules of their own).
 HOLDER_TEXT_FIELDS = {
-    "last_name": 100,
-    "first_names": 150,
-    "company_name": 200,
-    "address_line": 200,
-    "city": 100,
+    name: Holder._meta.get_field(name).max_length
+    for name in ("last_name", "first_names", "company_name", "address_line", "city")
 }
+SALE_FIELDS = ("sold_at", "mileage_km", "code_de_cession")
+# What each procedure accepts besides procedure, vehicle and holder: the API's input per
+# procedure is built from this, and anything else is refused as an unknown field.
+PROCEDURE_FACTS: dict[str, tuple[str, ...]] = {
+    Procedure.FIRST_REGISTRATION: ("holder_is_owner", "validity_until"),
+    Procedure.CHANGE_OF_OWNER: ("sale", "holder_is_owner"),
+    Procedure.SALE_DECLARATION: ("sale",),
+    Procedure.CHANGE_OF_ADDRESS: ("holder_is_owner",),
+    Procedure.DUPLICATE: ("duplicate_reason", "holder_is_owner"),
+    Procedure.CORRECTION: ("holder_is_owner",),
+    Procedure.IMPORT: ("holder_is_owner", "validity_until"),
+}
+DOSSIER_INPUT_FIELDS = ("procedure", "vehicle", "holder")
+_DATE_MESSAGE = _lazy("Date attendue au format AAAA-MM-JJ ou JJ/MM/AAAA.")
 
 
 class _Collector:
@@ -201,15 +230,11 @@ def vehicle_clean(data: dict[str, Any], *, prefix: str = "vehicle.") -> dict[str
                 f"{low} ≤ {high}",
             )
 
-    try:
-        clean["first_registration_date"] = parse_day(data.get("first_registration_date"))
-    except ValueError:
-        errors.add(
-            "first_registration_date",
-            "date",
-            _("Date attendue au format AAAA-MM-JJ ou JJ/MM/AAAA."),
-            "AAAA-MM-JJ",
-        )
+    for name in VEHICLE_DATE_FIELDS:
+        try:
+            clean[name] = parse_day(data.get(name))
+        except ValueError:
+            errors.add(name, "date", str(_DATE_MESSAGE), "AAAA-MM-JJ")
 
     if errors.errors:
         raise InvalidInput(errors.errors)
@@ -249,7 +274,7 @@ def holder_clean(data: dict[str, Any], *, prefix: str = "holder.") -> dict[str, 
     try:
         clean["birth_date"] = parse_day(data.get("birth_date"))
     except ValueError:
-        errors.add("birth_date", "date", _("Date attendue au format AAAA-MM-JJ ou JJ/MM/AAAA."), "AAAA-MM-JJ")
+        errors.add("birth_date", "date", str(_DATE_MESSAGE), "AAAA-MM-JJ")
         clean["birth_date"] = None
 
     email = _text(data.get("email"))
@@ -288,3 +313,135 @@ def merge_errors(*checks: Callable[[], Any]) -> list[Any]:
     if errors:
         raise InvalidInput(errors)
     return results
+
+
+def parse_moment(raw: Any) -> datetime | None:
+    """A date and hour as ISO (2026-11-14T10:30, with or without a zone) or a day alone (midnight).
+
+    A moment without a zone is French local time. Raises ValueError otherwise."""
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, datetime):
+        moment = raw
+    else:
+        text = str(raw).strip()
+        moment = parse_datetime(text.replace(" ", "T", 1)) if ("T" in text or " " in text) else None
+        if moment is None:
+            day = parse_day(text)
+            moment = datetime.combine(day, time()) if day else None
+        if moment is None:
+            raise ValueError(raw)
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    return moment
+
+
+def unknown_fields(
+    data: dict[str, Any], *, allowed: tuple[str, ...] | set[str], prefix: str = ""
+) -> list[FieldError]:
+    """A FieldError for every key of `data` that is not an accepted field: nothing is stored unread."""
+    return [
+        FieldError(
+            f"{prefix}{key}",
+            "unknown_field",
+            _("Champ inconnu pour cette démarche : « %(field)s ».") % {"field": key},
+            ", ".join(allowed),
+        )
+        for key in data
+        if key not in allowed
+    ]
+
+
+def sale_clean(data: dict[str, Any], *, prefix: str = "sale.") -> dict[str, Any]:
+    """The sale (cerfa 15776): date and hour, mileage, code de cession upper case without separators."""
+    errors = _Collector(prefix)
+    for problem in unknown_fields(data, allowed=SALE_FIELDS, prefix=prefix):
+        errors.errors.append(problem)
+    clean: dict[str, Any] = {}
+    try:
+        clean["sold_at"] = parse_moment(data.get("sold_at"))
+        if clean["sold_at"] is None:
+            errors.add("sold_at", "required", _("La date et l'heure de la cession sont obligatoires."))
+    except ValueError:
+        errors.add(
+            "sold_at", "datetime", _("Date et heure attendues (AAAA-MM-JJTHH:MM)."), "AAAA-MM-JJTHH:MM"
+        )
+    try:
+        clean["mileage_km"] = parse_int(data.get("mileage_km"))
+        if clean["mileage_km"] is not None and not 0 <= clean["mileage_km"] <= 2_000_000:
+            errors.add("mileage_km", "range", _("Kilométrage entre 0 et 2 000 000."), "0–2000000")
+    except ValueError:
+        errors.add("mileage_km", "integer", _("Un nombre entier est attendu."), _("un nombre entier"))
+    # Normalised here, once; whether it is well formed is the code_de_cession check's to say.
+    code = re.sub(r"[\s-]", "", _text(data.get("code_de_cession"))).upper()
+    max_length = 32
+    if len(code) > max_length:
+        errors.add("code_de_cession", "max_length", _("Au plus %(n)d caractères.") % {"n": max_length})
+    clean["code_de_cession"] = code
+    if errors.errors:
+        raise InvalidInput(errors.errors)
+    return clean
+
+
+def dossier_facts_clean(*, procedure: str, facts: dict[str, Any]) -> dict[str, Any]:
+    """The title facts the procedure accepts (PROCEDURE_FACTS), typed; InvalidInput otherwise.
+
+    `facts` holds only the facts that were given; the others keep their model default."""
+    errors = _Collector("")
+    clean: dict[str, Any] = {}
+    # An unknown procedure is reported by itself; its facts are still checked for their types.
+    allowed = PROCEDURE_FACTS.get(procedure) or {name for names in PROCEDURE_FACTS.values() for name in names}
+    for problem in unknown_fields(facts, allowed=allowed):
+        errors.errors.append(problem)
+    if "holder_is_owner" in facts:
+        value = facts["holder_is_owner"]
+        if not isinstance(value, bool):
+            errors.add("holder_is_owner", "boolean", _("true ou false attendu."), "true, false")
+        clean["holder_is_owner"] = value is not False
+    if "validity_until" in facts:
+        try:
+            clean["validity_until"] = parse_day(facts["validity_until"])
+        except ValueError:
+            errors.add("validity_until", "date", str(_DATE_MESSAGE), "AAAA-MM-JJ")
+    if "duplicate_reason" in facts:
+        reason = _text(facts["duplicate_reason"])
+        if reason and reason not in DuplicateReason.values:
+            errors.add(
+                "duplicate_reason",
+                "choice",
+                _("Motif de duplicata inconnu."),
+                ", ".join(DuplicateReason.values),
+            )
+        clean["duplicate_reason"] = reason
+    if "sale" in facts:
+        sale = facts["sale"]
+        if sale is None:
+            clean["sale"] = None
+        elif not isinstance(sale, dict):
+            errors.add("sale", "object", _("Un objet est attendu."), ", ".join(SALE_FIELDS))
+        else:
+            try:
+                clean["sale"] = sale_clean(sale)
+            except InvalidInput as exc:
+                errors.errors += exc.errors
+    if errors.errors:
+        raise InvalidInput(errors.errors)
+    return clean
+
+
+def part_clean(
+    data: Any, *, name: str, allowed: tuple[str, ...], clean: Callable[[dict[str, Any]], dict[str, Any]]
+) -> dict[str, Any]:
+    """A nested object of the input (vehicle, holder): one error when absent, else every field error."""
+    if data is None:
+        raise InvalidInput([FieldError(name, "required", _("Ce champ est obligatoire."))])
+    if not isinstance(data, dict):
+        raise InvalidInput([FieldError(name, "object", _("Un objet est attendu."), ", ".join(allowed))])
+    problems = unknown_fields(data, allowed=allowed, prefix=f"{name}.")
+    try:
+        result = clean(data)
+    except InvalidInput as exc:
+        raise InvalidInput(problems + exc.errors) from exc
+    if problems:
+        raise InvalidInput(problems)
+    return result

@@ -16,7 +16,18 @@ from rest_framework.test import APIClient
 from cert_workflow import queue
 from cert_workflow.models import Assessment, CheckResult, ComplementRequest, IssuedDocument, RoutingDecision
 from dossiers import services
-from dossiers.models import Cert, Document, Dossier, DossierEvent, Holder, Procedure, State, Vehicle
+from dossiers.models import (
+    HOLDER_FIELDS,
+    VEHICLE_FIELDS,
+    Cert,
+    Document,
+    Dossier,
+    DossierEvent,
+    Holder,
+    Procedure,
+    State,
+    Vehicle,
+)
 from dossiers.plates import plate_from_ordinal
 from dossiers.services import dossier_create
 from portal.models import Organisation, OrganisationToken, Role, User
@@ -123,6 +134,14 @@ def new_vin() -> str:
     return f"VF1RFB00{next(_vin_counter):09d}"
 
 
+def _known(data: dict, fields: tuple[str, ...], what: str) -> dict:
+    # The sample values name model fields only: a renamed or removed field fails here, not silently.
+    unknown = set(data) - set(fields)
+    if unknown:
+        raise TypeError(f"not {what} fields: {sorted(unknown)}")
+    return data
+
+
 def vehicle_data(**overrides) -> dict:
     data = {
         "vin": new_vin(),
@@ -148,7 +167,7 @@ def vehicle_data(**overrides) -> dict:
         "euro_class": "EURO6",
     }
     data.update(overrides)
-    return data
+    return _known(data, VEHICLE_FIELDS, "vehicle")
 
 
 def holder_data(**overrides) -> dict:
@@ -162,7 +181,7 @@ def holder_data(**overrides) -> dict:
         "city": "Besançon",
     }
     data.update(overrides)
-    return data
+    return _known(data, HOLDER_FIELDS, "holder")
 
 
 def draft(
@@ -248,14 +267,14 @@ def submitted(
     procedure: str = Procedure.CHANGE_OF_ADDRESS,
     documents: list[str] | None = None,
     vehicle: dict | None = None,
-    details: dict | None = None,
+    facts: dict | None = None,
 ) -> Dossier:
     """A submitted dossier, by default complete and low-risk (a citizen's change of address)."""
     owner = owner or citizen()
     vehicle = vehicle or vehicle_data()
     if procedure not in services.FIRST_IN_FRANCE:
         vehicle.setdefault("plate", plate_from_ordinal(next(_plates)))
-    dossier = draft(filed_by=owner, procedure=procedure, vehicle=vehicle, details=details)
+    dossier = draft(filed_by=owner, procedure=procedure, vehicle=vehicle, facts=facts)
     if documents is None:
         documents = COMPLETE[procedure] + (["mandate"] if dossier.organisation_id else [])
     documents_attach(dossier=dossier, owner=owner, kinds=documents)

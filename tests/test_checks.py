@@ -8,9 +8,9 @@ import pytest
 from cert_workflow import checks
 from cert_workflow.checks import OpenDossier
 from cert_workflow.models import Assessment, CheckResult, Outcome, Risk, StraightThroughRule
-from dossiers import services
+from dossiers import services, validation
 from dossiers.fees import Fees
-from dossiers.models import DocumentKind, Dossier, Procedure, State, Vehicle
+from dossiers.models import DocumentKind, Dossier, Procedure, Sale, State, Vehicle
 from tests import factories
 from tests.factories import COMPLETE, submitted
 
@@ -131,26 +131,26 @@ TODAY = date(2026, 11, 28)
 
 
 @pytest.mark.parametrize(
-    ("procedure", "by_professional", "details", "first_registration", "extra"),
+    ("procedure", "by_professional", "duplicate_reason", "first_registration", "extra"),
     [
-        (Procedure.FIRST_REGISTRATION, False, {}, None, set()),
-        (Procedure.FIRST_REGISTRATION, True, {}, None, {"mandate"}),
-        (Procedure.CHANGE_OF_ADDRESS, True, {}, None, {"mandate"}),
-        (Procedure.DUPLICATE, False, {"reason": "loss"}, None, set()),
-        (Procedure.DUPLICATE, False, {"reason": "theft"}, None, {"police_report"}),
-        (Procedure.CHANGE_OF_OWNER, False, {}, date(2023, 1, 1), set()),  # under 4 years
-        (Procedure.CHANGE_OF_OWNER, False, {}, date(2020, 1, 1), {"technical_inspection"}),
-        (Procedure.IMPORT, False, {}, date(2015, 6, 1), {"technical_inspection"}),
-        (Procedure.CHANGE_OF_ADDRESS, False, {}, date(2015, 6, 1), set()),
+        (Procedure.FIRST_REGISTRATION, False, "", None, set()),
+        (Procedure.FIRST_REGISTRATION, True, "", None, {"mandate"}),
+        (Procedure.CHANGE_OF_ADDRESS, True, "", None, {"mandate"}),
+        (Procedure.DUPLICATE, False, "loss", None, set()),
+        (Procedure.DUPLICATE, False, "theft", None, {"police_report"}),
+        (Procedure.CHANGE_OF_OWNER, False, "", date(2023, 1, 1), set()),  # under 4 years
+        (Procedure.CHANGE_OF_OWNER, False, "", date(2020, 1, 1), {"technical_inspection"}),
+        (Procedure.IMPORT, False, "", date(2015, 6, 1), {"technical_inspection"}),
+        (Procedure.CHANGE_OF_ADDRESS, False, "", date(2015, 6, 1), set()),
     ],
 )
 def test_required_documents_follow_the_procedure_and_its_circumstances(
-    procedure, by_professional, details, first_registration, extra
+    procedure, by_professional, duplicate_reason, first_registration, extra
 ):
     required = checks.required_documents(
         procedure=procedure,
         by_professional=by_professional,
-        details=details,
+        duplicate_reason=duplicate_reason,
         first_registration_date=first_registration,
         on=TODAY,
     )
@@ -212,18 +212,18 @@ def test_payment_must_equal_the_fees(y6, paid, outcome):
 
 
 @pytest.mark.parametrize(
-    ("sale_date", "outcome"),
+    ("sold_at", "outcome"),
     [
-        ("2026-11-20", PASSED),
+        ("2026-11-20T10:30", PASSED),
         ("28/10/2026", PASSED),  # exactly one month before
-        ("2026-10-27", WARNING),  # late: fined, not refused
-        ("2026-11-29", FAILED),  # after the application
-        ("", FAILED),
-        ("hier", FAILED),
+        ("2026-10-27T23:59", WARNING),  # late: fined, not refused
+        ("2026-11-29T00:01", FAILED),  # after the application
+        (None, FAILED),  # no sale recorded
     ],
 )
-def test_sale_must_be_declared_within_the_month(sale_date, outcome):
-    assert checks.check_sale_date(details={"sale_date": sale_date}, on=TODAY).outcome == outcome
+def test_sale_must_be_declared_within_the_month(sold_at, outcome):
+    sale = Sale(**validation.sale_clean({"sold_at": sold_at})) if sold_at else None
+    assert checks.check_sale_date(sale=sale, on=TODAY).outcome == outcome
 
 
 def test_one_month_before_keeps_to_the_end_of_shorter_months():
@@ -243,8 +243,9 @@ def test_one_month_before_keeps_to_the_end_of_shorter_months():
     ],
 )
 def test_code_de_cession_must_be_present_and_well_formed(code, has_sale_certificate, outcome):
-    details = {"code_de_cession": code} if code is not None else {}
-    result = checks.check_code_de_cession(details=details, has_sale_certificate=has_sale_certificate)
+    # The code as the applicant typed it, stored as the input's validation normalises it.
+    sale = Sale(**validation.sale_clean({"sold_at": "2026-11-20T10:00", "code_de_cession": code or ""}))
+    result = checks.check_code_de_cession(sale=sale, has_sale_certificate=has_sale_certificate)
     assert result.outcome == outcome
 
 
@@ -254,12 +255,11 @@ def test_code_de_cession_must_be_present_and_well_formed(code, has_sale_certific
         ("theft", {"identity", "police_report"}, PASSED),
         ("theft", {"identity"}, FAILED),
         ("loss", {"identity"}, PASSED),
-        (None, {"identity"}, WARNING),
+        ("", {"identity"}, WARNING),
     ],
 )
 def test_duplicate_after_theft_needs_the_police_report(reason, present, outcome):
-    details = {"reason": reason} if reason else {}
-    assert checks.check_duplicate_reason(details=details, present=present).outcome == outcome
+    assert checks.check_duplicate_reason(reason=reason, present=present).outcome == outcome
 
 
 @pytest.mark.parametrize(
@@ -304,11 +304,11 @@ def test_complete_dossier_gets_one_passed_result_per_check_and_a_low_risk():
 def test_change_of_owner_and_duplicate_get_their_own_checks():
     owner_change = submitted(
         procedure=Procedure.CHANGE_OF_OWNER,
-        details={"sale_date": "2026-11-20", "code_de_cession": "AB12CD34EF"},
+        facts={"sale": {"sold_at": "2026-11-20T14:00", "code_de_cession": "AB12CD34EF"}},
     )
     theft = submitted(
         procedure=Procedure.DUPLICATE,
-        details={"reason": "theft"},
+        facts={"duplicate_reason": "theft"},
         documents=["identity", "proof_of_address"],
     )
     checks.dossiers_assess(dossier_ids=[owner_change.pk, theft.pk])
@@ -365,9 +365,9 @@ def test_fees_changed_after_submission_are_caught():
 
 
 @pytest.mark.django_db
-def test_paid_amount_equal_to_the_fees_passes():
+def test_recorded_payment_equal_to_the_fees_passes():
     dossier = submitted(procedure=Procedure.FIRST_REGISTRATION)
-    Dossier.objects.filter(pk=dossier.pk).update(details={"paid_amount": str(dossier.y6)})
+    services.payment_record(dossier=dossier, amount=dossier.y6, provider="test", provider_reference="PAY-1")
 
     checks.dossiers_assess(dossier_ids=[dossier.pk])
 

@@ -12,6 +12,7 @@ from pypdf import PdfReader
 from cert_workflow.document_data import OWNER_MENTION, document_data
 from cert_workflow.rendering import A4_HEIGHT_PT, PT_PER_MM, form_cells, render_document, render_document_full
 from dossiers.models import Dossier, Procedure, Vehicle
+from dossiers.services import title_mentions_set
 from tests.factories import dealer, draft, holder_data, vehicle_data
 from tests.pdf import rasterise
 
@@ -154,6 +155,10 @@ FULL_VEHICLE = {
     "co2_g_km": 263,
     "euro_class": "EURO6E",
     "first_registration_date": "2023-06-14",
+    # U.1, U.2 and X.1: register facts of the vehicle.
+    "noise_db": 78,
+    "noise_rpm": 2850,
+    "technical_inspection_date": "2025-10-02",
 }
 FULL_HOLDER = holder_data(
     last_name="Fournier-Lambert",
@@ -163,18 +168,14 @@ FULL_HOLDER = holder_data(
     postcode="17300",
     city="Rochefort",
 )
-FULL_DETAILS = {
-    "validity_until": "2027-03-04",
-    "noise_db": 78,
-    "noise_rpm": 2850,
-    "technical_inspection_date": "2025-10-02",
-    "mentions": [
-        "VÉHICULE DE DÉMONSTRATION",
-        "TRANSPORT EN COMMUN D'ENFANTS",
-        "ATTELAGE AUTORISÉ",
-        "IMPORTÉ D'ALLEMAGNE",
-    ],
-}
+FULL_FACTS = {"validity_until": "2027-03-04"}
+# Z.1–Z.4: written by the register or an agent through the service, never by the applicant.
+FULL_MENTIONS = [
+    "VÉHICULE DE DÉMONSTRATION",
+    "TRANSPORT EN COMMUN D'ENFANTS",
+    "ATTELAGE AUTORISÉ",
+    "IMPORTÉ D'ALLEMAGNE",
+]
 FULL_FEES = {"y1": "552", "y2": "128.50", "y3": "2105", "y4": "11", "y5": "2.76", "y6": "2799.26"}
 # What every box of the certificate prints for them; the CPI adds its end of validity.
 FULL_VALUES = {
@@ -227,14 +228,15 @@ FULL_VALUES = {
 }
 
 
-def _full_dossier(**details) -> Dossier:
+def _full_dossier(**facts) -> Dossier:
     dossier = draft(
         filed_by=dealer(),
         procedure=Procedure.IMPORT,
         vehicle=vehicle_data(**FULL_VEHICLE),
         holder=FULL_HOLDER,
-        details={**FULL_DETAILS, **details},
+        facts={**FULL_FACTS, **facts},
     )
+    title_mentions_set(dossier=dossier, mentions=FULL_MENTIONS)
     Vehicle.objects.filter(pk=dossier.vehicle_id).update(plate="FX-318-RT")
     Dossier.objects.filter(pk=dossier.pk).update(
         **{name: Decimal(value) for name, value in FULL_FEES.items()}
@@ -257,7 +259,7 @@ def test_fully_filled_certificate_and_cpi_print_each_value_in_the_box_of_its_cod
 @pytest.mark.parametrize("render", [render_document, render_document_full], ids=["stamped", "full"])
 @pytest.mark.parametrize("kind", ["certificate", "cpi"])
 def test_leased_vehicle_certificate_and_cpi_leave_out_the_owner_mention(db, render, kind):
-    pdf = render(kind=kind, data=_data(_full_dossier(leasing=True), kind), verification_url=URL)
+    pdf = render(kind=kind, data=_data(_full_dossier(holder_is_owner=False), kind), verification_url=URL)
 
     printed = _boxes(pdf, kind)
     assert printed["C.4a"] == ""

@@ -150,28 +150,34 @@ class DemoDossier:
     target: str  # the state the demo leaves it in
     model: str
     holder: dict[str, str]
-    details: dict[str, Any] = field(default_factory=dict)
+    # The procedure's own inputs (dossiers.validation.PROCEDURE_FACTS): sale, duplicate_reason...
+    facts: dict[str, Any] = field(default_factory=dict)
 
 
-def _sale(key: int, day: str, hour: str, **more: Any) -> dict[str, Any]:
-    return {"sale_date": f"2026-{day}", "sale_time": hour, "mileage": 30000 + 3517 * key, **more}
+def _sale(key: int, day: str, hour: str, code_de_cession: str = "") -> dict[str, Any]:
+    sale = {
+        "sold_at": f"2026-{day}T{hour}",
+        "mileage_km": 30000 + 3517 * key,
+        "code_de_cession": code_de_cession,
+    }
+    return {"sale": sale}
 
 
-MOVED_FROM = {"previous_address": "12 rue des Granges, 25000 Besançon"}
+NO_FACTS: dict[str, Any] = {}
 S = State
 # fmt: off
 CITIZEN_DOSSIERS = (
     (1,  Procedure.CHANGE_OF_OWNER,   S.DRAFT,               "clio",    CAMILLE,         _sale(1, "11-14", "10:30")),
-    (2,  Procedure.CHANGE_OF_ADDRESS, S.DRAFT,               "208",     CAMILLE_IN_LYON, MOVED_FROM),
-    (3,  Procedure.DUPLICATE,         S.SUBMITTED,           "c3",      CAMILLE,         {"reason": "loss"}),
+    (2,  Procedure.CHANGE_OF_ADDRESS, S.DRAFT,               "208",     CAMILLE_IN_LYON, NO_FACTS),
+    (3,  Procedure.DUPLICATE,         S.SUBMITTED,           "c3",      CAMILLE,         {"duplicate_reason": "loss"}),
     (4,  Procedure.CHANGE_OF_OWNER,   S.QUEUED,              "golf",    CAMILLE,         _sale(4, "11-03", "17:45")),
     (5,  Procedure.CHANGE_OF_OWNER,   S.IN_REVIEW,           "sandero", CAMILLE,         _sale(5, "10-28", "09:15")),
-    (6,  Procedure.CHANGE_OF_ADDRESS, S.AWAITING_COMPLEMENT, "yaris",   CAMILLE_IN_LYON, MOVED_FROM),
-    (7,  Procedure.DUPLICATE,         S.APPROVED,            "megane",  CAMILLE,         {"reason": "theft"}),
-    (8,  Procedure.IMPORT,            S.QUEUED,              "golf",    CAMILLE,         {"origin_country": "DE"}),
-    (9,  Procedure.CORRECTION,        S.REJECTED,            "clio",    CAMILLE,         {"field": "vehicle.commercial_name", "requested_value": "CLIO ESTATE"}),
+    (6,  Procedure.CHANGE_OF_ADDRESS, S.AWAITING_COMPLEMENT, "yaris",   CAMILLE_IN_LYON, NO_FACTS),
+    (7,  Procedure.DUPLICATE,         S.APPROVED,            "megane",  CAMILLE,         {"duplicate_reason": "theft"}),
+    (8,  Procedure.IMPORT,            S.QUEUED,              "golf",    CAMILLE,         NO_FACTS),
+    (9,  Procedure.CORRECTION,        S.REJECTED,            "clio",    CAMILLE,         NO_FACTS),
     (10, Procedure.CHANGE_OF_OWNER,   S.WITHDRAWN,           "3008",    CAMILLE,         _sale(10, "11-01", "11:00")),
-    (11, Procedure.SALE_DECLARATION,  S.APPROVED,            "208",     CAMILLE,         _sale(11, "11-08", "16:20", buyer_name="Jean Petit")),
+    (11, Procedure.SALE_DECLARATION,  S.APPROVED,            "208",     CAMILLE,         _sale(11, "11-08", "16:20")),
     (12, Procedure.CHANGE_OF_OWNER,   S.QUEUED,              "model_y", CAMILLE,         _sale(12, "11-18", "14:00")),
 )
 # The dealer's first registrations, for customers all over France: every centre gets some work.
@@ -189,19 +195,19 @@ DEALER_DOSSIERS = (
 # Freshly submitted dossiers of every procedure: the automatic checks take them after commit
 # (at once in the embedded mode), then approve them or route them to a centre.
 SUBMITTED_DOSSIERS = (
-    (31, Procedure.FIRST_REGISTRATION, "model_y", CUSTOMERS["payet"],    {"invoice_date": "2026-11-25"}),
+    (31, Procedure.FIRST_REGISTRATION, "model_y", CUSTOMERS["payet"],    NO_FACTS),
     (32, Procedure.CHANGE_OF_OWNER,    "c3",      CUSTOMERS["girard"],   _sale(32, "11-21", "15:10", code_de_cession="K7P2M9Q4")),
-    (33, Procedure.SALE_DECLARATION,   "clio",    CUSTOMERS["laurent"],  _sale(33, "11-24", "08:40", buyer_name="Paul Roux")),
-    (34, Procedure.CHANGE_OF_ADDRESS,  "golf",    CUSTOMERS["muller"],   {"previous_address": "1 rue du Dôme, 67000 Strasbourg"}),
-    (35, Procedure.DUPLICATE,          "208",     CUSTOMERS["fontaine"], {"reason": "loss"}),
-    (36, Procedure.CORRECTION,         "sandero", CUSTOMERS["dubois"],   {"field": "vehicle.commercial_name", "requested_value": "SANDERO STEPWAY"}),
-    (37, Procedure.IMPORT,             "3008",    CUSTOMERS["bernard"],  {"origin_country": "BE"}),
+    (33, Procedure.SALE_DECLARATION,   "clio",    CUSTOMERS["laurent"],  _sale(33, "11-24", "08:40")),
+    (34, Procedure.CHANGE_OF_ADDRESS,  "golf",    CUSTOMERS["muller"],   NO_FACTS),
+    (35, Procedure.DUPLICATE,          "208",     CUSTOMERS["fontaine"], {"duplicate_reason": "loss"}),
+    (36, Procedure.CORRECTION,         "sandero", CUSTOMERS["dubois"],   NO_FACTS),
+    (37, Procedure.IMPORT,             "3008",    CUSTOMERS["bernard"],  NO_FACTS),
 )
 # fmt: on
 DOSSIERS: tuple[DemoDossier, ...] = (
     *(
-        DemoDossier(key, "citizen", procedure, target, model, holder, details)
-        for key, procedure, target, model, holder, details in CITIZEN_DOSSIERS
+        DemoDossier(key, "citizen", procedure, target, model, holder, facts)
+        for key, procedure, target, model, holder, facts in CITIZEN_DOSSIERS
     ),
     *(
         DemoDossier(
@@ -211,17 +217,13 @@ DOSSIERS: tuple[DemoDossier, ...] = (
             target,
             model,
             CUSTOMERS[customer],
-            {
-                "invoice_date": "2026-11-20",
-                "mandate_reference": f"MAN-2026-{key:04d}",
-                "external_ref": f"GG-{key:05d}",
-            },
+            NO_FACTS,
         )
         for key, target, model, customer in DEALER_DOSSIERS
     ),
     *(
-        DemoDossier(key, "citizen", procedure, S.SUBMITTED, model, holder, details)
-        for key, procedure, model, holder, details in SUBMITTED_DOSSIERS
+        DemoDossier(key, "citizen", procedure, S.SUBMITTED, model, holder, facts)
+        for key, procedure, model, holder, facts in SUBMITTED_DOSSIERS
     ),
 )
 
@@ -374,7 +376,7 @@ class Command(BaseCommand):
                         vehicle=vehicle,
                         holder=spec.holder,
                         filed_by=owners[spec.owner],
-                        details=spec.details,
+                        facts=spec.facts,
                     )
                     self._drive(dossier, spec=spec, owner=owners[spec.owner], agents=agents)
                 except (InvalidInput, TransitionNotAllowed) as exc:

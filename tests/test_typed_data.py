@@ -1,0 +1,427 @@
+"""Typed dossier data: what the create API accepts, what it refuses, and where each fact lives.
+
+No free-form data: every input field is typed and documented, unknown fields are refused, a payment
+is recorded only by the payment service, and the certificate prints typed fields only.
+"""
+
+import html
+from datetime import date, datetime
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from cert_workflow import checks, queue
+from cert_workflow.document_data import DUPLICATE_MENTION, OWNER_MENTION, document_data
+from cert_workflow.models import CheckResult, Outcome
+from dossiers import services
+from dossiers.errors import InvalidInput
+from dossiers.models import (
+    HOLDER_FIELDS,
+    VEHICLE_FIELDS,
+    Dossier,
+    DossierEvent,
+    Holder,
+    Payment,
+    Procedure,
+    Sale,
+    State,
+    TitleMention,
+    Vehicle,
+)
+from dossiers.validation import PROCEDURE_FACTS
+from tests import factories
+
+ISSUED_AT = timezone.make_aware(datetime(2026, 11, 30, 10, 0))
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {factories.token_for(user)}")
+    return client
+
+
+def payload(procedure: str = Procedure.FIRST_REGISTRATION, **top) -> dict:
+    vehicle = factories.vehicle_data()
+    if procedure != Procedure.FIRST_REGISTRATION:
+        vehicle["plate"] = "GA-123-BC"
+    return {"procedure": procedure, "vehicle": vehicle, "holder": factories.holder_data(), **top}
+
+
+def counts() -> dict[str, int]:
+    return {
+        model.__name__: model.objects.count()
+        for model in (Dossier, Vehicle, Holder, Sale, TitleMention, Payment, DossierEvent)
+    }
+
+
+def errors_of(response) -> dict[str, str]:
+    return {error["field"]: error["rule"] for error in response.json()["errors"]}
+
+
+@pytest.mark.django_db
+def test_declared_payment_is_refused_as_unknown_fields_and_nothing_is_created():
+    user = factories.citizen()
+    client = client_for(user)
+    # A first dossier, submitted, gives the Y.6 that an applicant would claim to have paid.
+    first = client.post("/api/v1/dossiers/", payload(), format="json").json()
+    y6 = client.post(f"/api/v1/dossiers/{first['reference']}/submit/").json()["fees"]["y6"]
+    before = counts()
+
+    response = client.post(
+        "/api/v1/dossiers/",
+        payload(details={"paid_amount": y6}, paid_amount=y6),
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert errors_of(response) == {"details": "unknown_field", "paid_amount": "unknown_field"}
+    assert "details" in response.json()["errors"][0]["message"]
+    assert counts() == before
+
+
+@pytest.mark.django_db
+def test_a_dossier_created_without_payment_stays_unpaid_after_submit():
+    user = factories.citizen()
+    client = client_for(user)
+    reference = client.post("/api/v1/dossiers/", payload(), format="json").json()["reference"]
+    submitted = client.post(f"/api/v1/dossiers/{reference}/submit/").json()
+    dossier = Dossier.objects.get(reference=reference)
+
+    checks.dossiers_assess(dossier_ids=[dossier.pk])
+
+    payment = CheckResult.objects.get(dossier=dossier, code="payment")
+    assert Decimal(submitted["fees"]["y6"]) > 0
+    assert payment.outcome == Outcome.WARNING
+    assert "reçu" not in payment.message
+    assert client.get(f"/api/v1/dossiers/{reference}/").json()["payment"] == {
+        "status": "unpaid",
+        "paid": "0.00",
+    }
+    assert not Payment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_payment_record_twice_with_one_provider_reference_records_one_payment():
+    dossier = factories.draft(filed_by=factories.citizen())
+    first = services.payment_record(
+        dossier=dossier, amount=Decimal("552.00"), provider="psp", provider_reference="PSP-42"
+    )
+    again = services.payment_record(
+        dossier=dossier, amount=Decimal("552.00"), provider="psp", provider_reference="PSP-42"
+    )
+
+    assert again.pk == first.pk
+    assert list(Payment.objects.values_list("amount", flat=True)) == [Decimal("552.00")]
+    assert DossierEvent.objects.filter(dossier=dossier, action="payment_recorded").count() == 1
+
+    other = factories.draft(filed_by=factories.citizen())
+    before = counts()
+    with pytest.raises(InvalidInput):
+        services.payment_record(
+            dossier=other, amount=Decimal("1.00"), provider="psp", provider_reference="PSP-42"
+        )
+    assert counts() == before
+
+
+def _resolve(schema: dict, node: dict) -> dict:
+    while "$ref" in node:
+        node = schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[1]]
+    return node
+
+
+def _type_of(schema: dict, prop: dict) -> str:
+    """The JSON type of a property, through the enum components and nullable wrappers."""
+    if "type" in prop:
+        return prop["type"]
+    for key in ("allOf", "oneOf", "anyOf"):
+        for part in prop.get(key, []):
+            part = _resolve(schema, part)
+            if part.get("type") and part["type"] != "null":
+                return part["type"]
+    return _resolve(schema, prop).get("type", "")
+
+
+@pytest.mark.django_db
+def test_openapi_schema_documents_every_vehicle_and_holder_field_with_its_type():
+    schema = APIClient().get("/api/schema/?format=json").json()
+    body = schema["paths"]["/api/v1/dossiers/"]["post"]["requestBody"]["content"]["application/json"][
+        "schema"
+    ]
+    create = _resolve(schema, body)
+    assert create["discriminator"]["propertyName"] == "procedure"
+    assert set(create["discriminator"]["mapping"]) == set(Procedure.values)
+
+    change_of_owner = _resolve(schema, {"$ref": create["discriminator"]["mapping"]["change_of_owner"]})
+    assert set(change_of_owner["properties"]) == {"procedure", "vehicle", "holder", "sale", "holder_is_owner"}
+    vehicle = _resolve(schema, change_of_owner["properties"]["vehicle"])
+    holder = _resolve(schema, change_of_owner["properties"]["holder"])
+    assert list(vehicle["properties"]) == list(VEHICLE_FIELDS)
+    assert list(holder["properties"]) == list(HOLDER_FIELDS)
+    for fields in (vehicle["properties"], holder["properties"]):
+        assert all(_type_of(schema, prop) for prop in fields.values()), fields
+    assert _type_of(schema, vehicle["properties"]["vin"]) == "string"
+    assert vehicle["properties"]["vin"]["maxLength"] == 17
+    assert _type_of(schema, vehicle["properties"]["fiscal_power"]) == "integer"
+    assert _type_of(schema, vehicle["properties"]["noise_db"]) == "integer"
+    assert vehicle["properties"]["technical_inspection_date"]["format"] == "date"
+    assert _type_of(schema, holder["properties"]["holder_kind"]) == "string"
+    assert holder["properties"]["birth_date"]["format"] == "date"
+    assert {"vin", "make", "commercial_name", "genre", "energy", "fiscal_power"} <= set(vehicle["required"])
+    sale = _resolve(schema, change_of_owner["properties"]["sale"])
+    assert sale["properties"]["sold_at"]["format"] == "date-time"
+
+    for procedure, facts in PROCEDURE_FACTS.items():
+        documented = _resolve(schema, {"$ref": create["discriminator"]["mapping"][procedure]})
+        assert set(documented["properties"]) == {"procedure", "vehicle", "holder", *facts}
+
+
+@pytest.mark.django_db
+def test_three_bad_fields_get_three_errors_in_one_answer_and_nothing_is_created():
+    user = factories.citizen()
+    before = counts()
+    request = payload(Procedure.CHANGE_OF_ADDRESS)
+    request["vehicle"].update(vin="VF1RFB00O12345678", plate="123-AB")
+    del request["holder"]
+
+    response = client_for(user).post("/api/v1/dossiers/", request, format="json")
+
+    assert response.status_code == 400
+    assert errors_of(response) == {
+        "vehicle.vin": "vin_forbidden_letter",
+        "vehicle.plate": "plate_format",
+        "holder": "required",
+    }
+    assert counts() == before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("procedure", "extra", "field"),
+    [
+        (Procedure.DUPLICATE, {"sale": {"sold_at": "2026-11-20T10:00"}}, "sale"),  # not a sale
+        (Procedure.FIRST_REGISTRATION, {"mentions": ["ATTELAGE"]}, "mentions"),  # the register's
+        (Procedure.SALE_DECLARATION, {"holder_is_owner": False}, "holder_is_owner"),  # no title issued
+        (Procedure.CHANGE_OF_OWNER, {"sale": {"sold_at": "2026-11-20T10:00", "price": 9000}}, "sale.price"),
+    ],
+)
+def test_fields_a_procedure_does_not_take_are_refused(procedure, extra, field):
+    user = factories.citizen()
+    before = counts()
+    request = payload(procedure, **extra)
+    response = client_for(user).post("/api/v1/dossiers/", request, format="json")
+    assert response.status_code == 400
+    assert errors_of(response) == {field: "unknown_field"}
+    assert counts() == before
+
+
+@pytest.mark.django_db
+def test_unknown_vehicle_field_is_refused_with_the_other_errors():
+    user = factories.citizen()
+    request = payload()
+    request["vehicle"].update(colour="rouge", fiscal_power="sept")
+    response = client_for(user).post("/api/v1/dossiers/", request, format="json")
+    assert response.status_code == 400
+    assert errors_of(response) == {"vehicle.colour": "unknown_field", "vehicle.fiscal_power": "integer"}
+    assert not Dossier.objects.exists()
+
+
+@pytest.mark.django_db
+def test_change_of_owner_stores_the_sale_typed_and_shows_the_title_facts():
+    user = factories.citizen()
+    request = payload(
+        Procedure.CHANGE_OF_OWNER,
+        sale={"sold_at": "2026-11-14T10:30", "mileage_km": "48 200", "code_de_cession": "k7p2-m9q4 x"},
+        holder_is_owner=False,
+    )
+    response = client_for(user).post("/api/v1/dossiers/", request, format="json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    sale = Dossier.objects.get(reference=body["reference"]).sale
+    assert timezone.localtime(sale.sold_at).strftime("%d/%m/%Y %H:%M") == "14/11/2026 10:30"
+    assert (sale.mileage_km, sale.code_de_cession) == (48200, "K7P2M9Q4X")
+    assert body["sale"]["code_de_cession"] == "K7P2M9Q4X" and body["sale"]["mileage_km"] == 48200
+    assert body["holder_is_owner"] is False and body["duplicate_reason"] == "" and body["mentions"] == []
+    assert "details" not in body
+
+
+@pytest.mark.django_db
+def test_a_sale_without_its_date_and_hour_is_refused():
+    user = factories.citizen()
+    request = payload(Procedure.SALE_DECLARATION, sale={"sold_at": "hier", "mileage_km": -3})
+    response = client_for(user).post("/api/v1/dossiers/", request, format="json")
+    assert response.status_code == 400
+    assert errors_of(response) == {"sale.sold_at": "datetime", "sale.mileage_km": "range"}
+    assert not Dossier.objects.exists()
+
+
+@pytest.mark.django_db
+def test_certificate_values_come_from_the_typed_fields():
+    vehicle = factories.vehicle_data(
+        plate="GA-456-BC", noise_db=78, noise_rpm=2850, technical_inspection_date="02/10/2025"
+    )
+    dossier = factories.draft(
+        filed_by=factories.citizen(),
+        procedure=Procedure.DUPLICATE,
+        vehicle=vehicle,
+        facts={"duplicate_reason": "loss", "holder_is_owner": False},
+    )
+    Dossier.objects.filter(pk=dossier.pk).update(validity_until=date(2027, 3, 4))
+    services.title_mentions_set(dossier=dossier, mentions=["ATTELAGE AUTORISÉ", "VÉHICULE DE COLLECTION"])
+    dossier.refresh_from_db()
+
+    data = document_data(dossier=dossier, kind="certificate", serial="2026AB00001", issued_at=ISSUED_AT)
+
+    assert (data["U.1"], data["U.2"], data["X.1"], data["H"]) == ("78", "2850", "02/10/2025", "04/03/2027")
+    assert data["C.4a"] == ""  # leasing: the holder is not the owner
+    assert [data[f"Z.{n}"] for n in range(1, 5)] == [
+        DUPLICATE_MENTION,
+        "ATTELAGE AUTORISÉ",
+        "VÉHICULE DE COLLECTION",
+        "",
+    ]
+
+    owner = factories.draft(filed_by=factories.citizen())
+    plain = document_data(dossier=owner, kind="certificate", serial="2026AB00002", issued_at=ISSUED_AT)
+    assert plain["C.4a"] == OWNER_MENTION
+    assert (plain["U.1"], plain["X.1"], plain["H"], plain["Z.1"]) == ("", "", "", "")
+
+
+@pytest.mark.django_db
+def test_a_fifth_mention_is_refused_and_the_four_recorded_stay():
+    dossier = factories.draft(filed_by=factories.citizen())
+    services.title_mentions_set(dossier=dossier, mentions=["A", "B"])
+    with pytest.raises(InvalidInput):
+        services.title_mentions_set(dossier=dossier, mentions=["1", "2", "3", "4", "5"])
+    assert list(dossier.mentions.values_list("position", "text")) == [(1, "A"), (2, "B")]
+
+
+@pytest.mark.django_db
+def test_agent_page_shows_the_typed_facts_with_french_labels(client):
+    dossier = factories.draft(
+        filed_by=factories.citizen(),
+        procedure=Procedure.CHANGE_OF_OWNER,
+        vehicle=factories.vehicle_data(plate="GA-789-BC", noise_db=78),
+        facts={"sale": {"sold_at": "2026-11-14T10:30", "mileage_km": 48200, "code_de_cession": "K7P2M9Q4"}},
+    )
+    services.title_mentions_set(dossier=dossier, mentions=["ATTELAGE AUTORISÉ"])
+    cert = factories.CertFactory()
+    Dossier.objects.filter(pk=dossier.pk).update(state=State.QUEUED, cert=cert, queued_at=timezone.now())
+    agent = factories.agent(cert=cert)
+    queue.queue_claim_next(agent=agent)
+    client.force_login(agent)
+
+    page = html.unescape(client.get(reverse("agent-dossier", args=[dossier.reference])).content.decode())
+
+    for label, value in (
+        ("Date et heure de la cession", "14/11/2026 10:30"),
+        ("Kilométrage", "48200"),
+        ("Code de cession", "K7P2M9Q4"),
+        ("Niveau sonore à l'arrêt (U.1)", "78 dB(A)"),
+        ("Mention Z.1", "ATTELAGE AUTORISÉ"),
+        ("Paiements enregistrés", "Aucun"),
+    ):
+        assert label in page and value in page, label
+
+
+BEFORE = [("dossiers", "0010_typed_facts")]
+AFTER = [("dossiers", "0012_remove_dossier_details")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_data_migration_moves_the_old_details_to_the_typed_fields():
+    user = factories.citizen()
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE)
+    old = executor.loader.project_state(BEFORE).apps
+    OldVehicle, OldHolder, OldDossier = (
+        old.get_model("dossiers", name) for name in ("Vehicle", "Holder", "Dossier")
+    )
+    holder = OldHolder.objects.create(
+        holder_kind="person",
+        last_name="Martin",
+        address_line="1 rue",
+        postcode="25000",
+        city="Besançon",
+        department="25",
+    )
+
+    def old_dossier(n: int, procedure: str, details: dict):
+        vehicle = OldVehicle.objects.create(
+            vin=f"VF1MIGRA{n:09d}",
+            make="RENAULT",
+            commercial_name="CLIO",
+            genre="VP",
+            energy="ES",
+            fiscal_power=5,
+        )
+        return OldDossier.objects.create(
+            reference=f"CG-MIG-{n}",
+            procedure=procedure,
+            applicant_id=user.pk,
+            filed_by_id=user.pk,
+            vehicle=vehicle,
+            holder=holder,
+            details=details,
+        )
+
+    sale = old_dossier(
+        1,
+        "change_of_owner",
+        {
+            "sale_date": "2026-11-14",
+            "sale_time": "10:30",
+            "mileage": 48200,
+            "code_de_cession": "k7p2-m9q4",
+            "paid_amount": "552.00",  # the applicant's own claim: not a payment
+        },
+    )
+    title = old_dossier(
+        2,
+        "duplicate",
+        {
+            "reason": "theft",
+            "leasing": True,
+            "validity_until": "2027-03-04",
+            "noise_db": 78,
+            "noise_rpm": "2850",
+            "technical_inspection_date": "2025-10-02",
+            "mentions": ["ATTELAGE AUTORISÉ", " ", "VÉHICULE DE COLLECTION"],
+        },
+    )
+    plain = old_dossier(3, "change_of_address", {})
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(AFTER)
+
+    moved = Dossier.objects.get(pk=sale.pk)
+    assert timezone.localtime(moved.sale.sold_at).strftime("%Y-%m-%d %H:%M") == "2026-11-14 10:30"
+    assert (moved.sale.mileage_km, moved.sale.code_de_cession) == (48200, "K7P2M9Q4")
+    assert not Payment.objects.exists()
+
+    moved = Dossier.objects.select_related("vehicle").get(pk=title.pk)
+    assert (moved.duplicate_reason, moved.holder_is_owner, moved.validity_until) == (
+        "theft",
+        False,
+        date(2027, 3, 4),
+    )
+    assert (moved.vehicle.noise_db, moved.vehicle.noise_rpm) == (78, 2850)
+    assert moved.vehicle.technical_inspection_date == date(2025, 10, 2)
+    assert list(moved.mentions.values_list("position", "text")) == [
+        (1, "ATTELAGE AUTORISÉ"),
+        (2, "VÉHICULE DE COLLECTION"),
+    ]
+
+    untouched = Dossier.objects.get(pk=plain.pk)
+    assert untouched.holder_is_owner is True and untouched.duplicate_reason == ""
+    assert not Sale.objects.filter(dossier=untouched).exists()
+    assert "details" not in {
+        field.name
+        for field in connection.introspection.get_table_description(
+            connection.cursor(), Dossier._meta.db_table
+        )
+    }
