@@ -7,7 +7,8 @@ class CertWorkflowConfig(AppConfig):
     verbose_name = _("Instruction CERT")
 
     def ready(self) -> None:
-        from cert_workflow import checks, issuing
+        from cert_workflow.checks import services as checks
+        from cert_workflow.documents import issuing
         from dossiers import services
         from dossiers.models import State
 

@@ -340,7 +340,7 @@ def renders_requeue(*, now: datetime) -> int:
 def cpis_withdraw_missed(*, now: datetime) -> int:
     """Withdraw the CPIs still current although their dossier was refused or abandoned (the hook of
     that transition was lost): a CPI must never outlive its dossier on the verification page."""
-    from cert_workflow import issuing
+    from cert_workflow.documents import issuing
 
     with transaction.atomic():
         dossier_ids = issuing.cpis_withdraw()
@@ -413,13 +413,13 @@ def _record(
 
 
 def _checks_enqueue(dossier_ids: list[int]) -> None:
-    from cert_workflow import checks
+    from cert_workflow.checks import services as checks
 
     checks.checks_enqueue(dossier_ids=dossier_ids)
 
 
 def _renders_resume(*, dossier_ids: list[int] = (), document_ids: list[int] = ()) -> None:
-    from cert_workflow import issuing
+    from cert_workflow.documents import issuing
 
     issuing.renders_resume(dossier_ids=dossier_ids, document_ids=document_ids)
 

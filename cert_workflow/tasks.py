@@ -21,21 +21,21 @@ RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_retri
 
 @shared_task(**RETRY)
 def check_dossiers(dossier_ids: list[int]) -> None:
-    from cert_workflow import checks
+    from cert_workflow.checks import services as checks
 
     checks.checks_run(dossier_ids=dossier_ids)
 
 
 @shared_task(**RETRY)
 def route_dossiers(dossier_ids: list[int]) -> None:
-    from cert_workflow import routing
+    from cert_workflow.routing import services as routing
 
     routing.dossiers_route(dossier_ids=dossier_ids)
 
 
 @shared_task(**RETRY)
 def rebalance_queues() -> None:
-    from cert_workflow import routing
+    from cert_workflow.routing import services as routing
 
     routing.queues_rebalance()
 
@@ -49,21 +49,21 @@ def sweep() -> None:
 
 @shared_task(**RETRY)
 def refresh_stats() -> None:
-    from cert_workflow import stats
+    from cert_workflow.stats import services as stats
 
     stats.stats_refresh()
 
 
 @shared_task(**RETRY)
 def bulk_approve(dossier_ids: list[int], agent_id: int) -> None:
-    from cert_workflow import queue
+    from cert_workflow.review import services as queue
 
     queue.dossiers_bulk_approve(dossier_ids=dossier_ids, agent_id=agent_id)
 
 
 @shared_task(**RETRY)
 def render_documents(document_ids: list[int]) -> None:
-    from cert_workflow import issuing
+    from cert_workflow.documents import issuing
 
     issuing.documents_render(document_ids=document_ids)
 
@@ -72,7 +72,7 @@ def render_documents(document_ids: list[int]) -> None:
 def pdf_worker_warm_up(sender=None, instance=None, **kwargs) -> None:
     """A worker that consumes the pdf queue warms its renderer up once, in the main process, before
     the pool forks: every pool process then starts with WeasyPrint loaded and the forms laid out."""
-    from cert_workflow import rendering
+    from cert_workflow.documents import rendering
 
     queues = instance.app.amqp.queues.consume_from if instance is not None else {}
     if not getattr(settings, "RENDER_WORKER_WARMUP", True) or "pdf" not in (queues or {}):

@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.utils import timezone
 
-from cert_workflow import queue
+from cert_workflow.review import services as queue
 from dossiers.models import Dossier, State
 from dossiers.services import document_attach
 from tests import factories

@@ -13,8 +13,10 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from cert_workflow import queue, signing, sweeps
+from cert_workflow import sweeps
+from cert_workflow.documents import signing
 from cert_workflow.models import DocumentKind, IssuedDocument, SweepAction
+from cert_workflow.review import services as queue
 from dossiers import services
 from dossiers.models import Procedure, State
 from portal.celery import app

@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from cert_workflow import queue
 from cert_workflow.models import ComplementRequest, Risk, SweepAction
+from cert_workflow.review import services as queue
 from dossiers.errors import InvalidInput
 from dossiers.models import Dossier, DossierEvent, State
 from dossiers.states import TransitionNotAllowed

@@ -11,7 +11,7 @@ from django.core.files.storage import default_storage
 from pypdf import PdfReader
 from rest_framework.test import APIClient
 
-from cert_workflow import issuing
+from cert_workflow.documents import issuing
 from cert_workflow.models import DocumentKind, IssuedDocument
 from portal.celery import app
 from tests import factories

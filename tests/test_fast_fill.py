@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from pypdf import PdfReader
 
-from cert_workflow.document_data import document_data
-from cert_workflow.rendering import (
+from cert_workflow.documents.data import document_data
+from cert_workflow.documents.rendering import (
     form_cells,
     render_document,
     render_document_full,

@@ -19,10 +19,12 @@ from django.core.management import call_command
 from django.utils import timezone
 from pypdf import PdfReader
 
-from cert_workflow import issuing, queue, sweeps
-from cert_workflow.document_data import one_month_after
+from cert_workflow import sweeps
+from cert_workflow.documents import issuing
+from cert_workflow.documents.data import one_month_after
 from cert_workflow.management.commands.verify_document import EXIT_SUPERSEDED
 from cert_workflow.models import ComplementRequest, DocumentKind, IssuedDocument, SweepAction
+from cert_workflow.review import services as queue
 from dossiers import services
 from dossiers.models import Dossier, Procedure, State, Vehicle
 from dossiers.plates import validate_plate

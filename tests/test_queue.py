@@ -12,8 +12,8 @@ from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from cert_workflow import queue
 from cert_workflow.models import Assessment, Risk
+from cert_workflow.review import services as queue
 from dossiers import services
 from dossiers.models import Dossier, DossierEvent, Holder, Procedure, State, Vehicle
 from tests import factories

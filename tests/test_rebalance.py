@@ -7,8 +7,8 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 
-from cert_workflow import routing
 from cert_workflow.models import RoutingDecision, SweepAction
+from cert_workflow.routing import services as routing
 from dossiers.errors import InvalidInput
 from dossiers.models import Cert, Dossier, DossierEvent, Procedure, State
 from portal.models import Role

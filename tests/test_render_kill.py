@@ -17,8 +17,9 @@ from django.core.files.storage import default_storage
 from django.db import connection
 from django.utils import timezone
 
-from cert_workflow import queue, sweeps
+from cert_workflow import sweeps
 from cert_workflow.models import DocumentKind, IssuedDocument
+from cert_workflow.review import services as queue
 from dossiers.models import Dossier, State
 from tests import factories
 from tests.celery_worker import purge_broker, wait_until, worker_database_url

@@ -3,7 +3,7 @@ and CPIs (someone waits to drive) are taken before letters and receipts, even on
 
 import pytest
 
-from cert_workflow import issuing
+from cert_workflow.documents import issuing
 from cert_workflow.models import DocumentKind, IssuedDocument
 from dossiers import services
 from dossiers.models import State

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from cert_workflow import routing
 from cert_workflow.models import RoutingDecision
+from cert_workflow.routing import services as routing
 from dossiers import services
 from dossiers.models import Cert, Dossier, Holder, Procedure, State, Vehicle
 from portal.models import Role, User

@@ -23,8 +23,8 @@ from django.core.management import call_command
 from django.utils import timezone
 from PIL import Image
 
-from cert_workflow import signing
-from cert_workflow.document_data import document_data
+from cert_workflow.documents import signing
+from cert_workflow.documents.data import document_data
 from cert_workflow.models import DocumentKind, IssuedDocument
 from tests.factories import citizen, draft, holder_data
 
@@ -411,16 +411,16 @@ def test_verify_document_without_a_verification_link_fails_with_a_clear_message(
 
 # --- the rendered certificate, end to end ---------------------------------------------------------
 
-RENDERING_READY = importlib.util.find_spec("cert_workflow.rendering") is not None
+RENDERING_READY = importlib.util.find_spec("cert_workflow.documents.rendering") is not None
 
 
 @pytest.mark.skipif(
-    not RENDERING_READY, reason="cert_workflow/rendering.py (RENDER engineer) is not there yet"
+    not RENDERING_READY, reason="cert_workflow/documents/rendering.py (RENDER engineer) is not there yet"
 )
 @pytest.mark.django_db
 @pytest.mark.parametrize("kind", [DocumentKind.CERTIFICATE, DocumentKind.CPI])
 def test_qr_of_a_rendered_document_opens_a_page_that_says_authentique(client, tmp_path, kind):
-    from cert_workflow.rendering import render_document
+    from cert_workflow.documents.rendering import render_document
 
     document = issue(kind=kind)
     url = signing.verification_url(document)

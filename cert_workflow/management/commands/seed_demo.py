@@ -15,8 +15,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework.authtoken.models import Token
 
-from cert_workflow import queue, routing, stats
-from dossiers.cert_data import CERTS, cert_defaults
+from cert_workflow.review import services as queue
+from cert_workflow.routing import services as routing
+from cert_workflow.stats import services as stats
+from dossiers.centres import CERTS, cert_defaults
 from dossiers.errors import InvalidInput
 from dossiers.models import Cert, Dossier, Procedure, State
 from dossiers.services import dossier_create, dossier_submit, dossier_transition, dossier_withdraw

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from cert_workflow.signing import INVALID, SUPERSEDED, WITHDRAWN, Verdict, token_verify
+from cert_workflow.documents.signing import INVALID, SUPERSEDED, WITHDRAWN, Verdict, token_verify
 
 EXIT_INVALID = 1
 EXIT_UNREADABLE = 2

@@ -16,9 +16,9 @@ from django.db.models import Case, Count, DateField, F, Q, QuerySet, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from cert_workflow.decision_days import DECISION, day_start, decision_days_read
-from cert_workflow.queue_ages import open_work, planned_for_short_reads
-from cert_workflow.stats import days, stats_latest
+from cert_workflow.stats.decision_days import DECISION, day_start, decision_days_read
+from cert_workflow.stats.services import days, stats_latest
+from cert_workflow.supervision.queue_ages import open_work, planned_for_short_reads
 from cert_workflow.sweeps import stuck_dossiers
 from dossiers import states
 from dossiers.models import Cert, Dossier, DossierEvent, State

@@ -23,8 +23,8 @@ from django.utils.translation import gettext_lazy
 from fontTools import subset as ft_subset
 from fontTools.ttLib import TTFont
 
-from cert_workflow.document_data import FORM_KINDS
-from cert_workflow.signing import qr_code
+from cert_workflow.documents.data import FORM_KINDS
+from cert_workflow.documents.signing import qr_code
 
 VALUE_FONT_FAMILY = "DejaVu Sans"
 FALLBACK_FONT_PATH = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"

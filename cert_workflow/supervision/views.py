@@ -1,6 +1,6 @@
 """Supervision pages: the national view, one page per centre, and the supervisor's actions on a centre.
 
-Reads go through cert_workflow.supervision; every action is one of routing's services (audited
+Reads go through cert_workflow.supervision.selectors; every action is one of routing's services (audited
 there). Supervisors and administrators only.
 """
 
@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from cert_workflow.stats import chart_bars
-from cert_workflow.supervision import supervision_centre, supervision_overview
+from cert_workflow.stats.services import chart_bars
+from cert_workflow.supervision.selectors import supervision_centre, supervision_overview
 from dossiers.errors import InvalidInput
 from dossiers.models import Cert
 from portal.models import Role
@@ -112,7 +112,7 @@ def centre(request: HttpRequest, code: str) -> HttpResponse:
 @supervisor_required
 @require_POST
 def centre_capacity(request: HttpRequest, code: str) -> HttpResponse:
-    from cert_workflow import routing
+    from cert_workflow.routing import services as routing
 
     cert = get_object_or_404(Cert, code=code)
     form = CapacityForm(request.POST)
@@ -132,7 +132,7 @@ def centre_capacity(request: HttpRequest, code: str) -> HttpResponse:
 @supervisor_required
 @require_POST
 def centre_pause(request: HttpRequest, code: str) -> HttpResponse:
-    from cert_workflow import routing
+    from cert_workflow.routing import services as routing
 
     cert = get_object_or_404(Cert, code=code)
     if _run(request, lambda: routing.cert_pause(cert=cert, actor=request.user)):
@@ -147,7 +147,7 @@ def centre_pause(request: HttpRequest, code: str) -> HttpResponse:
 @supervisor_required
 @require_POST
 def centre_resume(request: HttpRequest, code: str) -> HttpResponse:
-    from cert_workflow import routing
+    from cert_workflow.routing import services as routing
 
     cert = get_object_or_404(Cert, code=code)
     if _run(request, lambda: routing.cert_resume(cert=cert, actor=request.user)):
@@ -158,7 +158,7 @@ def centre_resume(request: HttpRequest, code: str) -> HttpResponse:
 @supervisor_required
 @require_POST
 def centre_move(request: HttpRequest, code: str) -> HttpResponse:
-    from cert_workflow import routing
+    from cert_workflow.routing import services as routing
 
     cert = get_object_or_404(Cert, code=code)
     form = MoveForm(request.POST, from_cert=cert)

@@ -11,7 +11,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from cert_workflow.stats import chart_bars, stats_csv, stats_latest
+from cert_workflow.stats.services import chart_bars, stats_csv, stats_latest
 
 # The snapshot changes every few minutes: caches may keep an answer for one.
 MAX_AGE = 60

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from cert_workflow import views_verify
+from cert_workflow.documents import views as views_verify
 
 urlpatterns = [
     # Before the token route: "cle-publique" would otherwise be read as a (bad) token.

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from cert_workflow import api_documents
+from cert_workflow.documents import api as api_documents
 from cert_workflow.models import DocumentKind
 
 urlpatterns = [

@@ -12,7 +12,14 @@ from django.views.decorators.http import require_GET
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
-from cert_workflow.signing import AUTHENTIC, INVALID, SUPERSEDED, WITHDRAWN, public_key_pem, token_verify
+from cert_workflow.documents.signing import (
+    AUTHENTIC,
+    INVALID,
+    SUPERSEDED,
+    WITHDRAWN,
+    public_key_pem,
+    token_verify,
+)
 
 DEFAULT_RATE = "60/minute"
 PUBLIC_KEY_MAX_AGE = 3600

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from cert_workflow import views_agent
+from cert_workflow.review import views as views_agent
 
 urlpatterns = [
     path("instruction/", views_agent.queue_view, name="agent-queue"),

@@ -47,7 +47,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cert_workflow.document_data import FORM_KINDS, document_data, one_month_after
+from cert_workflow.documents.data import FORM_KINDS, document_data, one_month_after
 from cert_workflow.models import ComplementRequest, DocumentKind, IssuedDocument
 from dossiers import states
 from dossiers.models import Dossier, DossierEvent, Procedure, State, Vehicle
@@ -440,8 +440,8 @@ def documents_render(*, document_ids: list[int]) -> list[int]:
     Already rendered documents, and those another worker is rendering, are skipped. A certificate's
     record moves its dossier approved → issued, supersedes earlier titles and notifies the holder.
     """
-    from cert_workflow.rendering import render_document
-    from cert_workflow.signing import verification_url
+    from cert_workflow.documents.rendering import render_document
+    from cert_workflow.documents.signing import verification_url
 
     with _render_claim(sorted(set(document_ids))) as claimed:
         documents = list(

@@ -17,8 +17,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
-from cert_workflow import queue
 from cert_workflow.models import Assessment, Outcome, Risk
+from cert_workflow.review import services as queue
 from dossiers.errors import InvalidInput
 from dossiers.models import Cert, Document, Dossier, State
 from dossiers.states import TransitionNotAllowed

@@ -12,7 +12,7 @@ from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cert_workflow import queue
+from cert_workflow.review import services as queue
 from dossiers.api import DossierOutput
 from dossiers.errors import FieldError, InvalidInput
 from dossiers.models import Cert, Dossier

@@ -44,7 +44,7 @@ from django.db.models import (
     Value,
 )
 
-from cert_workflow.stats import age_expression, grouped_percentiles
+from cert_workflow.stats.services import age_expression, grouped_percentiles
 from dossiers.models import Dossier, State
 
 HISTOGRAM_BUCKETS = 512

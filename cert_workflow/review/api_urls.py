@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from cert_workflow import api
+from cert_workflow.review import api
 
 urlpatterns = [
     path("queue/", api.QueueApi.as_view(), name="api-queue"),

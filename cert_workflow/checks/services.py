@@ -621,7 +621,7 @@ def checks_run(*, dossier_ids: list[int], rng: random.Random | None = None) -> N
     if to_route:
         # After the commit above: if routing fails, the dossiers stay submitted with their results,
         # the sweep re-runs this and the recorded draws are reused.
-        from cert_workflow import routing
+        from cert_workflow.routing import services as routing
 
         routing.dossiers_route(dossier_ids=to_route)
 

@@ -2,7 +2,8 @@
 
 from django.urls import path
 
-from cert_workflow import views_stats, views_supervision
+from cert_workflow.stats import views as views_stats
+from cert_workflow.supervision import views as views_supervision
 
 urlpatterns = [
     path("supervision/", views_supervision.overview, name="supervision"),

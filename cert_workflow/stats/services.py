@@ -27,8 +27,8 @@ from django.db.models.functions import TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cert_workflow.decision_days import day_start, decision_days_record
 from cert_workflow.models import Assessment, StatsSnapshot
+from cert_workflow.stats.decision_days import day_start, decision_days_record
 from dossiers.models import Cert, Dossier, State
 
 # Dossiers received by the administration and waiting for its decision.
