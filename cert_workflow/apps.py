@@ -7,6 +7,8 @@ class CertWorkflowConfig(AppConfig):
     verbose_name = _("Instruction CERT")
 
     def ready(self) -> None:
+        # Imported here, not at the top: models and services need the app registry, which is
+        # ready only now.
         from cert_workflow.checks import services as checks
         from cert_workflow.documents import issuing
         from dossiers import services

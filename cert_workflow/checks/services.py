@@ -19,8 +19,9 @@ from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cert_workflow import tasks
+from cert_workflow.enqueue import task_enqueue
 from cert_workflow.models import Assessment, CheckResult, Outcome, Risk, StraightThroughRule
+from cert_workflow.routing import services as routing
 from dossiers.errors import FieldError, InvalidInput
 from dossiers.fees import Fees
 from dossiers.models import Document, DocumentKind, Dossier, Procedure, State, Vehicle
@@ -621,8 +622,6 @@ def checks_run(*, dossier_ids: list[int], rng: random.Random | None = None) -> N
     if to_route:
         # After the commit above: if routing fails, the dossiers stay submitted with their results,
         # the sweep re-runs this and the recorded draws are reused.
-        from cert_workflow.routing import services as routing
-
         routing.dossiers_route(dossier_ids=to_route)
 
 
@@ -632,5 +631,5 @@ def checks_enqueue(*, dossier_ids: list[int]) -> int:
     ids = sorted(set(dossier_ids))
     chunks = [ids[start : start + size] for start in range(0, len(ids), size)]
     for chunk in chunks:
-        tasks.check_dossiers.delay_on_commit(chunk)
+        task_enqueue("cert_workflow.tasks.check_dossiers", chunk)
     return len(chunks)

@@ -48,6 +48,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cert_workflow.documents.data import FORM_KINDS, document_data, one_month_after
+from cert_workflow.documents.rendering import render_document
+from cert_workflow.documents.signing import verification_url
+from cert_workflow.enqueue import task_enqueue
 from cert_workflow.models import ComplementRequest, DocumentKind, IssuedDocument
 from dossiers import states
 from dossiers.models import Dossier, DossierEvent, Procedure, State, Vehicle
@@ -250,14 +253,10 @@ def _round_up(value: int, step: int) -> int:
 def renders_enqueue(*, document_ids: list[int], letters: bool = False, single: bool = False) -> int:
     """Enqueue the rendering of these documents after commit (render_chunks), forms ahead of
     letters on the pdf queue; return the number of tasks."""
-    from cert_workflow import tasks
-
     priority = LETTER_PRIORITY if letters else FORM_PRIORITY
     chunks = render_chunks(document_ids=document_ids, letters=letters, single=single)
     for chunk in chunks:
-        transaction.on_commit(
-            lambda chunk=chunk: tasks.render_documents.apply_async((chunk,), priority=priority)
-        )
+        task_enqueue("cert_workflow.tasks.render_documents", chunk, priority=priority)
     return len(chunks)
 
 
@@ -440,9 +439,6 @@ def documents_render(*, document_ids: list[int]) -> list[int]:
     Already rendered documents, and those another worker is rendering, are skipped. A certificate's
     record moves its dossier approved → issued, supersedes earlier titles and notifies the holder.
     """
-    from cert_workflow.documents.rendering import render_document
-    from cert_workflow.documents.signing import verification_url
-
     with _render_claim(sorted(set(document_ids))) as claimed:
         documents = list(
             IssuedDocument.objects.filter(pk__in=claimed, rendered_at__isnull=True)

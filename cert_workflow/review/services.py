@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from cert_workflow.enqueue import task_enqueue
 from cert_workflow.models import CheckResult, ComplementRequest, Risk, SweepAction
 from dossiers import states
 from dossiers.errors import FieldError, InvalidInput
@@ -448,8 +449,6 @@ def bulk_approve_start(*, agent: User, references: list[str]) -> int:
 
     InvalidInput names the references outside the scope, and then nothing is scheduled.
     """
-    from cert_workflow import tasks
-
     _require_reviewer(agent)
     references = list(dict.fromkeys(references))
     found = dict(
@@ -468,7 +467,7 @@ def bulk_approve_start(*, agent: User, references: list[str]) -> int:
         )
     ids, agent_id = list(found.values()), agent.pk
     if ids:
-        transaction.on_commit(lambda: tasks.bulk_approve.delay(ids, agent_id))
+        task_enqueue("cert_workflow.tasks.bulk_approve", ids, agent_id)
     return len(ids)
 
 

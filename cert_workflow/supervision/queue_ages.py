@@ -45,7 +45,7 @@ from django.db.models import (
 )
 
 from cert_workflow.stats.services import age_expression, grouped_percentiles
-from dossiers.models import Dossier, State
+from dossiers.models import Cert, Dossier, State
 
 HISTOGRAM_BUCKETS = 512
 MIN_BUCKET_WIDTH = timedelta(milliseconds=1)
@@ -209,8 +209,6 @@ def _queue_span(*, cert_ids: list[int] | None) -> tuple[datetime | None, datetim
     """The oldest and newest queued_at of the shown queues: two index probes per centre, in one
     statement (built from the centres rather than as a union of probes: compiling twenty
     querysets cost more than running them)."""
-    from dossiers.models import Cert
-
     queue = _queued().filter(cert_id=OuterRef("pk"))
     certs = Cert.objects.all() if cert_ids is None else Cert.objects.filter(pk__in=cert_ids)
     spans = certs.annotate(

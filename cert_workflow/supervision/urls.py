@@ -1,8 +1,7 @@
-"""Supervision pages, public figures and the public statistics API (included at the site root)."""
+"""Supervision pages under /supervision/ (included at the site root by cert_workflow/urls.py)."""
 
 from django.urls import path
 
-from cert_workflow.stats import views as views_stats
 from cert_workflow.supervision import views as views_supervision
 
 urlpatterns = [
@@ -22,7 +21,4 @@ urlpatterns = [
         name="supervision-resume",
     ),
     path("supervision/centres/<str:code>/deplacer/", views_supervision.centre_move, name="supervision-move"),
-    path("statistiques/", views_stats.stats_page, name="stats"),
-    # A plain Django view, not DRF: DRF takes `?format=` for its own renderer selection.
-    path("api/v1/stats/", views_stats.stats_api, name="api-stats"),
 ]

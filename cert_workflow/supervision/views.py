@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from cert_workflow.routing import services as routing
 from cert_workflow.stats.services import chart_bars
 from cert_workflow.supervision.selectors import supervision_centre, supervision_overview
 from dossiers.errors import InvalidInput
@@ -112,8 +113,6 @@ def centre(request: HttpRequest, code: str) -> HttpResponse:
 @supervisor_required
 @require_POST
 def centre_capacity(request: HttpRequest, code: str) -> HttpResponse:
-    from cert_workflow.routing import services as routing
-
     cert = get_object_or_404(Cert, code=code)
     form = CapacityForm(request.POST)
     if not form.is_valid():
@@ -132,8 +131,6 @@ def centre_capacity(request: HttpRequest, code: str) -> HttpResponse:
 @supervisor_required
 @require_POST
 def centre_pause(request: HttpRequest, code: str) -> HttpResponse:
-    from cert_workflow.routing import services as routing
-
     cert = get_object_or_404(Cert, code=code)
     if _run(request, lambda: routing.cert_pause(cert=cert, actor=request.user)):
         messages.success(
@@ -147,8 +144,6 @@ def centre_pause(request: HttpRequest, code: str) -> HttpResponse:
 @supervisor_required
 @require_POST
 def centre_resume(request: HttpRequest, code: str) -> HttpResponse:
-    from cert_workflow.routing import services as routing
-
     cert = get_object_or_404(Cert, code=code)
     if _run(request, lambda: routing.cert_resume(cert=cert, actor=request.user)):
         messages.success(request, _("%(centre)s reçoit de nouveau des dossiers.") % {"centre": cert.name})
@@ -158,8 +153,6 @@ def centre_resume(request: HttpRequest, code: str) -> HttpResponse:
 @supervisor_required
 @require_POST
 def centre_move(request: HttpRequest, code: str) -> HttpResponse:
-    from cert_workflow.routing import services as routing
-
     cert = get_object_or_404(Cert, code=code)
     form = MoveForm(request.POST, from_cert=cert)
     if not form.is_valid():
