@@ -10,7 +10,7 @@ dropped at the end unless --keep), migrates it, and measures in one run:
 - routing every one of them through cert_workflow.routing.services.dossiers_route in chunks as the check
   tasks would, by `--routers` processes at once (default 2: the routing queue's worker runs with
   concurrency 2, see docker-compose.yml) (target: under 60 s for 300,000), and one rebalance;
-- claim latency p50/p99 of cert_workflow.review.services.queue_claim_next with 1, 2 and 4 concurrent claimer
+- claim latency p50/p99 of cert_workflow.review.claim.queue_claim_next with 1, 2 and 4 concurrent claimer
   processes on the busiest centre, next to a raw `SELECT ... FOR UPDATE SKIP LOCKED` loop on a bare
   table holding the same rows (targets: p99 under 20 ms and within 2x of the raw loop);
 - the supervisor pages (overview and one centre, functions and HTTP) and the stats refresh
@@ -226,7 +226,7 @@ def router(chunks: list[list[int]], barrier, results) -> None:
 def django_claimer(agent_ids: list[int], barrier, results) -> None:
     from django.db import connection
 
-    from cert_workflow.review.services import queue_claim_next
+    from cert_workflow.review.claim import queue_claim_next
     from portal.models import User
 
     agents = list(User.objects.filter(pk__in=agent_ids).order_by("pk"))
@@ -540,9 +540,9 @@ def run(args: argparse.Namespace, *, bench_url: str, history: int) -> None:
     )
     agent_ids = [a.pk for a in agents]
     try:
-        from cert_workflow.review.services import queue_claim_next  # noqa: F401 - present or not measured
+        from cert_workflow.review.claim import queue_claim_next  # noqa: F401 - present or not measured
     except ImportError as exc:
-        out(f"claims: not measured: cert_workflow.review.services.queue_claim_next is missing ({exc})")
+        out(f"claims: not measured: cert_workflow.review.claim.queue_claim_next is missing ({exc})")
         queue_claim_next = None
     out(f"claims on {busiest.code} ({busiest.queued:,} queued), {per_level:,} per level")
     out("  claimers   queue_claim_next p50 / p99   raw SKIP LOCKED p50 / p99   ratio p50 / p99   claims/s")

@@ -15,7 +15,7 @@ from django.db import OperationalError
 from cert_workflow import sweeps
 from cert_workflow.checks import services as checks
 from cert_workflow.documents import issuing, rendering
-from cert_workflow.review import services as review
+from cert_workflow.review import bulk
 from cert_workflow.routing import services as routing
 from cert_workflow.stats import services as stats
 
@@ -54,7 +54,7 @@ def refresh_stats() -> None:
 
 @shared_task(**RETRY)
 def bulk_approve(dossier_ids: list[int], agent_id: int) -> None:
-    review.dossiers_bulk_approve(dossier_ids=dossier_ids, agent_id=agent_id)
+    bulk.dossiers_bulk_approve(dossier_ids=dossier_ids, agent_id=agent_id)
 
 
 @shared_task(**RETRY)

@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 from cert_workflow import sweeps
 from cert_workflow.documents import signing
 from cert_workflow.models import DocumentKind, IssuedDocument, SweepAction
-from cert_workflow.review import services as queue
+from cert_workflow.review import decisions
 from dossiers import services
 from dossiers.models import Procedure, State
 from portal.celery import app
@@ -61,7 +61,7 @@ def reject(capture, dossier, *, run_hooks=True):
         dossier=dossier, to=State.IN_REVIEW, actor=agent, changes={"claimed_by": agent}
     )
     with capture(execute=run_hooks):
-        queue.dossier_decide(
+        decisions.dossier_decide(
             dossier=dossier, agent=agent, decision="reject", reason="fees_not_paid", message="Impayé."
         )
     dossier.refresh_from_db()

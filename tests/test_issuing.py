@@ -24,7 +24,7 @@ from cert_workflow.documents import issuing
 from cert_workflow.documents.data import one_month_after
 from cert_workflow.management.commands.verify_document import EXIT_SUPERSEDED
 from cert_workflow.models import ComplementRequest, DocumentKind, IssuedDocument, SweepAction
-from cert_workflow.review import services as queue
+from cert_workflow.review import decisions
 from dossiers import services
 from dossiers.models import Dossier, Procedure, State, Vehicle
 from dossiers.plates import validate_plate
@@ -70,7 +70,7 @@ def in_review(*, cert, agent, owner=None, procedure=Procedure.FIRST_REGISTRATION
 def decide(capture, dossier, agent, decision="approve", **kwargs):
     """The agent's decision, with everything it starts after commit (issue, render, mail) run."""
     with capture(execute=True):
-        queue.dossier_decide(dossier=dossier, agent=agent, decision=decision, **kwargs)
+        decisions.dossier_decide(dossier=dossier, agent=agent, decision=decision, **kwargs)
     dossier.refresh_from_db()
     return dossier
 
@@ -183,7 +183,7 @@ def test_render_after_a_crash_replaces_the_partial_file_instead_of_adding_one(
     dossier = in_review(cert=cert, agent=agent)
     # The decision commits, its rendering task is lost (the callbacks never run).
     with django_capture_on_commit_callbacks(execute=False):
-        queue.dossier_decide(dossier=dossier, agent=agent, decision="approve")
+        decisions.dossier_decide(dossier=dossier, agent=agent, decision="approve")
     issuing.approved_documents_issue(dossier_ids=[dossier.pk])
     certificate = document(dossier, DocumentKind.CERTIFICATE)
     assert certificate.rendered_at is None
@@ -381,7 +381,7 @@ def test_sweep_issues_and_renders_what_a_lost_approval_hook_left_undone(django_c
     agent = factories.agent(cert=cert)
     dossier = in_review(cert=cert, agent=agent)
     with django_capture_on_commit_callbacks(execute=False):  # the hook never ran
-        queue.dossier_decide(dossier=dossier, agent=agent, decision="approve")
+        decisions.dossier_decide(dossier=dossier, agent=agent, decision="approve")
 
     with django_capture_on_commit_callbacks(execute=True):
         result = sweeps.sweep_run(now=timezone.now() + timedelta(minutes=31))
@@ -400,7 +400,7 @@ def test_sweep_requeues_a_document_left_pending_once_per_period(django_capture_o
     agent = factories.agent(cert=cert)
     dossier = in_review(cert=cert, agent=agent)
     with django_capture_on_commit_callbacks(execute=False):  # the letter's rendering task is lost
-        queue.dossier_decide(dossier=dossier, agent=agent, decision="reject", reason="fees_not_paid")
+        decisions.dossier_decide(dossier=dossier, agent=agent, decision="reject", reason="fees_not_paid")
         issuing.rejected_documents_issue(dossier_ids=[dossier.pk])
     letter = document(dossier, DocumentKind.REJECTION_LETTER)
     now = timezone.now() + timedelta(minutes=6)

@@ -15,7 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cert_workflow.models import ComplementRequest, DocumentKind
-from cert_workflow.review.services import REJECT_REASONS, complement_items
+from cert_workflow.review.complements import complement_items
+from cert_workflow.review.decisions import REJECT_REASONS
 from dossiers.models import Dossier, DossierEvent, HolderKind, Procedure, State
 
 OWNER_MENTION = "EST LE PROPRIETAIRE DU VEHICULE"

@@ -12,7 +12,7 @@ from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cert_workflow.review import services as queue
+from cert_workflow.review import bulk, claim, complements, decisions, selectors
 from dossiers.api import DossierOutput
 from dossiers.errors import FieldError, InvalidInput
 from dossiers.models import Cert, Dossier
@@ -35,7 +35,7 @@ class IsReviewer(permissions.BasePermission):
 
     def has_permission(self, request, view) -> bool:
         user = request.user
-        return bool(user and user.is_authenticated and user.role in queue.REVIEWER_ROLES)
+        return bool(user and user.is_authenticated and user.role in claim.REVIEWER_ROLES)
 
 
 def _scoped(request, reference: str) -> Dossier:
@@ -49,7 +49,7 @@ class LeaseAwareApi(APIView):
     """Turns a lost lease into a 409 in the API's error shape."""
 
     def handle_exception(self, exc):
-        if isinstance(exc, queue.LeaseNotHeld):
+        if isinstance(exc, claim.LeaseNotHeld):
             error = {"field": "lease", "rule": exc.rule, "message": exc.message, "expected": ""}
             return Response({"errors": [error]}, status=status.HTTP_409_CONFLICT)
         return super().handle_exception(exc)
@@ -106,15 +106,15 @@ class QueueApi(APIView):
                     [FieldError("centre", "required", _("Indiquez le code du centre."), codes)]
                 )
         cursor = params.validated_data.get("cursor")
-        rows, next_key = queue.queue_page(
-            queryset=queue.queue_for_cert(cert_id=cert_id),
-            after=queue.queue_cursor_decode(cursor) if cursor else None,
+        rows, next_key = selectors.queue_page(
+            queryset=selectors.queue_for_cert(cert_id=cert_id),
+            after=selectors.queue_cursor_decode(cursor) if cursor else None,
             size=params.validated_data["page_size"],
         )
         next_url = None
         if next_key is not None:
             query = request.query_params.copy()
-            query["cursor"] = queue.queue_cursor_encode(next_key)
+            query["cursor"] = selectors.queue_cursor_encode(next_key)
             next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
         return Response({"next": next_url, "results": QueueRowOutput(rows, many=True).data})
 
@@ -129,7 +129,7 @@ class QueueClaimApi(LeaseAwareApi):
         request=None, responses={200: DossierOutput, 204: OpenApiResponse(description="File vide.")}
     )
     def post(self, request):
-        dossier = queue.queue_claim_next(agent=request.user)
+        dossier = claim.queue_claim_next(agent=request.user)
         if dossier is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         dossier = dossier_get(user=request.user, reference=dossier.reference)
@@ -142,13 +142,13 @@ class DossierDecisionApi(LeaseAwareApi):
     permission_classes = [IsReviewer]
 
     class DecisionInputSerializer(serializers.Serializer):
-        decision = serializers.ChoiceField(choices=queue.Decision.choices)
+        decision = serializers.ChoiceField(choices=decisions.Decision.choices)
         reason = serializers.CharField(
             required=False,
             allow_blank=True,
             default="",
             max_length=40,
-            help_text="Motif de refus : " + ", ".join(queue.REJECT_REASONS),
+            help_text="Motif de refus : " + ", ".join(decisions.REJECT_REASONS),
         )
         message = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
         items = serializers.ListField(
@@ -162,7 +162,7 @@ class DossierDecisionApi(LeaseAwareApi):
     def post(self, request, reference: str):
         data = self.DecisionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        dossier = queue.dossier_decide(
+        dossier = decisions.dossier_decide(
             dossier=_scoped(request, reference), agent=request.user, **data.validated_data
         )
         return Response(DossierOutput(dossier).data)
@@ -175,7 +175,7 @@ class DossierReleaseApi(LeaseAwareApi):
 
     @extend_schema(request=None, responses=DossierOutput)
     def post(self, request, reference: str):
-        dossier = queue.dossier_release(dossier=_scoped(request, reference), agent=request.user)
+        dossier = claim.dossier_release(dossier=_scoped(request, reference), agent=request.user)
         return Response(DossierOutput(dossier).data)
 
 
@@ -191,7 +191,7 @@ class DossierLeaseApi(LeaseAwareApi):
 
     @extend_schema(request=None, responses=LeaseOutput)
     def post(self, request, reference: str):
-        dossier = queue.lease_renew(dossier=_scoped(request, reference), agent=request.user)
+        dossier = claim.lease_renew(dossier=_scoped(request, reference), agent=request.user)
         return Response(LeaseOutput(dossier).data)
 
 
@@ -200,7 +200,7 @@ class DossierComplementAnswerApi(APIView):
 
     @extend_schema(request=None, responses=DossierOutput)
     def post(self, request, reference: str):
-        dossier = queue.complement_answer(dossier=_scoped(request, reference), actor=request.user)
+        dossier = complements.complement_answer(dossier=_scoped(request, reference), actor=request.user)
         return Response(DossierOutput(dossier).data)
 
 
@@ -222,5 +222,5 @@ class BulkApproveApi(APIView):
     def post(self, request):
         data = self.BulkApproveInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        count = queue.bulk_approve_start(agent=request.user, references=data.validated_data["references"])
+        count = bulk.bulk_approve_start(agent=request.user, references=data.validated_data["references"])
         return Response({"queued": count}, status=status.HTTP_202_ACCEPTED)

@@ -18,7 +18,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
 from cert_workflow.models import Assessment, Outcome, Risk
-from cert_workflow.review import services as queue
+from cert_workflow.review import bulk, claim, complements, decisions, search, selectors
 from dossiers.errors import InvalidInput
 from dossiers.models import Cert, Document, Dossier, State
 from dossiers.states import TransitionNotAllowed
@@ -33,9 +33,9 @@ OUTCOME_BADGES = {
     Outcome.FAILED: "fr-badge--error",
 }
 DECIDED_MESSAGES = {
-    queue.Decision.APPROVE: gettext_lazy("Le dossier %(reference)s est accepté."),
-    queue.Decision.REJECT: gettext_lazy("Le dossier %(reference)s est refusé."),
-    queue.Decision.REQUEST_COMPLEMENT: gettext_lazy(
+    decisions.Decision.APPROVE: gettext_lazy("Le dossier %(reference)s est accepté."),
+    decisions.Decision.REJECT: gettext_lazy("Le dossier %(reference)s est refusé."),
+    decisions.Decision.REQUEST_COMPLEMENT: gettext_lazy(
         "Le complément est demandé pour le dossier %(reference)s : il revient dans la file dès la réponse."
     ),
 }
@@ -47,7 +47,7 @@ def reviewer_required(view: Callable) -> Callable:
     @login_required
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if request.user.role not in queue.REVIEWER_ROLES:
+        if request.user.role not in claim.REVIEWER_ROLES:
             raise PermissionDenied(_("Réservé aux instructeurs et aux superviseurs."))
         return view(request, *args, **kwargs)
 
@@ -72,17 +72,17 @@ def queue_view(request: HttpRequest) -> HttpResponse:
     cert = _queue_cert(request)
     rows, next_url, total = [], None, 0
     if cert is not None:
-        queryset = queue.queue_for_cert(cert_id=cert.pk)
+        queryset = selectors.queue_for_cert(cert_id=cert.pk)
         after = request.GET.get("apres")
         try:
-            key = queue.queue_cursor_decode(after) if after else None
+            key = selectors.queue_cursor_decode(after) if after else None
         except InvalidInput:
             key = None
-        rows, next_key = queue.queue_page(queryset=queryset, after=key, size=QUEUE_PAGE_SIZE)
+        rows, next_key = selectors.queue_page(queryset=queryset, after=key, size=QUEUE_PAGE_SIZE)
         total = queryset.count()
         if next_key is not None:
             query = request.GET.copy()
-            query["apres"] = queue.queue_cursor_encode(next_key)
+            query["apres"] = selectors.queue_cursor_encode(next_key)
             next_url = f"{request.path}?{query.urlencode()}"
         for row in rows:
             row.risk_label = Risk(row.risk).label if row.risk else _("Non évalué")
@@ -97,7 +97,7 @@ def queue_view(request: HttpRequest) -> HttpResponse:
             "total": total,
             "next_url": next_url,
             "first_page": not request.GET.get("apres"),
-            "held": queue.held_dossier(agent=user) if user.role == Role.AGENT else None,
+            "held": selectors.held_dossier(agent=user) if user.role == Role.AGENT else None,
             "can_claim": user.role == Role.AGENT,
             "low_risk": Risk.LOW,
             "has_low_risk": any(row.risk == Risk.LOW for row in rows),
@@ -111,7 +111,7 @@ def claim_view(request: HttpRequest) -> HttpResponse:
     """Take the next dossier (or get back the one held) and open it."""
     if request.user.role != Role.AGENT:
         raise PermissionDenied(_("Seuls les instructeurs d'un CERT prennent des dossiers dans la file."))
-    dossier = queue.queue_claim_next(agent=request.user)
+    dossier = claim.queue_claim_next(agent=request.user)
     if dossier is None:
         messages.info(request, _("Aucun dossier n'attend d'instruction dans votre centre."))
         return redirect("agent-queue")
@@ -120,23 +120,23 @@ def claim_view(request: HttpRequest) -> HttpResponse:
 
 def _dossier_or_404(request: HttpRequest, reference: str) -> Dossier:
     try:
-        return queue.dossier_for_agent(agent=request.user, reference=reference)
+        return selectors.dossier_for_agent(agent=request.user, reference=reference)
     except Dossier.DoesNotExist as exc:
         raise Http404 from exc
 
 
 def _vehicle_rows(dossier: Dossier) -> list[tuple[str, object]]:
-    labels = dict(queue.complement_items())
+    labels = dict(complements.complement_items())
     vehicle = dossier.vehicle
-    return [(labels[name], getattr(vehicle, name)) for name in queue.VEHICLE_FIELDS]
+    return [(labels[name], getattr(vehicle, name)) for name in complements.VEHICLE_FIELDS]
 
 
 def _holder_rows(dossier: Dossier) -> list[tuple[str, object]]:
-    labels = dict(queue.complement_items())
+    labels = dict(complements.complement_items())
     holder = dossier.holder
     return [
         (labels[name], holder.get_holder_kind_display() if name == "holder_kind" else getattr(holder, name))
-        for name in queue.HOLDER_FIELDS
+        for name in complements.HOLDER_FIELDS
     ]
 
 
@@ -144,20 +144,20 @@ def _dossier_page(
     request: HttpRequest, dossier: Dossier, *, errors: dict | None = None, posted=None, status: int = 200
 ) -> HttpResponse:
     user: User = request.user
-    remaining = queue.lease_remaining(dossier=dossier)
+    remaining = selectors.lease_remaining(dossier=dossier)
     holds = dossier.state == State.IN_REVIEW and dossier.claimed_by_id == user.pk and bool(remaining)
     supervises = user.role in (Role.SUPERVISOR, Role.ADMIN)
     for document in dossier.documents_list:
         document.is_pdf = document.content_type == "application/pdf"
         document.is_image = document.content_type.startswith("image/")
-    labels = dict(queue.complement_items())
+    labels = dict(complements.complement_items())
     for request_row in dossier.complement_list:
         request_row.item_labels = [labels.get(item, item) for item in request_row.items]
     posted_items = posted.getlist("items") if posted is not None else []
     for check in dossier.check_list:
         check.badge = OUTCOME_BADGES.get(check.outcome, "")
     state_labels = dict(State.choices)
-    events = list(queue.events_for_dossier(dossier=dossier))
+    events = list(selectors.events_for_dossier(dossier=dossier))
     for event in events:
         event.from_label = state_labels.get(event.from_state, event.from_state)
         event.to_label = state_labels.get(event.to_state, event.to_state)
@@ -178,9 +178,11 @@ def _dossier_page(
             "can_decide": dossier.state == State.IN_REVIEW and (holds or supervises),
             "can_release": dossier.state == State.IN_REVIEW
             and (dossier.claimed_by_id == user.pk or supervises),
-            "reject_reasons": [(code, str(label)) for code, label in queue.REJECT_REASONS.items()],
-            "document_items": [(code, label, code in posted_items) for code, label in queue.document_items()],
-            "field_items": [(code, label, code in posted_items) for code, label in queue.field_items()],
+            "reject_reasons": [(code, str(label)) for code, label in decisions.REJECT_REASONS.items()],
+            "document_items": [
+                (code, label, code in posted_items) for code, label in complements.document_items()
+            ],
+            "field_items": [(code, label, code in posted_items) for code, label in complements.field_items()],
             "errors": errors or {},
             "posted": posted,
         },
@@ -203,7 +205,7 @@ def decide_view(request: HttpRequest, reference: str) -> HttpResponse:
     dossier = _dossier_or_404(request, reference)
     decision = request.POST.get("decision", "")
     try:
-        queue.dossier_decide(
+        decisions.dossier_decide(
             dossier=dossier,
             agent=request.user,
             decision=decision,
@@ -216,7 +218,7 @@ def decide_view(request: HttpRequest, reference: str) -> HttpResponse:
         for error in exc.errors:
             errors.setdefault(f"{decision}_{error.field}", []).append(error.message)
         return _dossier_page(request, dossier, errors=errors, posted=request.POST, status=400)
-    except (queue.LeaseNotHeld, TransitionNotAllowed) as exc:
+    except (claim.LeaseNotHeld, TransitionNotAllowed) as exc:
         messages.error(request, exc.message)
         return redirect("agent-dossier", reference=reference)
     messages.success(request, str(DECIDED_MESSAGES[decision]) % {"reference": reference})
@@ -229,8 +231,8 @@ def release_view(request: HttpRequest, reference: str) -> HttpResponse:
     """Give the dossier back to the queue at its place."""
     dossier = _dossier_or_404(request, reference)
     try:
-        queue.dossier_release(dossier=dossier, agent=request.user)
-    except (queue.LeaseNotHeld, TransitionNotAllowed) as exc:
+        claim.dossier_release(dossier=dossier, agent=request.user)
+    except (claim.LeaseNotHeld, TransitionNotAllowed) as exc:
         messages.error(request, exc.message)
         return redirect("agent-dossier", reference=reference)
     messages.info(request, _("Le dossier %(reference)s est remis dans la file.") % {"reference": reference})
@@ -243,8 +245,8 @@ def lease_renew_view(request: HttpRequest, reference: str) -> HttpResponse:
     """Keep the dossier another lease length."""
     dossier = _dossier_or_404(request, reference)
     try:
-        queue.lease_renew(dossier=dossier, agent=request.user)
-    except (queue.LeaseNotHeld, TransitionNotAllowed) as exc:
+        claim.lease_renew(dossier=dossier, agent=request.user)
+    except (claim.LeaseNotHeld, TransitionNotAllowed) as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, _("Votre réservation du dossier est prolongée."))
@@ -260,7 +262,9 @@ def document_view(request: HttpRequest, reference: str, document_id: int) -> Fil
     """One document of a dossier in the caller's scope, shown inline (PDF, JPEG or PNG) and
     embeddable by the review page only (same origin)."""
     try:
-        document = queue.document_for_agent(agent=request.user, reference=reference, document_id=document_id)
+        document = selectors.document_for_agent(
+            agent=request.user, reference=reference, document_id=document_id
+        )
     except Document.DoesNotExist as exc:
         raise Http404 from exc
     response = FileResponse(
@@ -280,13 +284,13 @@ def document_view(request: HttpRequest, reference: str, document_id: int) -> Fil
 def search_view(request: HttpRequest) -> HttpResponse:
     """Search the dossiers in the caller's scope by reference, plate, VIN or holder name."""
     q = request.GET.get("q", "").strip()
-    results = queue.dossiers_search(user=request.user, q=q) if q else []
+    results = search.dossiers_search(user=request.user, q=q) if q else []
     for dossier in results:
         dossier.badge = STATE_BADGES.get(dossier.state, "")
     return render(
         request,
         "cert_workflow/agent/search.html",
-        {"q": q, "results": results, "searched": bool(q), "limit": queue.SEARCH_LIMIT},
+        {"q": q, "results": results, "searched": bool(q), "limit": search.SEARCH_LIMIT},
     )
 
 
@@ -299,7 +303,7 @@ def bulk_approve_view(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("Cochez au moins un dossier à faible risque."))
     else:
         try:
-            count = queue.bulk_approve_start(agent=request.user, references=references)
+            count = bulk.bulk_approve_start(agent=request.user, references=references)
         except InvalidInput as exc:
             messages.error(request, " ".join(error.message for error in exc.errors))
         else:
