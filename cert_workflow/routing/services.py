@@ -1,7 +1,7 @@
 """Which CERT instructs a dossier, and moving queued work between centres.
 
 `route_policy` is pure; `centre_loads` feeds it. `dossiers_route`, `queues_rebalance` and the
-supervisor actions apply it set-based (a few queries per batch, never per dossier) and record every
+supervisor's actions (cert_workflow/supervision/actions.py) apply it set-based (a few queries per batch, never per dossier) and record every
 decision: a RoutingDecision with the projected waits seen, and a DossierEvent on the dossier.
 
 A centre's open work is its dossiers `queued` and `in_review`: the work its agents still have to
@@ -16,19 +16,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from cert_workflow.models import RoutingDecision, SweepAction
+from cert_workflow.models import RoutingDecision
 from dossiers import states
 from dossiers.bulk import pk_in, rows_append
-from dossiers.errors import FieldError, InvalidInput
 from dossiers.models import Cert, Dossier, DossierEvent, State
 from dossiers.services import EVENT_COLUMNS, dossier_transition_many
-from portal.models import Role, User
+from portal.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +42,6 @@ LOAD_STATES = (State.QUEUED, State.IN_REVIEW)
 REBALANCE_LIMIT = 20_000
 # Dossiers locked and moved to `queued` per transaction by dossiers_route.
 ROUTE_CHUNK = 2_000
-CAPACITY_MAX = 100_000
 # Waits are sums of 1/capacity steps: compare them with a tolerance so that "more than the margin"
 # does not flip on a rounding error.
 EPSILON = 1e-9
@@ -148,7 +144,7 @@ def home_centres(*, loads: dict[str, CentreLoad]) -> dict[str, str]:
 
 
 @dataclass
-class _Projection:
+class Projection:
     """Open work per centre as assignments are made in memory, so that a batch spreads out."""
 
     loads: dict[str, CentreLoad]
@@ -196,7 +192,7 @@ def dossiers_route(*, dossier_ids: list[int]) -> list[int]:
         return []
     loads = centre_loads()
     homes = home_centres(loads=loads)
-    projection = _Projection(loads)
+    projection = Projection(loads)
     margin = routing_margin_days()
     moved: list[int] = []
     for start in range(0, len(rows), ROUTE_CHUNK):
@@ -250,7 +246,7 @@ def _queue_planned(*, plan: dict, loads: dict[str, CentreLoad]) -> list[int]:
 
 
 @dataclass(frozen=True)
-class _Move:
+class Move:
     dossier_id: int
     source: str
     to: str
@@ -259,7 +255,7 @@ class _Move:
     home: str | None = None
 
 
-def _moves_apply(*, moves: list[_Move], loads: dict[str, CentreLoad], kind: str, actor: User | None) -> int:
+def moves_apply(*, moves: list[Move], loads: dict[str, CentreLoad], kind: str, actor: User | None) -> int:
     """Reassign locked `queued` dossiers to other centres, keeping their state and queued_at.
 
     Not a state change, so not a transition: one UPDATE per receiving centre, one `rerouted`
@@ -313,7 +309,7 @@ def _moves_apply(*, moves: list[_Move], loads: dict[str, CentreLoad], kind: str,
     return len(moves)
 
 
-def _unclaimed(*, cert: Cert):
+def unclaimed(*, cert: Cert):
     """The centre's unclaimed dossiers, oldest first, locked; rows being claimed right now are skipped."""
     return (
         Dossier.objects.select_for_update(skip_locked=True, of=("self",))
@@ -322,14 +318,14 @@ def _unclaimed(*, cert: Cert):
     )
 
 
-def _queue_reroute(
-    *, source: str, loads: dict[str, CentreLoad], projection: _Projection, kind: str, actor: User | None
+def queue_reroute(
+    *, source: str, loads: dict[str, CentreLoad], projection: Projection, kind: str, actor: User | None
 ) -> int:
     """Send every unclaimed dossier of a paused centre to another one by route_policy, oldest first."""
     homes = home_centres(loads=loads)
     margin = routing_margin_days()
     moves = []
-    rows = _unclaimed(cert=loads[source].cert).values_list("pk", "procedure", "holder__department")
+    rows = unclaimed(cert=loads[source].cert).values_list("pk", "procedure", "holder__department")
     for pk, procedure, department in rows:
         waits = projection.waits(procedure=procedure)
         waits.pop(source, None)
@@ -339,8 +335,8 @@ def _queue_reroute(
         except NoCentreAvailable:
             continue  # stays here; the next rebalance tries again
         projection.move(to=code, source=source)
-        moves.append(_Move(pk, source, code, reason, waits, home))
-    return _moves_apply(moves=moves, loads=loads, kind=kind, actor=actor)
+        moves.append(Move(pk, source, code, reason, waits, home))
+    return moves_apply(moves=moves, loads=loads, kind=kind, actor=actor)
 
 
 def queues_rebalance(*, limit: int = REBALANCE_LIMIT) -> int:
@@ -357,10 +353,10 @@ def queues_rebalance(*, limit: int = REBALANCE_LIMIT) -> int:
     moved = 0
     with transaction.atomic():
         loads = centre_loads()
-        projection = _Projection(loads)
+        projection = Projection(loads)
         for code, load in loads.items():
             if not load.cert.active and load.queued:
-                moved += _queue_reroute(
+                moved += queue_reroute(
                     source=code,
                     loads=loads,
                     projection=projection,
@@ -390,7 +386,7 @@ def queues_rebalance(*, limit: int = REBALANCE_LIMIT) -> int:
         for code in sources:
             excess = math.ceil((seen[code] - mean) * loads[code].cert.daily_capacity)
             rows = (
-                _unclaimed(cert=loads[code].cert)
+                unclaimed(cert=loads[code].cert)
                 # An answered complement (priority raised) stays with the centre that asked for it.
                 .filter(procedure__in=movable, priority__lte=0)
                 .values_list("queued_at", "pk", "procedure")
@@ -410,153 +406,8 @@ def queues_rebalance(*, limit: int = REBALANCE_LIMIT) -> int:
             to = min(takers, key=lambda code: (projection.wait(code), code))
             room[to] -= 1
             projection.move(to=to, source=source)
-            moves.append(_Move(pk, source, to, ABOVE_NATIONAL_MEAN, seen))
-        moved += _moves_apply(moves=moves, loads=loads, kind=RoutingDecision.Kind.REBALANCE, actor=None)
+            moves.append(Move(pk, source, to, ABOVE_NATIONAL_MEAN, seen))
+        moved += moves_apply(moves=moves, loads=loads, kind=RoutingDecision.Kind.REBALANCE, actor=None)
     if moved:
         logger.info("rebalance moved %d dossiers (national mean %.2f days)", moved, mean)
-    return moved
-
-
-# --- Supervisor actions -------------------------------------------------------------------------
-
-
-def _require_supervisor(actor: User | None) -> None:
-    if actor is None or not actor.is_active or actor.role not in (Role.SUPERVISOR, Role.ADMIN):
-        raise PermissionDenied(_("Action réservée aux superviseurs."))
-
-
-def _audit(*, kind: str, cert: Cert, actor: User, **data) -> None:
-    SweepAction.objects.create(kind=kind, data={"cert": cert.code, "actor_id": actor.pk, **data})
-
-
-def cert_set_capacity(*, cert: Cert, capacity: int, actor: User) -> Cert:
-    """Set a centre's daily capacity (a whole number of dossiers, > 0), audited with the old value."""
-    _require_supervisor(actor)
-    if isinstance(capacity, bool) or not isinstance(capacity, int) or not 0 < capacity <= CAPACITY_MAX:
-        raise InvalidInput(
-            [
-                FieldError(
-                    "daily_capacity",
-                    "capacity_range",
-                    _("La capacité journalière est un nombre entier de dossiers, supérieur à zéro."),
-                    _("un entier de 1 à %(max)d") % {"max": CAPACITY_MAX},
-                )
-            ]
-        )
-    with transaction.atomic():
-        locked = Cert.objects.select_for_update().get(pk=cert.pk)
-        previous = locked.daily_capacity
-        locked.daily_capacity = capacity
-        locked.save(update_fields=["daily_capacity"])
-        _audit(kind="cert_capacity_set", cert=locked, actor=actor, previous=previous, capacity=capacity)
-    cert.daily_capacity = capacity
-    return cert
-
-
-def cert_pause(*, cert: Cert, actor: User) -> int:
-    """Pause a centre: it gets no new work and its unclaimed dossiers go to the others by the policy.
-
-    Claimed dossiers stay with their agents. Returns the number of dossiers rerouted; any left
-    behind (being claimed at that instant) are rerouted by the next rebalance.
-    """
-    _require_supervisor(actor)
-    with transaction.atomic():
-        locked = Cert.objects.select_for_update().get(pk=cert.pk)
-        if not Cert.objects.filter(active=True).exclude(pk=locked.pk).exists():
-            raise InvalidInput(
-                [
-                    FieldError(
-                        "cert",
-                        "last_active_centre",
-                        _("C'est le dernier centre actif : sa file n'aurait nulle part où aller."),
-                        _("au moins un autre centre actif"),
-                    )
-                ]
-            )
-        if locked.active:
-            locked.active = False
-            locked.save(update_fields=["active"])
-            _audit(kind="cert_paused", cert=locked, actor=actor)
-        loads = centre_loads()
-        rerouted = _queue_reroute(
-            source=locked.code,
-            loads=loads,
-            projection=_Projection(loads),
-            kind=RoutingDecision.Kind.PAUSE,
-            actor=actor,
-        )
-    cert.active = False
-    return rerouted
-
-
-def cert_resume(*, cert: Cert, actor: User) -> Cert:
-    """Reopen a paused centre to new work (routing and the rebalance then fill it)."""
-    _require_supervisor(actor)
-    with transaction.atomic():
-        locked = Cert.objects.select_for_update().get(pk=cert.pk)
-        if not locked.active:
-            locked.active = True
-            locked.save(update_fields=["active"])
-            _audit(kind="cert_resumed", cert=locked, actor=actor)
-    cert.active = True
-    return cert
-
-
-def dossiers_move_oldest(*, from_cert: Cert, to_cert: Cert, count: int, actor: User) -> int:
-    """Move up to `count` of the oldest unclaimed dossiers of one centre to another; return how many.
-
-    Only dossiers whose procedure the receiving centre handles; claimed ones never move.
-    """
-    _require_supervisor(actor)
-    errors = []
-    if isinstance(count, bool) or not isinstance(count, int) or count <= 0:
-        errors.append(
-            FieldError(
-                "count",
-                "count_positive",
-                _("Le nombre de dossiers à déplacer doit être un entier supérieur à zéro."),
-                _("un entier supérieur à zéro"),
-            )
-        )
-    if from_cert.pk == to_cert.pk:
-        errors.append(
-            FieldError(
-                "to_cert",
-                "same_centre",
-                _("Le centre de destination doit être différent du centre d'origine."),
-                _("un autre centre"),
-            )
-        )
-    with transaction.atomic():
-        target = Cert.objects.select_for_update().get(pk=to_cert.pk)
-        if not target.active:
-            errors.append(
-                FieldError(
-                    "to_cert",
-                    "centre_paused",
-                    _("Le centre de destination est suspendu."),
-                    _("un centre actif"),
-                )
-            )
-        if errors:
-            raise InvalidInput(errors)
-        loads = centre_loads()
-        waits = _Projection(loads).waits()
-        ids = list(
-            _unclaimed(cert=from_cert)
-            .filter(procedure__in=target.procedures)
-            .values_list("pk", flat=True)[:count]
-        )
-        moves = [_Move(pk, from_cert.code, target.code, SUPERVISOR, waits) for pk in ids]
-        moved = _moves_apply(moves=moves, loads=loads, kind=RoutingDecision.Kind.MANUAL, actor=actor)
-        SweepAction.objects.create(
-            kind="dossiers_moved",
-            data={
-                "from": from_cert.code,
-                "to": target.code,
-                "asked": count,
-                "moved": moved,
-                "actor_id": actor.pk,
-            },
-        )
     return moved

@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from cert_workflow.routing import services as routing
 from cert_workflow.stats.services import chart_bars
+from cert_workflow.supervision import actions
 from cert_workflow.supervision.selectors import supervision_centre, supervision_overview
 from dossiers.errors import InvalidInput
 from dossiers.models import Cert
@@ -118,7 +118,7 @@ def centre_capacity(request: HttpRequest, code: str) -> HttpResponse:
     if not form.is_valid():
         return _centre_page(request, cert, capacity_form=form, status=400)
     capacity = form.cleaned_data["daily_capacity"]
-    if not _run(request, lambda: routing.cert_set_capacity(cert=cert, capacity=capacity, actor=request.user)):
+    if not _run(request, lambda: actions.cert_set_capacity(cert=cert, capacity=capacity, actor=request.user)):
         return _back(cert)
     messages.success(
         request,
@@ -132,7 +132,7 @@ def centre_capacity(request: HttpRequest, code: str) -> HttpResponse:
 @require_POST
 def centre_pause(request: HttpRequest, code: str) -> HttpResponse:
     cert = get_object_or_404(Cert, code=code)
-    if _run(request, lambda: routing.cert_pause(cert=cert, actor=request.user)):
+    if _run(request, lambda: actions.cert_pause(cert=cert, actor=request.user)):
         messages.success(
             request,
             _("%(centre)s est suspendu : sa file est réorientée vers les autres centres.")
@@ -145,7 +145,7 @@ def centre_pause(request: HttpRequest, code: str) -> HttpResponse:
 @require_POST
 def centre_resume(request: HttpRequest, code: str) -> HttpResponse:
     cert = get_object_or_404(Cert, code=code)
-    if _run(request, lambda: routing.cert_resume(cert=cert, actor=request.user)):
+    if _run(request, lambda: actions.cert_resume(cert=cert, actor=request.user)):
         messages.success(request, _("%(centre)s reçoit de nouveau des dossiers.") % {"centre": cert.name})
     return _back(cert)
 
@@ -162,7 +162,7 @@ def centre_move(request: HttpRequest, code: str) -> HttpResponse:
     if not _run(
         request,
         lambda: result.append(
-            routing.dossiers_move_oldest(from_cert=cert, to_cert=to_cert, count=count, actor=request.user)
+            actions.dossiers_move_oldest(from_cert=cert, to_cert=to_cert, count=count, actor=request.user)
         ),
     ):
         return _back(cert)
