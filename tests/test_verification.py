@@ -23,7 +23,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from PIL import Image
 
-from cert_workflow.documents import signing
+from cert_workflow.documents import qr, signing
 from cert_workflow.documents.data import document_data
 from cert_workflow.models import DocumentKind, IssuedDocument
 from tests.factories import citizen, draft, holder_data
@@ -307,13 +307,13 @@ def test_embedded_mode_generates_a_private_key_file_once_and_reuses_it(settings,
 @pytest.mark.django_db
 def test_qr_png_decodes_to_the_verification_url():
     url = signing.verification_url(issue())
-    assert _qr_texts(signing.qr_png(url)) == [url]
+    assert _qr_texts(qr.qr_png(url)) == [url]
 
 
 @pytest.mark.django_db
 def test_qr_svg_is_an_svg_of_the_same_code_as_the_png():
     url = signing.verification_url(issue())
-    svg = signing.qr_svg(url)
+    svg = qr.qr_svg(url)
     assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
     # Rasterised by WeasyPrint (as a certificate embeds it), the SVG decodes to the same URL.
     assert _decode_pdf_qr(

@@ -24,7 +24,7 @@ from fontTools import subset as ft_subset
 from fontTools.ttLib import TTFont
 
 from cert_workflow.documents.data import FORM_KINDS
-from cert_workflow.documents.signing import qr_code
+from cert_workflow.documents.qr import qr_image_rows, qr_png_data_uri
 
 VALUE_FONT_FAMILY = "DejaVu Sans"
 FALLBACK_FONT_PATH = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
@@ -283,44 +283,6 @@ def value_fit(*, text: str, cell: Cell, font: ValueFont) -> tuple[float, list[st
 
 def _printable(data: dict[str, Any], cells: tuple[Cell, ...], font: ValueFont) -> bool:
     return all(set(str(data.get(cell.key) or "")) <= font.charset | {"\n"} for cell in cells)
-
-
-# --- QR code --------------------------------------------------------------------------------------
-
-QR_BORDER = 4
-
-
-def qr_matrix(url: str) -> list[list[int]]:
-    """The QR modules of `url` (1 = dark), with its quiet zone."""
-    return [list(row) for row in qr_code(url).matrix_iter(scale=1, border=QR_BORDER)]
-
-
-# Module values (0 light, 1 dark) to the bit characters of a DeviceGray image, where 0 is black.
-_GRAY_BITS = bytes.maketrans(b"\x00\x01", b"10")
-
-
-def qr_image_rows(url: str) -> tuple[int, bytes]:
-    """The QR code of `url` with its quiet zone as a 1-bit DeviceGray image: (side, packed rows).
-
-    The same modules as qr_matrix, packed with bytes operations instead of one Python call per
-    module (the packing used to cost as much as the encoding)."""
-    matrix = qr_code(url).matrix
-    side = len(matrix) + 2 * QR_BORDER
-    quiet = b"1" * QR_BORDER
-    pad = b"1" * (-side % 8)
-    row_bytes = (side + len(pad)) // 8
-    blank = int(b"1" * (side + len(pad)), 2).to_bytes(row_bytes, "big")
-    rows = [blank] * QR_BORDER
-    for row in matrix:
-        bits = quiet + bytes(row).translate(_GRAY_BITS) + quiet + pad
-        rows.append(int(bits, 2).to_bytes(row_bytes, "big"))
-    rows += [blank] * QR_BORDER
-    return side, b"".join(rows)
-
-
-def qr_png_data_uri(url: str) -> str:
-    """The QR code as a one-pixel-per-module PNG: the same image the stamped path embeds."""
-    return qr_code(url).png_data_uri(scale=1, border=QR_BORDER)
 
 
 # --- Full WeasyPrint render -----------------------------------------------------------------------

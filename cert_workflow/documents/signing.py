@@ -29,14 +29,12 @@ import binascii
 import contextlib
 import datetime
 import functools
-import io
 import os
 import struct
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import segno
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -350,33 +348,3 @@ def token_verify(token: str) -> Verdict:
         withdrawn_because=str(document.dossier.state) if withdrawn else "",
         current=current,
     )
-
-
-# --- QR codes -------------------------------------------------------------------------------------
-
-
-QR_MASK = 4
-
-
-def qr_code(url: str) -> segno.QRCode:
-    """The QR symbol of a verification URL: the one every document and helper here draws."""
-    # Level M survives a scratched or badly printed code; a byte-mode URL of ~200 characters
-    # still fits a version-10 symbol that scans well at 25 mm. Any of the 8 masks is a valid QR
-    # code; choosing the best one costs segno ~15 ms in pure Python (most of a stamped document's
-    # time), so every document uses the same mask. A URL is encoded in byte mode whatever segno
-    # would detect; saying so skips its per-character mode analysis (another ~2.5 ms).
-    return segno.make_qr(url.encode(), error="m", boost_error=False, mask=QR_MASK, mode="byte")
-
-
-def qr_svg(url: str, *, scale: int = 4) -> str:
-    """An SVG document (no XML declaration) of the QR code of `url`, with the standard quiet zone."""
-    buffer = io.BytesIO()
-    qr_code(url).save(buffer, kind="svg", scale=scale, border=4, xmldecl=False, svgns=True, nl=False)
-    return buffer.getvalue().decode()
-
-
-def qr_png(url: str, *, scale: int = 4) -> bytes:
-    """A PNG of the QR code of `url`, with the standard quiet zone."""
-    buffer = io.BytesIO()
-    qr_code(url).save(buffer, kind="png", scale=scale, border=4)
-    return buffer.getvalue()
