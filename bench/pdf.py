@@ -295,7 +295,7 @@ def _raw_init() -> None:
 
 
 def _raw_render(job: tuple[str, dict, str | None]) -> tuple[float, int, float]:
-    from cert_workflow.documents.rendering import render_document_full
+    from cert_workflow.documents.full_render import render_document_full
 
     kind, data, url = job
     start, cpu = time.perf_counter(), time.process_time()
