@@ -14,7 +14,7 @@ from django.db import OperationalError
 
 from cert_workflow import sweeps
 from cert_workflow.checks import services as checks
-from cert_workflow.documents import issuing, rendering
+from cert_workflow.documents import render_queue, rendering
 from cert_workflow.review import bulk
 from cert_workflow.routing import services as routing
 from cert_workflow.stats import services as stats
@@ -59,7 +59,7 @@ def bulk_approve(dossier_ids: list[int], agent_id: int) -> None:
 
 @shared_task(**RETRY)
 def render_documents(document_ids: list[int]) -> None:
-    issuing.documents_render(document_ids=document_ids)
+    render_queue.documents_render(document_ids=document_ids)
 
 
 @signals.celeryd_after_setup.connect

@@ -20,7 +20,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from cert_workflow import sweeps
-from cert_workflow.documents import issuing
+from cert_workflow.documents import issuing, render_queue
 from cert_workflow.documents.data import one_month_after
 from cert_workflow.management.commands.verify_document import EXIT_SUPERSEDED
 from cert_workflow.models import ComplementRequest, DocumentKind, IssuedDocument, SweepAction
@@ -163,7 +163,7 @@ def test_rerun_of_issue_and_render_creates_nothing_new(django_capture_on_commit_
     with django_capture_on_commit_callbacks(execute=True):
         again = issuing.documents_issue(dossier_ids=[dossier.pk], kind=DocumentKind.CERTIFICATE)
         issuing.approved_documents_issue(dossier_ids=[dossier.pk])
-        rendered = issuing.documents_render(document_ids=[pk for pk, *_ in before])
+        rendered = render_queue.documents_render(document_ids=[pk for pk, *_ in before])
 
     assert again == [document(dossier, DocumentKind.CERTIFICATE).pk]
     assert rendered == []
@@ -190,7 +190,7 @@ def test_render_after_a_crash_replaces_the_partial_file_instead_of_adding_one(
     # A crashed attempt left half a file under the document's name.
     default_storage.save(f"issued/{certificate.serial}.pdf", ContentFile(b"%PDF-1.7 trunc"))
 
-    issuing.documents_render(document_ids=[certificate.pk])
+    render_queue.documents_render(document_ids=[certificate.pk])
 
     certificate.refresh_from_db()
     assert stored_files(certificate.serial) == [f"{certificate.serial}.pdf"]
