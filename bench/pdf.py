@@ -11,7 +11,7 @@ Celery worker (prefork, concurrency 2, `pdf` queue only) and measures in one run
 - warm: `--count` approved first registrations issued set-based (issuing.approved_documents_issue:
   plate, serial, frozen data, one task per chunk), giving `--count` certificates and `--count` CPIs
   rendered, stored and recorded by the worker, the dossiers moved to `issued`;
-- raw: `--raw` full WeasyPrint renders (rendering.render_document_full) of the same frozen data in
+- raw: `--raw` full WeasyPrint renders (full_render.render_document_full) of the same frozen data in
   two processes (the same two cores as the worker), first render and the following ones apart;
 - letters: receipts through the pipeline against the same receipts rendered raw in two processes,
   also as CPU time per letter (the worker's processes against the raw ones), which the other

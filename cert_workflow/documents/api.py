@@ -192,7 +192,7 @@ def batch_zip(*, documents: list[tuple[str, IssuedDocument]], kind: str) -> byte
 
 def batch_pdf(*, documents: list[tuple[str, IssuedDocument]]) -> bytes:
     """One PDF with every document's pages in order, for printing."""
-    from pypdf import PdfReader, PdfWriter
+    from pypdf import PdfReader, PdfWriter  # loaded only by the processes that render
 
     writer = PdfWriter()
     for _reference, document in documents:

@@ -86,7 +86,7 @@ def page_html(*, kind: str, data: dict[str, Any], verification_url: str | None, 
 
 def render_document_full(*, kind: str, data: dict[str, Any], verification_url: str | None = None) -> bytes:
     """The document laid out from scratch by WeasyPrint (the reference the stamped forms match)."""
-    from weasyprint import HTML
+    from weasyprint import HTML  # loaded only by the processes that render
 
     if kind not in TEMPLATES:
         raise ValueError(f"unknown document kind {kind!r}")

@@ -49,7 +49,7 @@ class _Form:
 
 def _slots(kind: str) -> tuple[_Slot, ...]:
     """Where WeasyPrint puts the first line of every value box (laid out with a marker in each)."""
-    from weasyprint import HTML
+    from weasyprint import HTML  # loaded only by the processes that render
 
     document = HTML(string=page_html(kind=kind, data={}, verification_url=None, mode="marker")).render()
     found: dict[str, tuple[float, float, float]] = {}
@@ -71,7 +71,7 @@ def _slots(kind: str) -> tuple[_Slot, ...]:
 
 
 def _font_objects(writer, font: ValueFont):
-    from pypdf.generic import (
+    from pypdf.generic import (  # loaded only by the processes that render
         ArrayObject,
         DecodedStreamObject,
         DictionaryObject,
@@ -152,7 +152,7 @@ def _font_objects(writer, font: ValueFont):
 
 
 def _pdf_string(text: str):
-    from pypdf.generic import TextStringObject
+    from pypdf.generic import TextStringObject  # loaded only by the processes that render
 
     return TextStringObject(text)
 
@@ -165,6 +165,7 @@ def _serialise(obj) -> bytes:
 
 def _form_build(kind: str) -> _Form:
     """Lay the empty form out with WeasyPrint, then rewrite it with room for one document's values."""
+    # Imported here: pypdf and WeasyPrint load only in the processes that render.
     from pypdf import PdfReader, PdfWriter
     from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject, NullObject
     from weasyprint import HTML

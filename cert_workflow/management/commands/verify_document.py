@@ -45,7 +45,7 @@ def pdf_link_uris(path: Path) -> list[str]:
 
 
 def pdf_text(path: Path) -> str:
-    from pypdf import PdfReader
+    from pypdf import PdfReader  # imported here: only this command needs it
 
     return "\n".join(page.extract_text() or "" for page in PdfReader(path).pages)
 
