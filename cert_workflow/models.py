@@ -1,6 +1,7 @@
 """What happens to a dossier once submitted: check results, decisions, routing, complements, figures.
 
-Tables and invariants only; the work is in checks.py, routing.py, queue.py, sweeps.py, stats.py.
+Tables and invariants only; the work is in the subpackages (checks/, routing/, review/, documents/,
+supervision/, stats/) and sweeps.py.
 """
 
 from django.conf import settings
