@@ -14,9 +14,9 @@ from portal.celery import app
 
 def _registered(name: str) -> None:
     if name not in app.tasks:
-        # Nothing imports tasks.py: a web process lets Celery import the apps' task modules, as a
-        # worker does when it starts.
-        app.loader.import_default_modules()
+        # Nothing imports tasks.py: a web process lets Celery import the installed apps' task
+        # modules now, as a worker does when it starts (without the worker's system checks).
+        app.autodiscover_tasks(force=True)
     if name not in app.tasks:
         raise LookupError(f"no Celery task named {name!r}")
 
