@@ -1,6 +1,6 @@
 """Which CERT instructs a dossier, and moving queued work between centres.
 
-`route_policy` is pure; `centre_loads` feeds it. `dossiers_route`, `queues_rebalance` and the
+`route_policy` (policy.py) is pure; `centre_loads` feeds it. `dossiers_route`, `queues_rebalance` and the
 supervisor's actions (cert_workflow/supervision/actions.py) apply it set-based (a few queries per batch, never per dossier) and record every
 decision: a RoutingDecision with the projected waits seen, and a DossierEvent on the dossier.
 
@@ -21,6 +21,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from cert_workflow.models import RoutingDecision
+from cert_workflow.routing.policy import ABOVE_NATIONAL_MEAN, NoCentreAvailable, route_policy
 from dossiers import states
 from dossiers.bulk import pk_in, rows_append
 from dossiers.models import Cert, Dossier, DossierEvent, State
@@ -29,22 +30,11 @@ from portal.models import User
 
 logger = logging.getLogger(__name__)
 
-# Reason codes stored in RoutingDecision.reason.
-HOME = "home"  # the home centre's wait is within the margin of the best one
-HOME_OVERLOADED = "home_overloaded"  # the home centre's wait exceeds the best one's by more than the margin
-NO_HOME_CENTRE = "no_home_centre"  # no centre lists the holder's department
-HOME_INACTIVE = "home_inactive"  # the home centre is paused (or does not handle the procedure)
-ABOVE_NATIONAL_MEAN = "above_national_mean"  # moved by the rebalance
-SUPERVISOR = "supervisor"  # moved by hand
-
 LOAD_STATES = (State.QUEUED, State.IN_REVIEW)
 # Most dossiers one rebalance run moves; the next periodic run goes on where it stopped.
 REBALANCE_LIMIT = 20_000
 # Dossiers locked and moved to `queued` per transaction by dossiers_route.
 ROUTE_CHUNK = 2_000
-# Waits are sums of 1/capacity steps: compare them with a tolerance so that "more than the margin"
-# does not flip on a rounding error.
-EPSILON = 1e-9
 
 
 # The columns of a RoutingDecision written in bulk (dossiers.bulk.rows_append).
@@ -61,30 +51,8 @@ DECISION_COLUMNS = (
 )
 
 
-class NoCentreAvailable(Exception):
-    """No active centre handles the procedure: the dossier stays `submitted` for the sweep to retry."""
-
-
 def routing_margin_days() -> float:
     return float(getattr(settings, "ROUTING_MARGIN_DAYS", 2.0))
-
-
-def route_policy(*, home: str | None, waits: dict[str, float], margin_days: float) -> tuple[str, str]:
-    """The centre to send a dossier to, and why: home unless its wait exceeds the best by > margin.
-
-    `waits` maps each candidate centre (active, handling the procedure) to its projected wait in
-    days. Ties between candidates go to the smallest code, so the same input gives the same answer.
-    """
-    if not waits:
-        raise NoCentreAvailable
-    best = min(waits, key=lambda code: (waits[code], code))
-    if home is None:
-        return best, NO_HOME_CENTRE
-    if home not in waits:
-        return best, HOME_INACTIVE
-    if waits[home] - waits[best] > margin_days + EPSILON:
-        return best, HOME_OVERLOADED
-    return home, HOME
 
 
 @dataclass(frozen=True)

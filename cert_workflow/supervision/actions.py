@@ -7,8 +7,8 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from cert_workflow.models import RoutingDecision, SweepAction
+from cert_workflow.routing.policy import SUPERVISOR
 from cert_workflow.routing.services import (
-    SUPERVISOR,
     Move,
     Projection,
     centre_loads,
