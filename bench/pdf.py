@@ -11,7 +11,7 @@ Celery worker (prefork, concurrency 2, `pdf` queue only) and measures in one run
 - warm: `--count` approved first registrations issued set-based (issuing.approved_documents_issue:
   plate, serial, frozen data, one task per chunk), giving `--count` certificates and `--count` CPIs
   rendered, stored and recorded by the worker, the dossiers moved to `issued`;
-- raw: `--raw` full WeasyPrint renders (rendering.render_document_full) of the same frozen data in
+- raw: `--raw` full WeasyPrint renders (full_render.render_document_full) of the same frozen data in
   two processes (the same two cores as the worker), first render and the following ones apart;
 - letters: receipts through the pipeline against the same receipts rendered raw in two processes,
   also as CPU time per letter (the worker's processes against the raw ones), which the other
@@ -268,7 +268,7 @@ def pipeline(
     (seconds to issue, seconds from issue to all rendered, document ids)."""
     from django.utils import timezone
 
-    from cert_workflow import issuing
+    from cert_workflow.documents import issuing
     from cert_workflow.models import DocumentKind
 
     start = time.perf_counter()
@@ -295,7 +295,7 @@ def _raw_init() -> None:
 
 
 def _raw_render(job: tuple[str, dict, str | None]) -> tuple[float, int, float]:
-    from cert_workflow.rendering import render_document_full
+    from cert_workflow.documents.full_render import render_document_full
 
     kind, data, url = job
     start, cpu = time.perf_counter(), time.process_time()
@@ -345,9 +345,9 @@ def load() -> str:
 
 
 def jobs_for(document_ids: list[int], count: int) -> list[tuple[str, dict, str | None]]:
-    from cert_workflow.document_data import FORM_KINDS
+    from cert_workflow.documents.data import FORM_KINDS
+    from cert_workflow.documents.signing import verification_url
     from cert_workflow.models import IssuedDocument
-    from cert_workflow.signing import verification_url
 
     documents = IssuedDocument.objects.filter(pk__in=document_ids).select_related("dossier__vehicle")
     documents = list(documents.order_by("pk")[:count])

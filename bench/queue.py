@@ -7,10 +7,10 @@ a fresh database of its own (`--database`, default cg_bench; dropped and re-crea
 dropped at the end unless --keep), migrates it, and measures in one run:
 
 - the raw COPY of the open dossiers (vehicles, holders, dossiers), as the floor for bulk writes;
-- routing every one of them through cert_workflow.routing.dossiers_route in chunks as the check
+- routing every one of them through cert_workflow.routing.services.dossiers_route in chunks as the check
   tasks would, by `--routers` processes at once (default 2: the routing queue's worker runs with
   concurrency 2, see docker-compose.yml) (target: under 60 s for 300,000), and one rebalance;
-- claim latency p50/p99 of cert_workflow.queue.queue_claim_next with 1, 2 and 4 concurrent claimer
+- claim latency p50/p99 of cert_workflow.review.claim.queue_claim_next with 1, 2 and 4 concurrent claimer
   processes on the busiest centre, next to a raw `SELECT ... FOR UPDATE SKIP LOCKED` loop on a bare
   table holding the same rows (targets: p99 under 20 ms and within 2x of the raw loop);
 - the supervisor pages (overview and one centre, functions and HTTP) and the stats refresh
@@ -211,7 +211,7 @@ def router(chunks: list[list[int]], barrier, results) -> None:
     """Route `chunks` one dossiers_route call each, as one routing worker process would."""
     from django.db import connection
 
-    from cert_workflow.routing import dossiers_route
+    from cert_workflow.routing.services import dossiers_route
 
     times, routed = [], 0
     barrier.wait()
@@ -226,7 +226,7 @@ def router(chunks: list[list[int]], barrier, results) -> None:
 def django_claimer(agent_ids: list[int], barrier, results) -> None:
     from django.db import connection
 
-    from cert_workflow.queue import queue_claim_next
+    from cert_workflow.review.claim import queue_claim_next
     from portal.models import User
 
     agents = list(User.objects.filter(pk__in=agent_ids).order_by("pk"))
@@ -340,8 +340,8 @@ def run(args: argparse.Namespace, *, bench_url: str, history: int) -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from cert_workflow import routing
     from cert_workflow.models import RoutingDecision
+    from cert_workflow.routing import services as routing
     from dossiers.models import Cert, Dossier, DossierEvent, Holder, State, Vehicle
     from portal.models import Role, User
 
@@ -538,9 +538,9 @@ def run(args: argparse.Namespace, *, bench_url: str, history: int) -> None:
     )
     agent_ids = [a.pk for a in agents]
     try:
-        from cert_workflow.queue import queue_claim_next  # noqa: F401 - present or not measured
+        from cert_workflow.review.claim import queue_claim_next  # noqa: F401 - present or not measured
     except ImportError as exc:
-        out(f"claims: not measured: cert_workflow.queue.queue_claim_next is missing ({exc})")
+        out(f"claims: not measured: cert_workflow.review.claim.queue_claim_next is missing ({exc})")
         queue_claim_next = None
     out(f"claims on {busiest.code} ({busiest.queued:,} queued), {per_level:,} per level")
     out("  claimers   queue_claim_next p50 / p99   raw SKIP LOCKED p50 / p99   ratio p50 / p99   claims/s")
@@ -582,23 +582,25 @@ def measure_supervision(cert) -> None:
     from portal.models import Role, User
 
     try:
-        from cert_workflow import stats
+        from cert_workflow.stats import services as stats
     except ImportError as exc:
         stats = None
-        out(f"stats refresh: not measured: cert_workflow.stats is missing ({exc})")
+        out(f"stats refresh: not measured: cert_workflow.stats.services is missing ({exc})")
     if stats is not None and hasattr(stats, "stats_refresh"):
         first, median = timed(stats.stats_refresh, 3)
         out(f"stats_refresh(): first {ms(first)}, then {ms(median)}")
     elif stats is not None:
-        out("stats refresh: not measured: cert_workflow.stats.stats_refresh is missing")
+        out("stats refresh: not measured: cert_workflow.stats.services.stats_refresh is missing")
 
     try:
-        from cert_workflow import supervision
+        from cert_workflow.supervision import selectors as supervision
     except ImportError as exc:
-        out(f"supervisor page: not measured: cert_workflow.supervision is missing ({exc})")
+        out(f"supervisor page: not measured: cert_workflow.supervision.selectors is missing ({exc})")
         return
     if not hasattr(supervision, "supervision_overview"):
-        out("supervisor page: not measured: cert_workflow.supervision.supervision_overview is missing")
+        out(
+            "supervisor page: not measured: cert_workflow.supervision.selectors.supervision_overview is missing"
+        )
         return
     first, median = timed(supervision.supervision_overview, 5)
     out(f"supervision_overview(): first {ms(first)}, then {ms(median)}")

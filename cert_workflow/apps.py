@@ -7,14 +7,17 @@ class CertWorkflowConfig(AppConfig):
     verbose_name = _("Instruction CERT")
 
     def ready(self) -> None:
-        from cert_workflow import checks, issuing
+        # Imported here, not at the top: models and services need the app registry, which is
+        # ready only now.
+        from cert_workflow.checks import services as checks
+        from cert_workflow.documents import issuing
         from dossiers import services
         from dossiers.models import State
 
         # Submitted dossiers are checked (then approved or routed) by a worker after commit, one
         # task per chunk of ids however many were submitted together.
         services.register_on_enter(State.SUBMITTED, lambda ids: checks.checks_enqueue(dossier_ids=ids))
-        # Documents (issuing.py says which and why): pending rows are created right after the
+        # Documents (documents/issuing.py says which and why): pending rows are created right after the
         # transition's commit and rendered on the pdf queue. Registered after the checks, so a
         # submission's checks are enqueued before its receipt.
         services.register_on_enter(State.SUBMITTED, issuing.hook(issuing.submitted_documents_issue))

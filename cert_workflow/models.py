@@ -1,6 +1,7 @@
 """What happens to a dossier once submitted: check results, decisions, routing, complements, figures.
 
-Tables and invariants only; the work is in checks.py, routing.py, queue.py, sweeps.py, stats.py.
+Tables and invariants only; the work is in the subpackages (checks/, routing/, review/, documents/,
+supervision/, stats/) and sweeps.py.
 """
 
 from django.conf import settings
@@ -207,7 +208,7 @@ class StatsSnapshot(models.Model):
 class DecisionDay(models.Model):
     """The decisions of one closed day (local date) per centre, as the audit records them: the
     supervision pages read these rows instead of the audit for every day but the last ones.
-    Written by cert_workflow.decision_days (on each refresh of the public figures)."""
+    Written by cert_workflow.stats.decision_days (on each refresh of the public figures)."""
 
     day = models.DateField(unique=True)
     # Decisions per centre id (as a string; "" for dossiers with no centre), only non-zero ones.

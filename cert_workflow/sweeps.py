@@ -17,7 +17,9 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cert_workflow.models import ComplementRequest, SweepAction
+from cert_workflow.checks import services as checks
+from cert_workflow.documents import issuing
+from cert_workflow.models import ComplementRequest, IssuedDocument, SweepAction
 from dossiers import states
 from dossiers.models import OPEN_STATES, Cert, Dossier, DossierEvent, State
 from dossiers.services import dossier_transition_many
@@ -281,8 +283,6 @@ def renders_flag_overdue(*, now: datetime) -> int:
 
 def renders_requeue(*, now: datetime) -> int:
     """Re-enqueue documents pending for longer than RENDER_REQUEUE_MINUTES (their task was lost)."""
-    from cert_workflow.models import IssuedDocument
-
     period = timedelta(minutes=int(getattr(settings, "RENDER_REQUEUE_MINUTES", 5)))
     retries = int(getattr(settings, "SWEEP_RENDER_RETRIES", 5))
     # Documents re-enqueued within the period: their new task may still be on its way.
@@ -340,8 +340,6 @@ def renders_requeue(*, now: datetime) -> int:
 def cpis_withdraw_missed(*, now: datetime) -> int:
     """Withdraw the CPIs still current although their dossier was refused or abandoned (the hook of
     that transition was lost): a CPI must never outlive its dossier on the verification page."""
-    from cert_workflow import issuing
-
     with transaction.atomic():
         dossier_ids = issuing.cpis_withdraw()
         SweepAction.objects.bulk_create(
@@ -413,14 +411,10 @@ def _record(
 
 
 def _checks_enqueue(dossier_ids: list[int]) -> None:
-    from cert_workflow import checks
-
     checks.checks_enqueue(dossier_ids=dossier_ids)
 
 
 def _renders_resume(*, dossier_ids: list[int] = (), document_ids: list[int] = ()) -> None:
-    from cert_workflow import issuing
-
     issuing.renders_resume(dossier_ids=dossier_ids, document_ids=document_ids)
 
 

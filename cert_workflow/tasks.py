@@ -12,68 +12,60 @@ from celery import shared_task, signals
 from django.conf import settings
 from django.db import OperationalError
 
+from cert_workflow import sweeps
+from cert_workflow.checks import services as checks
+from cert_workflow.documents import render_queue, rendering
+from cert_workflow.review import bulk
+from cert_workflow.routing import services as routing
+from cert_workflow.stats import services as stats
+
 logger = logging.getLogger(__name__)
 
-# Queues are assigned in settings (CELERY_TASK_ROUTES). The services are imported inside each task
-# because they enqueue these tasks in turn.
+# Queues are assigned in settings (CELERY_TASK_ROUTES), by the names these functions get here
+# ("cert_workflow.tasks.<function>"). This module is the top layer: nothing imports it, and the
+# services enqueue these tasks by name (cert_workflow/enqueue.py).
 RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_retries": 8}
 
 
 @shared_task(**RETRY)
 def check_dossiers(dossier_ids: list[int]) -> None:
-    from cert_workflow import checks
-
     checks.checks_run(dossier_ids=dossier_ids)
 
 
 @shared_task(**RETRY)
 def route_dossiers(dossier_ids: list[int]) -> None:
-    from cert_workflow import routing
-
     routing.dossiers_route(dossier_ids=dossier_ids)
 
 
 @shared_task(**RETRY)
 def rebalance_queues() -> None:
-    from cert_workflow import routing
-
     routing.queues_rebalance()
 
 
 @shared_task(**RETRY)
 def sweep() -> None:
-    from cert_workflow import sweeps
-
     sweeps.sweep_run()
 
 
 @shared_task(**RETRY)
 def refresh_stats() -> None:
-    from cert_workflow import stats
-
     stats.stats_refresh()
 
 
 @shared_task(**RETRY)
 def bulk_approve(dossier_ids: list[int], agent_id: int) -> None:
-    from cert_workflow import queue
-
-    queue.dossiers_bulk_approve(dossier_ids=dossier_ids, agent_id=agent_id)
+    bulk.dossiers_bulk_approve(dossier_ids=dossier_ids, agent_id=agent_id)
 
 
 @shared_task(**RETRY)
 def render_documents(document_ids: list[int]) -> None:
-    from cert_workflow import issuing
-
-    issuing.documents_render(document_ids=document_ids)
+    render_queue.documents_render(document_ids=document_ids)
 
 
 @signals.celeryd_after_setup.connect
 def pdf_worker_warm_up(sender=None, instance=None, **kwargs) -> None:
     """A worker that consumes the pdf queue warms its renderer up once, in the main process, before
     the pool forks: every pool process then starts with WeasyPrint loaded and the forms laid out."""
-    from cert_workflow import rendering
-
     queues = instance.app.amqp.queues.consume_from if instance is not None else {}
     if not getattr(settings, "RENDER_WORKER_WARMUP", True) or "pdf" not in (queues or {}):
         return

@@ -1,7 +1,8 @@
 from django.urls import include, path
 
 urlpatterns = [
-    path("", include("cert_workflow.urls_agent")),
-    path("", include("cert_workflow.urls_supervision")),
-    path("", include("cert_workflow.urls_verify")),
+    path("", include("cert_workflow.review.urls")),
+    path("", include("cert_workflow.supervision.urls")),
+    path("", include("cert_workflow.stats.urls")),
+    path("", include("cert_workflow.documents.urls")),
 ]

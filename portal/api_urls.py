@@ -5,6 +5,6 @@ from portal import api
 urlpatterns = [
     path("auth/token/", api.TokenObtainApi.as_view(), name="api-token"),
     path("", include("dossiers.api_urls")),
-    path("", include("cert_workflow.api_urls")),
-    path("", include("cert_workflow.api_documents_urls")),
+    path("", include("cert_workflow.review.api_urls")),
+    path("", include("cert_workflow.documents.api_urls")),
 ]

@@ -305,7 +305,7 @@ CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
 # is 0). Configurable so that a deployment can continue the real series.
 PLATE_SERIES_START = env_int("PLATE_SERIES_START", 0)
 
-# Ed25519 key that signs the verification QR codes of certificates and CPIs (cert_workflow/signing.py):
+# Ed25519 key that signs the verification QR codes of certificates and CPIs (cert_workflow/documents/signing.py):
 # the raw 32-byte key in base64 or a PEM, or a PEM file. Without either, a key is generated once under
 # VAR_DIR only when DOCUMENT_SIGNING_KEY_GENERATE is on (default: with DEBUG); production must bring
 # its own, backed up, since losing it invalidates every QR code already printed.

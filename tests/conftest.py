@@ -91,7 +91,7 @@ def nine_certs(db):
     migrations included; tests that need the real centres ask for them here instead of relying on
     serialized_rollback, which collides with the content types a flush re-creates.
     """
-    from dossiers.cert_data import CERTS, cert_defaults
+    from dossiers.centres import CERTS, cert_defaults
     from dossiers.models import Cert
 
     return [Cert.objects.update_or_create(code=e["code"], defaults=cert_defaults(e))[0] for e in CERTS]

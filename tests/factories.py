@@ -13,8 +13,8 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from cert_workflow import queue
 from cert_workflow.models import Assessment, CheckResult, ComplementRequest, IssuedDocument, RoutingDecision
+from cert_workflow.review import decisions
 from dossiers import services
 from dossiers.models import (
     HOLDER_FIELDS,
@@ -297,7 +297,7 @@ def in_review(*, cert, agent, owner=None, procedure=Procedure.FIRST_REGISTRATION
 def decide(capture, dossier, agent, decision="approve", **kwargs):
     """The agent's decision, with everything it starts after commit (issue, render, mail) run."""
     with capture(execute=True):
-        queue.dossier_decide(dossier=dossier, agent=agent, decision=decision, **kwargs)
+        decisions.dossier_decide(dossier=dossier, agent=agent, decision=decision, **kwargs)
     dossier.refresh_from_db()
     return dossier
 

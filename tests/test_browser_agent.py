@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.utils import timezone
 
-from cert_workflow import queue
+from cert_workflow.review import complements
 from dossiers.models import Dossier, State
 from dossiers.services import document_attach
 from tests import factories
@@ -156,7 +156,7 @@ def test_agent_takes_asks_for_a_complement_takes_it_again_and_approves(live_serv
     expect(page.get_by_text(f"Le complément est demandé pour le dossier {old.reference}")).to_be_visible()
 
     # The applicant answers (the citizen space will call the same service).
-    in_own_thread(lambda: queue.complement_answer(dossier=Dossier.objects.get(pk=old.pk), actor=owner))
+    in_own_thread(lambda: complements.complement_answer(dossier=Dossier.objects.get(pk=old.pk), actor=owner))
 
     page.reload()
     page.get_by_role("button", name="Prendre le dossier suivant").click()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dossiers import cert_data
+from dossiers import centres as cert_data
 from dossiers.models import Cert, Procedure
 
 # The reference list of departments (101: 01–95 with 2A/2B, and 971–974, 976).

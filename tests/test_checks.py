@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from cert_workflow import checks
-from cert_workflow.checks import OpenDossier
+from cert_workflow.checks import services as checks
+from cert_workflow.checks.services import OpenDossier
 from cert_workflow.models import Assessment, CheckResult, Outcome, Risk, StraightThroughRule
 from dossiers import services, validation
 from dossiers.fees import Fees

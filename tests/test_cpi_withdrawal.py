@@ -10,8 +10,10 @@ from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.utils import timezone
 
-from cert_workflow import queue, signing, sweeps
+from cert_workflow import sweeps
+from cert_workflow.documents import signing
 from cert_workflow.models import DocumentKind, IssuedDocument, SweepAction
+from cert_workflow.review import decisions
 from dossiers import services
 from dossiers.models import Procedure, State
 from tests import factories
@@ -44,7 +46,7 @@ def reject(capture, dossier, *, run_hooks=True):
         dossier=dossier, to=State.IN_REVIEW, actor=agent, changes={"claimed_by": agent}
     )
     with capture(execute=run_hooks):
-        queue.dossier_decide(
+        decisions.dossier_decide(
             dossier=dossier, agent=agent, decision="reject", reason="fees_not_paid", message="Impayé."
         )
     dossier.refresh_from_db()

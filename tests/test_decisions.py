@@ -10,8 +10,8 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils import timezone
 
-from cert_workflow import queue
 from cert_workflow.models import ComplementRequest, Risk, SweepAction
+from cert_workflow.review import bulk, claim, complements, decisions
 from dossiers.errors import InvalidInput
 from dossiers.models import Dossier, DossierEvent, State
 from dossiers.states import TransitionNotAllowed
@@ -30,7 +30,7 @@ def _claimed(cert=None, **kwargs):
     owner = kwargs.pop("owner", None) or factories.citizen()
     agent = factories.agent(cert=cert)
     queued_dossiers(cert=cert, owner=owner, **kwargs)
-    return queue.queue_claim_next(agent=agent), agent, owner
+    return claim.queue_claim_next(agent=agent), agent, owner
 
 
 # --- pure rules ------------------------------------------------------------------------------
@@ -48,7 +48,7 @@ def _claimed(cert=None, **kwargs):
     ],
 )
 def test_complement_deadline_is_the_end_of_the_same_day_one_month_later(now, deadline):
-    assert queue.complement_deadline(now=now) == deadline
+    assert complements.complement_deadline(now=now) == deadline
 
 
 @pytest.mark.parametrize(
@@ -66,15 +66,15 @@ def test_decision_with_an_unknown_or_missing_reason_or_item_says_which(
     decision, reason, message, items, field, rule
 ):
     with pytest.raises(InvalidInput) as excinfo:
-        queue.decision_clean(decision=decision, reason=reason, message=message, items=items)
+        decisions.decision_clean(decision=decision, reason=reason, message=message, items=items)
     assert [(e.field, e.rule) for e in excinfo.value.errors] == [(field, rule)]
 
 
 def test_complement_items_are_document_kinds_and_fields_of_the_data_dictionary():
-    codes = [code for code, _label in queue.complement_items()]
+    codes = [code for code, _label in complements.complement_items()]
     assert {"identity", "police_report", "sale_certificate", "vin", "co2_g_km", "address_line"} <= set(codes)
     assert len(codes) == len(set(codes))
-    clean = queue.decision_clean(
+    clean = decisions.decision_clean(
         decision="request_complement", items=["proof_of_address", "mass_kg", "proof_of_address"]
     )
     assert clean.items == ("proof_of_address", "mass_kg")
@@ -85,7 +85,7 @@ def test_complement_items_are_document_kinds_and_fields_of_the_data_dictionary()
 
 def test_approval_by_the_lease_holder_is_recorded_with_the_agent():
     dossier, agent, _owner = _claimed()
-    approved = queue.dossier_decide(dossier=dossier, agent=agent, decision="approve")
+    approved = decisions.dossier_decide(dossier=dossier, agent=agent, decision="approve")
     assert approved.state == State.APPROVED and approved.decided_at and approved.claimed_by is None
     event = approved.events.get(to_state=State.APPROVED)
     assert (event.actor, event.actor_role, event.data["decision"]) == (agent, "agent", "approve")
@@ -93,7 +93,7 @@ def test_approval_by_the_lease_holder_is_recorded_with_the_agent():
 
 def test_rejection_keeps_the_listed_reason_and_the_free_text():
     dossier, agent, _owner = _claimed()
-    rejected = queue.dossier_decide(
+    rejected = decisions.dossier_decide(
         dossier=dossier,
         agent=agent,
         decision="reject",
@@ -110,7 +110,7 @@ def test_rejection_keeps_the_listed_reason_and_the_free_text():
 
 def test_complement_request_pauses_the_clock_until_the_deadline_and_frees_the_agent():
     dossier, agent, _owner = _claimed()
-    waiting = queue.dossier_decide(
+    waiting = decisions.dossier_decide(
         dossier=dossier,
         agent=agent,
         decision="request_complement",
@@ -119,7 +119,7 @@ def test_complement_request_pauses_the_clock_until_the_deadline_and_frees_the_ag
     )
     request = ComplementRequest.objects.get(dossier=dossier)
     assert waiting.state == State.AWAITING_COMPLEMENT and waiting.claimed_by is None
-    assert waiting.due_at == request.deadline == queue.complement_deadline(now=request.requested_at)
+    assert waiting.due_at == request.deadline == complements.complement_deadline(now=request.requested_at)
     assert request.deadline - timezone.now() > timedelta(days=27)
     assert (request.cert_id, request.items, request.requested_by) == (
         dossier.cert_id,
@@ -136,33 +136,33 @@ def test_a_colleague_cannot_decide_on_a_dossier_another_agent_holds_but_a_superv
     dossier, agent, _owner = _claimed()
     colleague = factories.agent(cert=agent.cert)
     before = factories.snapshot(dossier)
-    with pytest.raises(queue.LeaseNotHeld) as excinfo:
-        queue.dossier_decide(dossier=dossier, agent=colleague, decision="approve")
+    with pytest.raises(claim.LeaseNotHeld) as excinfo:
+        decisions.dossier_decide(dossier=dossier, agent=colleague, decision="approve")
     assert excinfo.value.rule == "lease_not_held"
     assert factories.snapshot(dossier) == before
-    approved = queue.dossier_decide(dossier=dossier, agent=factories.supervisor(), decision="approve")
+    approved = decisions.dossier_decide(dossier=dossier, agent=factories.supervisor(), decision="approve")
     assert approved.state == State.APPROVED
 
 
 def test_a_decided_dossier_cannot_be_decided_again():
     dossier, agent, _owner = _claimed()
-    queue.dossier_decide(dossier=dossier, agent=agent, decision="approve")
+    decisions.dossier_decide(dossier=dossier, agent=agent, decision="approve")
     before = factories.snapshot(dossier)
     with pytest.raises(TransitionNotAllowed):
-        queue.dossier_decide(dossier=dossier, agent=agent, decision="reject", reason="fees_not_paid")
+        decisions.dossier_decide(dossier=dossier, agent=agent, decision="reject", reason="fees_not_paid")
     assert factories.snapshot(dossier) == before
 
 
 def test_only_the_applicant_answers_a_complement():
     dossier, agent, owner = _claimed()
-    queue.dossier_decide(dossier=dossier, agent=agent, decision="request_complement", items=["identity"])
+    decisions.dossier_decide(dossier=dossier, agent=agent, decision="request_complement", items=["identity"])
     before = factories.snapshot(dossier)
     with pytest.raises(PermissionDenied):
-        queue.complement_answer(dossier=dossier, actor=agent)
+        complements.complement_answer(dossier=dossier, actor=agent)
     with pytest.raises(TransitionNotAllowed):
-        queue.complement_answer(dossier=dossier, actor=factories.citizen())
+        complements.complement_answer(dossier=dossier, actor=factories.citizen())
     assert factories.snapshot(dossier) == before
-    assert queue.complement_answer(dossier=dossier, actor=owner).state == State.QUEUED
+    assert complements.complement_answer(dossier=dossier, actor=owner).state == State.QUEUED
 
 
 def test_dealer_organisation_answers_the_complement_of_its_dossier():
@@ -174,10 +174,10 @@ def test_dealer_organisation_answers_the_complement_of_its_dossier():
         state=State.QUEUED, cert=cert, queued_at=timezone.now() - timedelta(hours=1)
     )
     agent = factories.agent(cert=cert)
-    claimed = queue.queue_claim_next(agent=agent)
-    queue.dossier_decide(dossier=claimed, agent=agent, decision="request_complement", items=["invoice"])
+    claimed = claim.queue_claim_next(agent=agent)
+    decisions.dossier_decide(dossier=claimed, agent=agent, decision="request_complement", items=["invoice"])
 
-    answered = queue.complement_answer(dossier=claimed, actor=colleague)
+    answered = complements.complement_answer(dossier=claimed, actor=colleague)
 
     assert (answered.state, answered.cert) == (State.QUEUED, cert)
 
@@ -209,7 +209,11 @@ def test_complement_round_trip_comes_back_to_the_same_centre_ahead_of_newer_work
 
     assert response.status_code == 200
     body = response.json()
-    assert (body["state"], body["cert"], body["priority"]) == ("queued", cert.code, queue.COMPLEMENT_PRIORITY)
+    assert (body["state"], body["cert"], body["priority"]) == (
+        "queued",
+        cert.code,
+        complements.COMPLEMENT_PRIORITY,
+    )
     assert ComplementRequest.objects.get(dossier=dossier).answered_at is not None
     assert [row["reference"] for row in agent_api.get(reverse("api-queue")).json()["results"]] == [
         dossier.reference,
@@ -318,7 +322,7 @@ def test_review_page_shows_data_documents_inline_checks_and_history(client, sett
     Dossier.objects.filter(pk=draft.pk).update(state=State.QUEUED, cert=cert, queued_at=timezone.now())
     CheckResult.objects.create(dossier=draft, code="vin", outcome=Outcome.WARNING, message="Clé de contrôle.")
     agent = factories.agent(cert=cert)
-    queue.queue_claim_next(agent=agent)
+    claim.queue_claim_next(agent=agent)
     client.force_login(agent)
 
     page = html.unescape(client.get(reverse("agent-dossier", args=[draft.reference])).content.decode())
@@ -384,7 +388,7 @@ def test_bulk_approval_approves_only_queued_low_risk_dossiers_of_the_agent_centr
     unassessed = queued_dossiers(cert=cert, owner=owner)[0]
     elsewhere = queued_dossiers(cert=other, owner=owner, risk=Risk.LOW)[0]
 
-    result = queue.dossiers_bulk_approve(
+    result = bulk.dossiers_bulk_approve(
         dossier_ids=[d.pk for d in [*low, medium, unassessed, elsewhere]], agent_id=agent.pk
     )
 
@@ -403,11 +407,11 @@ def test_bulk_approval_approves_only_queued_low_risk_dossiers_of_the_agent_centr
             (State.IN_REVIEW, State.APPROVED, agent.pk),
         ]
     recorded = dict(
-        SweepAction.objects.filter(kind=queue.BULK_SKIPPED).values_list("dossier_id", "data__reason")
+        SweepAction.objects.filter(kind=bulk.BULK_SKIPPED).values_list("dossier_id", "data__reason")
     )
     assert recorded == result["skipped"]
     # A second run approves nothing more and records why.
-    again = queue.dossiers_bulk_approve(dossier_ids=[low[0].pk], agent_id=agent.pk)
+    again = bulk.dossiers_bulk_approve(dossier_ids=[low[0].pk], agent_id=agent.pk)
     assert again == {"approved": [], "skipped": {low[0].pk: "not_queued"}}
 
 
@@ -419,7 +423,7 @@ def test_bulk_approval_runs_on_the_real_worker_and_approves_only_low_risk_dossie
     low = queued_dossiers(cert=cert, owner=owner, count=3, risk=Risk.LOW)
     high = queued_dossiers(cert=cert, owner=owner, risk=Risk.HIGH)[0]
     last_low = queued_dossiers(cert=cert, owner=owner, risk=Risk.LOW)[0]
-    queue.queue_claim_next(agent=factories.agent(cert=cert))  # a colleague holds the oldest low one
+    claim.queue_claim_next(agent=factories.agent(cert=cert))  # a colleague holds the oldest low one
     held = Dossier.objects.get(state=State.IN_REVIEW)
     assert held.pk == low[0].pk
     selected = [*low, high, last_low]
@@ -431,7 +435,7 @@ def test_bulk_approval_runs_on_the_real_worker_and_approves_only_low_risk_dossie
 
     wait_until(
         lambda: (
-            SweepAction.objects.filter(kind__in=[queue.BULK_APPROVED, queue.BULK_SKIPPED]).count()
+            SweepAction.objects.filter(kind__in=[bulk.BULK_APPROVED, bulk.BULK_SKIPPED]).count()
             == len(selected)
         ),
         60,
@@ -442,7 +446,7 @@ def test_bulk_approval_runs_on_the_real_worker_and_approves_only_low_risk_dossie
     )
     assert approved == {low[1].pk, low[2].pk, last_low.pk}
     skipped = dict(
-        SweepAction.objects.filter(kind=queue.BULK_SKIPPED).values_list("dossier_id", "data__reason")
+        SweepAction.objects.filter(kind=bulk.BULK_SKIPPED).values_list("dossier_id", "data__reason")
     )
     assert skipped == {low[0].pk: "not_queued", high.pk: "not_low_risk"}
     held.refresh_from_db()

@@ -8,7 +8,7 @@ import pytest
 from django.core.files.storage import default_storage
 from pypdf import PdfReader
 
-from cert_workflow import issuing
+from cert_workflow.documents import issuing
 from cert_workflow.models import DocumentKind, IssuedDocument
 from tests import factories
 from tests.factories import api_client, decide, in_review

@@ -7,14 +7,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from pypdf import PdfReader
 
-from cert_workflow.document_data import document_data
-from cert_workflow.rendering import (
-    form_cells,
-    render_document,
-    render_document_full,
-    value_fit,
-    value_font,
-)
+from cert_workflow.documents.data import document_data
+from cert_workflow.documents.full_render import render_document_full
+from cert_workflow.documents.layout import form_cells, value_fit, value_font
+from cert_workflow.documents.rendering import render_document
 from tests.factories import dealer, draft, holder_data, vehicle_data
 
 ISSUED = datetime(2026, 3, 5, 10, 30, tzinfo=ZoneInfo("Europe/Paris"))

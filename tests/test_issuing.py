@@ -17,10 +17,12 @@ from django.core.management import call_command
 from django.utils import timezone
 from pypdf import PdfReader
 
-from cert_workflow import issuing, queue, sweeps
-from cert_workflow.document_data import one_month_after
+from cert_workflow import sweeps
+from cert_workflow.documents import issuing, render_queue
+from cert_workflow.documents.data import one_month_after
 from cert_workflow.management.commands.verify_document import EXIT_SUPERSEDED
 from cert_workflow.models import ComplementRequest, DocumentKind, IssuedDocument, SweepAction
+from cert_workflow.review import decisions
 from dossiers import services
 from dossiers.models import Dossier, Procedure, State, Vehicle
 from dossiers.plates import validate_plate
@@ -121,7 +123,7 @@ def test_rerun_of_issue_and_render_creates_nothing_new(django_capture_on_commit_
     with django_capture_on_commit_callbacks(execute=True):
         again = issuing.documents_issue(dossier_ids=[dossier.pk], kind=DocumentKind.CERTIFICATE)
         issuing.approved_documents_issue(dossier_ids=[dossier.pk])
-        rendered = issuing.documents_render(document_ids=[pk for pk, *_ in before])
+        rendered = render_queue.documents_render(document_ids=[pk for pk, *_ in before])
 
     assert again == [document(dossier, DocumentKind.CERTIFICATE).pk]
     assert rendered == []
@@ -141,14 +143,14 @@ def test_render_after_a_crash_replaces_the_partial_file_instead_of_adding_one(
     dossier = in_review(cert=cert, agent=agent)
     # The decision commits, its rendering task is lost (the callbacks never run).
     with django_capture_on_commit_callbacks(execute=False):
-        queue.dossier_decide(dossier=dossier, agent=agent, decision="approve")
+        decisions.dossier_decide(dossier=dossier, agent=agent, decision="approve")
     issuing.approved_documents_issue(dossier_ids=[dossier.pk])
     certificate = document(dossier, DocumentKind.CERTIFICATE)
     assert certificate.rendered_at is None
     # A crashed attempt left half a file under the document's name.
     default_storage.save(f"issued/{certificate.serial}.pdf", ContentFile(b"%PDF-1.7 trunc"))
 
-    issuing.documents_render(document_ids=[certificate.pk])
+    render_queue.documents_render(document_ids=[certificate.pk])
 
     certificate.refresh_from_db()
     assert stored_files(certificate.serial) == [f"{certificate.serial}.pdf"]
@@ -339,7 +341,7 @@ def test_sweep_issues_and_renders_what_a_lost_approval_hook_left_undone(django_c
     agent = factories.agent(cert=cert)
     dossier = in_review(cert=cert, agent=agent)
     with django_capture_on_commit_callbacks(execute=False):  # the hook never ran
-        queue.dossier_decide(dossier=dossier, agent=agent, decision="approve")
+        decisions.dossier_decide(dossier=dossier, agent=agent, decision="approve")
 
     with django_capture_on_commit_callbacks(execute=True):
         result = sweeps.sweep_run(now=timezone.now() + timedelta(minutes=31))
@@ -358,7 +360,7 @@ def test_sweep_requeues_a_document_left_pending_once_per_period(django_capture_o
     agent = factories.agent(cert=cert)
     dossier = in_review(cert=cert, agent=agent)
     with django_capture_on_commit_callbacks(execute=False):  # the letter's rendering task is lost
-        queue.dossier_decide(dossier=dossier, agent=agent, decision="reject", reason="fees_not_paid")
+        decisions.dossier_decide(dossier=dossier, agent=agent, decision="reject", reason="fees_not_paid")
         issuing.rejected_documents_issue(dossier_ids=[dossier.pk])
     letter = document(dossier, DocumentKind.REJECTION_LETTER)
     now = timezone.now() + timedelta(minutes=6)

@@ -11,8 +11,8 @@ from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from cert_workflow import queue
 from cert_workflow.models import Risk
+from cert_workflow.review import claim, decisions, search, selectors
 from dossiers import services
 from dossiers.models import Dossier, DossierEvent, Holder, State, Vehicle
 from tests import factories
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _done(dossier: Dossier, agent) -> None:
-    queue.dossier_decide(dossier=dossier, agent=agent, decision="approve")
+    decisions.dossier_decide(dossier=dossier, agent=agent, decision="approve")
 
 
 # --- claiming ---------------------------------------------------------------------------------
@@ -37,7 +37,7 @@ def test_claim_takes_the_highest_priority_then_the_oldest_dossier_of_the_agent_c
     urgent = queued_dossiers(cert=cert, owner=owner, priority=10, since=start + timedelta(days=1))[0]
 
     taken = []
-    while (dossier := queue.queue_claim_next(agent=agent)) is not None:
+    while (dossier := claim.queue_claim_next(agent=agent)) is not None:
         taken.append(dossier.reference)
         _done(dossier, agent)
 
@@ -50,7 +50,7 @@ def test_claim_gives_a_thirty_minute_lease_and_records_who_claimed():
     queued_dossiers(cert=cert, owner=factories.citizen())
     before = timezone.now()
 
-    dossier = queue.queue_claim_next(agent=agent)
+    dossier = claim.queue_claim_next(agent=agent)
 
     assert dossier.state == State.IN_REVIEW and dossier.claimed_by == agent
     assert before + timedelta(minutes=29) < dossier.due_at <= timezone.now() + timedelta(minutes=30)
@@ -65,17 +65,17 @@ def test_claim_gives_a_thirty_minute_lease_and_records_who_claimed():
 def test_empty_queue_gives_nothing_even_when_another_centre_has_work():
     cert, other = factories.CertFactory(), factories.CertFactory()
     queued_dossiers(cert=other, owner=factories.citizen())
-    assert queue.queue_claim_next(agent=factories.agent(cert=cert)) is None
+    assert claim.queue_claim_next(agent=factories.agent(cert=cert)) is None
 
 
 def test_agent_holding_a_dossier_gets_it_back_with_a_renewed_lease_instead_of_a_second_one():
     cert = factories.CertFactory()
     agent = factories.agent(cert=cert)
     queued_dossiers(cert=cert, owner=factories.citizen(), count=2)
-    first = queue.queue_claim_next(agent=agent)
+    first = claim.queue_claim_next(agent=agent)
     Dossier.objects.filter(pk=first.pk).update(due_at=timezone.now() + timedelta(minutes=2))
 
-    again = queue.queue_claim_next(agent=agent)
+    again = claim.queue_claim_next(agent=agent)
 
     assert again.pk == first.pk
     assert again.due_at > timezone.now() + timedelta(minutes=29)
@@ -86,9 +86,9 @@ def test_only_agents_of_a_centre_claim():
     queued_dossiers(cert=factories.CertFactory(), owner=factories.citizen())
     before = factories.snapshot()
     with pytest.raises(PermissionDenied):
-        queue.queue_claim_next(agent=factories.supervisor())
+        claim.queue_claim_next(agent=factories.supervisor())
     with pytest.raises(PermissionDenied):
-        queue.queue_claim_next(agent=factories.citizen())
+        claim.queue_claim_next(agent=factories.citizen())
     assert factories.snapshot() == before
 
 
@@ -96,16 +96,16 @@ def test_lease_is_renewed_for_its_holder_only():
     cert = factories.CertFactory()
     agent, colleague = factories.agent(cert=cert), factories.agent(cert=cert)
     queued_dossiers(cert=cert, owner=factories.citizen())
-    dossier = queue.queue_claim_next(agent=agent)
+    dossier = claim.queue_claim_next(agent=agent)
     Dossier.objects.filter(pk=dossier.pk).update(due_at=timezone.now() + timedelta(minutes=1))
     before = factories.snapshot(dossier)
 
-    with pytest.raises(queue.LeaseNotHeld) as excinfo:
-        queue.lease_renew(dossier=dossier, agent=colleague)
+    with pytest.raises(claim.LeaseNotHeld) as excinfo:
+        claim.lease_renew(dossier=dossier, agent=colleague)
     assert excinfo.value.rule == "lease_not_held"
     assert factories.snapshot(dossier) == before
 
-    renewed = queue.lease_renew(dossier=dossier, agent=agent)
+    renewed = claim.lease_renew(dossier=dossier, agent=agent)
     dossier.refresh_from_db()
     assert dossier.due_at == renewed.due_at > timezone.now() + timedelta(minutes=29)
 
@@ -114,15 +114,15 @@ def test_expired_lease_cannot_be_renewed_nor_decided():
     cert = factories.CertFactory()
     agent = factories.agent(cert=cert)
     queued_dossiers(cert=cert, owner=factories.citizen())
-    dossier = queue.queue_claim_next(agent=agent)
+    dossier = claim.queue_claim_next(agent=agent)
     Dossier.objects.filter(pk=dossier.pk).update(due_at=timezone.now() - timedelta(seconds=1))
     before = factories.snapshot(dossier)
 
     for action in (
-        lambda: queue.lease_renew(dossier=dossier, agent=agent),
-        lambda: queue.dossier_decide(dossier=dossier, agent=agent, decision="approve"),
+        lambda: claim.lease_renew(dossier=dossier, agent=agent),
+        lambda: decisions.dossier_decide(dossier=dossier, agent=agent, decision="approve"),
     ):
-        with pytest.raises(queue.LeaseNotHeld) as excinfo:
+        with pytest.raises(claim.LeaseNotHeld) as excinfo:
             action()
         assert excinfo.value.rule == "lease_expired"
         assert "expiré" in excinfo.value.message
@@ -135,13 +135,13 @@ def test_holder_of_an_expired_lease_resumes_it_on_the_next_claim_until_the_sweep
     cert = factories.CertFactory()
     agent = factories.agent(cert=cert)
     queued_dossiers(cert=cert, owner=factories.citizen(), count=2)
-    dossier = queue.queue_claim_next(agent=agent)
+    dossier = claim.queue_claim_next(agent=agent)
     Dossier.objects.filter(pk=dossier.pk).update(due_at=timezone.now() - timedelta(minutes=1))
 
-    resumed = queue.queue_claim_next(agent=agent)
+    resumed = claim.queue_claim_next(agent=agent)
 
     assert resumed.pk == dossier.pk and resumed.due_at > timezone.now() + timedelta(minutes=29)
-    assert queue.dossier_decide(dossier=resumed, agent=agent, decision="approve").state == State.APPROVED
+    assert decisions.dossier_decide(dossier=resumed, agent=agent, decision="approve").state == State.APPROVED
 
 
 def test_expired_lease_comes_back_to_the_queue_after_the_sweep_and_another_agent_takes_it():
@@ -149,7 +149,7 @@ def test_expired_lease_comes_back_to_the_queue_after_the_sweep_and_another_agent
     cert = factories.CertFactory()
     agent, colleague = factories.agent(cert=cert), factories.agent(cert=cert)
     older, newer = queued_dossiers(cert=cert, owner=factories.citizen(), count=2)
-    claimed = queue.queue_claim_next(agent=agent)
+    claimed = claim.queue_claim_next(agent=agent)
     assert claimed.pk == older.pk
     Dossier.objects.filter(pk=claimed.pk).update(due_at=timezone.now() - timedelta(minutes=1))
 
@@ -158,33 +158,33 @@ def test_expired_lease_comes_back_to_the_queue_after_the_sweep_and_another_agent
     claimed.refresh_from_db()
     assert claimed.state == State.QUEUED and claimed.claimed_by is None
     assert claimed.queued_at == older.queued_at  # it kept its place, ahead of the newer one
-    assert queue.queue_claim_next(agent=colleague).pk == older.pk
+    assert claim.queue_claim_next(agent=colleague).pk == older.pk
 
 
 def test_release_puts_the_dossier_back_at_its_place_for_the_next_agent():
     cert = factories.CertFactory()
     agent, colleague = factories.agent(cert=cert), factories.agent(cert=cert)
     older, _newer = queued_dossiers(cert=cert, owner=factories.citizen(), count=2)
-    dossier = queue.queue_claim_next(agent=agent)
+    dossier = claim.queue_claim_next(agent=agent)
 
-    released = queue.dossier_release(dossier=dossier, agent=agent)
+    released = claim.dossier_release(dossier=dossier, agent=agent)
 
     assert released.state == State.QUEUED and released.claimed_by is None
     assert released.queued_at == older.queued_at
     assert released.events.filter(from_state=State.IN_REVIEW, to_state=State.QUEUED, actor=agent).exists()
-    assert queue.queue_claim_next(agent=colleague).pk == older.pk
+    assert claim.queue_claim_next(agent=colleague).pk == older.pk
 
 
 def test_colleague_cannot_release_a_dossier_they_do_not_hold_but_a_supervisor_can():
     cert = factories.CertFactory()
     agent, colleague = factories.agent(cert=cert), factories.agent(cert=cert)
     queued_dossiers(cert=cert, owner=factories.citizen())
-    dossier = queue.queue_claim_next(agent=agent)
+    dossier = claim.queue_claim_next(agent=agent)
     before = factories.snapshot(dossier)
-    with pytest.raises(queue.LeaseNotHeld):
-        queue.dossier_release(dossier=dossier, agent=colleague)
+    with pytest.raises(claim.LeaseNotHeld):
+        claim.dossier_release(dossier=dossier, agent=colleague)
     assert factories.snapshot(dossier) == before
-    assert queue.dossier_release(dossier=dossier, agent=factories.supervisor()).state == State.QUEUED
+    assert claim.dossier_release(dossier=dossier, agent=factories.supervisor()).state == State.QUEUED
 
 
 @pytest.mark.django_db(transaction=True)
@@ -199,7 +199,7 @@ def test_two_agents_claiming_in_parallel_never_get_the_same_dossier(postgres):
     def work(agent):
         try:
             start.wait()
-            while (dossier := queue.queue_claim_next(agent=agent)) is not None:
+            while (dossier := claim.queue_claim_next(agent=agent)) is not None:
                 claims[agent.pk].append(dossier.pk)
                 _done(dossier, agent)
         except BaseException as exc:  # reported by the main thread
@@ -234,7 +234,7 @@ def test_a_double_click_on_claim_never_gives_an_agent_two_dossiers(postgres):
     def click():
         try:
             start.wait()
-            got.append(queue.queue_claim_next(agent=agent).pk)
+            got.append(claim.queue_claim_next(agent=agent).pk)
         finally:
             connection.close()
 
@@ -253,7 +253,7 @@ def test_an_agent_cannot_be_put_on_two_dossiers_at_once_even_around_the_claim():
     cert = factories.CertFactory()
     agent = factories.agent(cert=cert)
     first, second = queued_dossiers(cert=cert, owner=factories.citizen(), count=2)
-    queue.queue_claim_next(agent=agent)
+    claim.queue_claim_next(agent=agent)
     with pytest.raises(IntegrityError), transaction.atomic():
         services.dossier_transition(
             dossier=second.pk, to=State.IN_REVIEW, actor=agent, changes={"claimed_by": agent}
@@ -269,10 +269,10 @@ def test_embedded_claim_path_claims_in_the_same_order_and_resumes_the_same_way()
     oldest, _newer = queued_dossiers(cert=cert, owner=factories.citizen(), count=2, since=start)
     urgent = queued_dossiers(cert=cert, owner=factories.citizen(), priority=10, since=start)[0]
 
-    first = services._claim_orm(agent=agent, order=queue.CLAIM_ORDER)
-    again = services._claim_orm(agent=agent, order=queue.CLAIM_ORDER)
-    queue.dossier_decide(dossier=first, agent=agent, decision="approve")
-    then = services._claim_orm(agent=agent, order=queue.CLAIM_ORDER)
+    first = services._claim_orm(agent=agent, order=claim.CLAIM_ORDER)
+    again = services._claim_orm(agent=agent, order=claim.CLAIM_ORDER)
+    decisions.dossier_decide(dossier=first, agent=agent, decision="approve")
+    then = services._claim_orm(agent=agent, order=claim.CLAIM_ORDER)
 
     assert (first.pk, first.resumed, again.pk, again.resumed) == (urgent.pk, False, urgent.pk, True)
     assert (then.pk, then.state, then.claimed_by) == (oldest.pk, State.IN_REVIEW, agent)
@@ -285,7 +285,7 @@ def test_claim_statement_is_planned_once_and_served_by_the_queue_and_one_review_
     # A queue worth the name and fresh statistics: on empty tables every plan costs the same, and
     # the planner may pick any index of the queue.
     factories.bulk_dossiers(300, state=State.QUEUED, cert=cert)
-    sql, names = server_form(services._claim_sql(queue.CLAIM_ORDER))
+    sql, names = server_form(services._claim_sql(claim.CLAIM_ORDER))
     prepared = "SELECT name, generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = %s"
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE dossiers_dossier")
@@ -293,7 +293,7 @@ def test_claim_statement_is_planned_once_and_served_by_the_queue_and_one_review_
         cursor.execute(prepared, [sql])
         name, generic_before, custom_before = cursor.fetchone() or (None, 0, 0)
 
-        claimed = [queue.queue_claim_next(agent=agent) for agent in agents]
+        claimed = [claim.queue_claim_next(agent=agent) for agent in agents]
 
         cursor.execute(prepared, [sql])
         row = cursor.fetchone()
@@ -387,7 +387,7 @@ def test_queue_api_pages_the_whole_queue_in_claim_order_with_a_keyset_cursor():
     expected = [d.reference for d in urgent + sorted(batch, key=lambda d: d.pk) + later]
     assert seen == expected
     assert pages == 3
-    assert seen == [d.reference for d in queue.queue_for_cert(cert_id=cert.pk)]
+    assert seen == [d.reference for d in selectors.queue_for_cert(cert_id=cert.pk)]
 
 
 def test_queue_api_refuses_a_forged_cursor_with_the_error_shape():
@@ -422,7 +422,7 @@ def test_agent_of_another_centre_gets_404_on_every_api_endpoint_of_the_dossier()
     home, elsewhere = factories.CertFactory(), factories.CertFactory()
     holder_agent, outsider = factories.agent(cert=home), factories.agent(cert=elsewhere)
     queued_dossiers(cert=home, owner=factories.citizen())
-    dossier = queue.queue_claim_next(agent=holder_agent)
+    dossier = claim.queue_claim_next(agent=holder_agent)
     client = factories.api_client(outsider)
     before = factories.snapshot(dossier)
 
@@ -518,20 +518,20 @@ def test_claim_button_on_an_empty_queue_says_so(client):
 @pytest.mark.parametrize(
     ("typed", "expected"),
     [
-        ("CG-2026-0000042", queue.SearchTerms(reference="CG-2026-0000042")),
-        ("cg-2026-0000042", queue.SearchTerms(reference="CG-2026-0000042")),
-        ("ab123cd", queue.SearchTerms(plate="AB-123-CD", vin="AB123CD")),
-        ("AB-123-CD", queue.SearchTerms(plate="AB-123-CD", vin="AB123CD")),
-        ("KP042788", queue.SearchTerms(vin="KP042788")),
-        ("1m8gdm9axkp042788", queue.SearchTerms(vin="1M8GDM9AXKP042788")),
-        ("  dupont  ", queue.SearchTerms(name="dupont")),
-        ("Garage de l'Est", queue.SearchTerms(name="Garage de l'Est")),
-        ("x", queue.SearchTerms()),
-        ("", queue.SearchTerms()),
+        ("CG-2026-0000042", search.SearchTerms(reference="CG-2026-0000042")),
+        ("cg-2026-0000042", search.SearchTerms(reference="CG-2026-0000042")),
+        ("ab123cd", search.SearchTerms(plate="AB-123-CD", vin="AB123CD")),
+        ("AB-123-CD", search.SearchTerms(plate="AB-123-CD", vin="AB123CD")),
+        ("KP042788", search.SearchTerms(vin="KP042788")),
+        ("1m8gdm9axkp042788", search.SearchTerms(vin="1M8GDM9AXKP042788")),
+        ("  dupont  ", search.SearchTerms(name="dupont")),
+        ("Garage de l'Est", search.SearchTerms(name="Garage de l'Est")),
+        ("x", search.SearchTerms()),
+        ("", search.SearchTerms()),
     ],
 )
 def test_search_box_entry_is_read_as_reference_plate_vin_or_name(typed, expected):
-    assert queue.search_terms(typed) == expected
+    assert search.search_terms(typed) == expected
 
 
 def test_search_finds_by_reference_plate_vin_fragment_and_holder_name_within_scope():
@@ -550,7 +550,7 @@ def test_search_finds_by_reference_plate_vin_fragment_and_holder_name_within_sco
     target = mine[0]
 
     def found(q):
-        return {d.reference for d in queue.dossiers_search(user=agent, q=q)}
+        return {d.reference for d in search.dossiers_search(user=agent, q=q)}
 
     assert found(target.reference) == {target.reference}
     assert found(target.vehicle.plate.replace("-", "").lower()) == {target.reference}
@@ -559,7 +559,7 @@ def test_search_finds_by_reference_plate_vin_fragment_and_holder_name_within_sco
     assert found("lefèvre") == {mine[1].reference}
     assert found("dupuis") == {company.reference}
     assert found(theirs.reference) == set()
-    supervisor_hits = {d.reference for d in queue.dossiers_search(user=factories.supervisor(), q="dupont")}
+    supervisor_hits = {d.reference for d in search.dossiers_search(user=factories.supervisor(), q="dupont")}
     assert supervisor_hits == {target.reference, theirs.reference}
 
 

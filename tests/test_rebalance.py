@@ -7,8 +7,9 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 
-from cert_workflow import routing
 from cert_workflow.models import RoutingDecision, SweepAction
+from cert_workflow.routing import services as routing
+from cert_workflow.supervision import actions
 from dossiers.errors import InvalidInput
 from dossiers.models import Cert, Dossier, DossierEvent, Procedure, State
 from portal.models import Role
@@ -171,7 +172,7 @@ def test_pausing_a_centre_reroutes_its_unclaimed_work_by_the_policy_and_keeps_cl
     claimed = bulk_dossiers(2, state=State.IN_REVIEW, cert=a, claimed_by=agents(2, cert=a))
     bulk_dossiers(20, state=State.QUEUED, cert=c)
 
-    assert routing.cert_pause(cert=a, actor=boss) == 6
+    assert actions.cert_pause(cert=a, actor=boss) == 6
 
     a.refresh_from_db()
     assert a.active is False
@@ -189,7 +190,7 @@ def test_the_last_active_centre_cannot_be_paused(centres):
     a = centre("AAA")
     centre("BBB", active=False)
     with pytest.raises(InvalidInput) as excinfo:
-        routing.cert_pause(cert=a, actor=user(Role.SUPERVISOR))
+        actions.cert_pause(cert=a, actor=user(Role.SUPERVISOR))
     assert excinfo.value.errors[0].rule == "last_active_centre"
     assert Cert.objects.get(pk=a.pk).active is True
     assert not SweepAction.objects.exists()
@@ -199,7 +200,7 @@ def test_a_resumed_centre_gets_new_work_again(centres):
     a, _b = centre("AAA", departments=["25"], active=False), centre("BBB")
     boss = user(Role.ADMIN)
 
-    routing.cert_resume(cert=a, actor=boss)
+    actions.cert_resume(cert=a, actor=boss)
     [dossier] = bulk_dossiers(1, department="25")
     routing.dossiers_route(dossier_ids=[dossier.pk])
 
@@ -211,7 +212,7 @@ def test_a_resumed_centre_gets_new_work_again(centres):
 def test_setting_a_capacity_is_audited_with_the_previous_value(centres):
     a, boss = centre("AAA", capacity=10), user(Role.SUPERVISOR)
 
-    routing.cert_set_capacity(cert=a, capacity=250, actor=boss)
+    actions.cert_set_capacity(cert=a, capacity=250, actor=boss)
 
     assert Cert.objects.get(pk=a.pk).daily_capacity == 250
     assert SweepAction.objects.get(kind="cert_capacity_set").data == {
@@ -226,7 +227,7 @@ def test_setting_a_capacity_is_audited_with_the_previous_value(centres):
 def test_a_capacity_that_is_not_a_positive_whole_number_is_refused(centres, capacity):
     a = centre("AAA", capacity=10)
     with pytest.raises(InvalidInput) as excinfo:
-        routing.cert_set_capacity(cert=a, capacity=capacity, actor=user(Role.SUPERVISOR))
+        actions.cert_set_capacity(cert=a, capacity=capacity, actor=user(Role.SUPERVISOR))
     assert [(e.field, e.rule) for e in excinfo.value.errors] == [("daily_capacity", "capacity_range")]
     assert Cert.objects.get(pk=a.pk).daily_capacity == 10
     assert not SweepAction.objects.exists()
@@ -241,7 +242,7 @@ def test_moving_n_oldest_takes_the_oldest_unclaimed_and_keeps_their_age(centres)
     waiting = bulk_dossiers(10, state=State.QUEUED, cert=a)
     in_b = bulk_dossiers(3, state=State.QUEUED, cert=b, first_queued_at=T0 + 150 * SECOND, step=5 * MINUTE)
 
-    assert routing.dossiers_move_oldest(from_cert=a, to_cert=b, count=4, actor=boss) == 4
+    assert actions.dossiers_move_oldest(from_cert=a, to_cert=b, count=4, actor=boss) == 4
 
     moved = Dossier.objects.filter(pk__in=ids(waiting[:4]))
     assert {d.cert_id for d in moved} == {b.pk}
@@ -261,7 +262,7 @@ def test_moving_more_than_there_is_moves_what_there_is_and_only_procedures_the_t
     addresses = bulk_dossiers(3, state=State.QUEUED, cert=a, procedure=Procedure.CHANGE_OF_ADDRESS)
     bulk_dossiers(3, state=State.QUEUED, cert=a, procedure=Procedure.IMPORT)
 
-    assert routing.dossiers_move_oldest(from_cert=a, to_cert=b, count=50, actor=user(Role.SUPERVISOR)) == 3
+    assert actions.dossiers_move_oldest(from_cert=a, to_cert=b, count=50, actor=user(Role.SUPERVISOR)) == 3
     assert queue_of(b) == ids(addresses)
 
 
@@ -284,7 +285,7 @@ def test_a_bad_move_request_says_what_is_wrong_and_moves_nothing(
     bulk_dossiers(5, state=State.QUEUED, cert=a)
     before = factories.snapshot()
     with pytest.raises(InvalidInput) as excinfo:
-        routing.dossiers_move_oldest(from_cert=a, to_cert=b, count=count, actor=user(Role.SUPERVISOR))
+        actions.dossiers_move_oldest(from_cert=a, to_cert=b, count=count, actor=user(Role.SUPERVISOR))
     assert [(e.field, e.rule) for e in excinfo.value.errors] == expected
     assert len(queue_of(a)) == 5 and not RoutingDecision.objects.exists()
     assert factories.snapshot() == before
@@ -301,10 +302,10 @@ def test_only_supervisors_and_admins_act_on_centres(centres, role, action):
     bulk_dossiers(2, state=State.QUEUED, cert=a)
     before = factories.snapshot()
     calls = {
-        "capacity": lambda: routing.cert_set_capacity(cert=a, capacity=5, actor=actor),
-        "pause": lambda: routing.cert_pause(cert=a, actor=actor),
-        "resume": lambda: routing.cert_resume(cert=a, actor=actor),
-        "move": lambda: routing.dossiers_move_oldest(from_cert=a, to_cert=b, count=1, actor=actor),
+        "capacity": lambda: actions.cert_set_capacity(cert=a, capacity=5, actor=actor),
+        "pause": lambda: actions.cert_pause(cert=a, actor=actor),
+        "resume": lambda: actions.cert_resume(cert=a, actor=actor),
+        "move": lambda: actions.dossiers_move_oldest(from_cert=a, to_cert=b, count=1, actor=actor),
     }
     with pytest.raises(PermissionDenied):
         calls[action]()

@@ -17,8 +17,9 @@ from django.core.files.storage import default_storage
 from django.db import connection
 from django.utils import timezone
 
-from cert_workflow import queue, sweeps
+from cert_workflow import sweeps
 from cert_workflow.models import DocumentKind, IssuedDocument
+from cert_workflow.review import decisions
 from dossiers.models import Dossier, State
 from tests import factories
 from tests.celery_worker import purge_broker, wait_until, worker_database_url
@@ -58,7 +59,7 @@ def test_worker_killed_in_the_middle_of_a_rendering_ends_with_one_pdf_and_the_do
     dossier = in_review(cert=cert, agent=agent)
     # Only the certificate and CPI of the approval matter here: drop the submission's tasks.
     purge_broker(redis_url)
-    queue.dossier_decide(dossier=dossier, agent=agent, decision="approve")
+    decisions.dossier_decide(dossier=dossier, agent=agent, decision="approve")
     certificate = IssuedDocument.objects.get(dossier=dossier, kind=DocumentKind.CERTIFICATE)
     assert certificate.rendered_at is None
 

@@ -3,7 +3,7 @@ and CPIs (someone waits to drive) are taken before letters and receipts, even on
 
 import pytest
 
-from cert_workflow import issuing
+from cert_workflow.documents import render_queue
 from cert_workflow.models import DocumentKind, IssuedDocument
 from dossiers import services
 from dossiers.models import State
@@ -116,6 +116,6 @@ def test_render_chunks_are_near_equal_small_for_letters_and_a_multiple_of_min_ta
     settings.RENDER_LETTER_CHUNK_SIZE = 8
     settings.RENDER_CHUNK_SIZE = 100
     settings.RENDER_MIN_TASKS = 8
-    chunks = issuing.render_chunks(document_ids=list(range(1, count + 1)), letters=letters)
+    chunks = render_queue.render_chunks(document_ids=list(range(1, count + 1)), letters=letters)
     assert [len(chunk) for chunk in chunks] == sizes
     assert [pk for chunk in chunks for pk in chunk] == list(range(1, count + 1))

@@ -9,8 +9,10 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from cert_workflow.document_data import OWNER_MENTION, document_data
-from cert_workflow.rendering import A4_HEIGHT_PT, PT_PER_MM, form_cells, render_document, render_document_full
+from cert_workflow.documents.data import OWNER_MENTION, document_data
+from cert_workflow.documents.full_render import render_document_full
+from cert_workflow.documents.layout import A4_HEIGHT_PT, PT_PER_MM, form_cells
+from cert_workflow.documents.rendering import render_document
 from dossiers.models import Dossier, Procedure, Vehicle
 from dossiers.services import title_mentions_set
 from tests.factories import dealer, draft, holder_data, vehicle_data

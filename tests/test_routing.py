@@ -2,8 +2,9 @@
 
 import pytest
 
-from cert_workflow import routing
 from cert_workflow.models import RoutingDecision
+from cert_workflow.routing import policy
+from cert_workflow.routing import services as routing
 from dossiers import services
 from dossiers.models import Cert, Dossier, Procedure, State
 from tests import factories
@@ -34,12 +35,12 @@ from tests.factories import agents, bulk_dossiers, centre, ids
 def test_route_policy_keeps_home_unless_it_is_worse_than_the_best_by_more_than_the_margin(
     home, waits, margin, expected
 ):
-    assert routing.route_policy(home=home, waits=waits, margin_days=margin) == expected
+    assert policy.route_policy(home=home, waits=waits, margin_days=margin) == expected
 
 
 def test_route_policy_without_any_candidate_says_so():
-    with pytest.raises(routing.NoCentreAvailable):
-        routing.route_policy(home="BES", waits={}, margin_days=2.0)
+    with pytest.raises(policy.NoCentreAvailable):
+        policy.route_policy(home="BES", waits={}, margin_days=2.0)
 
 
 # --- Loads ----------------------------------------------------------------------------------------

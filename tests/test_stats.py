@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from cert_workflow import stats
 from cert_workflow.models import Assessment, Risk, StatsSnapshot
+from cert_workflow.stats import services as stats
 from dossiers import services
 from dossiers.models import Cert, Dossier, State
 from tests import factories

@@ -8,7 +8,7 @@ import pytest
 from celery.signals import task_prerun
 from django.core.exceptions import PermissionDenied
 
-from cert_workflow import checks
+from cert_workflow.checks import services as checks
 from cert_workflow.models import Assessment, Risk, StraightThroughRule
 from dossiers.errors import InvalidInput
 from dossiers.models import Dossier, DossierEvent, Procedure, State
@@ -17,8 +17,10 @@ from tests import factories
 from tests.celery_worker import wait_until
 from tests.factories import submitted
 
-ROUTING_BUILT = importlib.util.find_spec("cert_workflow.routing") is not None
-needs_routing = pytest.mark.skipif(not ROUTING_BUILT, reason="cert_workflow.routing is not written yet")
+ROUTING_BUILT = importlib.util.find_spec("cert_workflow.routing.services") is not None
+needs_routing = pytest.mark.skipif(
+    not ROUTING_BUILT, reason="cert_workflow.routing.services is not written yet"
+)
 
 Route = Assessment.Route
 

@@ -8,8 +8,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from cert_workflow import decision_days, queue_ages, stats, supervision
 from cert_workflow.models import Assessment, DecisionDay, Risk, RoutingDecision, SweepAction
+from cert_workflow.stats import decision_days
+from cert_workflow.stats import services as stats
+from cert_workflow.supervision import queue_ages
+from cert_workflow.supervision import selectors as supervision
 from dossiers import services
 from dossiers.models import Cert, Dossier, State
 from portal.models import Role

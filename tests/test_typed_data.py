@@ -15,9 +15,10 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from cert_workflow import checks, queue
-from cert_workflow.document_data import DUPLICATE_MENTION, OWNER_MENTION, document_data
+from cert_workflow.checks import services as checks
+from cert_workflow.documents.data import DUPLICATE_MENTION, OWNER_MENTION, document_data
 from cert_workflow.models import CheckResult, Outcome
+from cert_workflow.review import claim
 from dossiers import services
 from dossiers.errors import InvalidInput
 from dossiers.models import (
@@ -312,7 +313,7 @@ def test_agent_page_shows_the_typed_facts_with_french_labels(client):
     cert = factories.CertFactory()
     Dossier.objects.filter(pk=dossier.pk).update(state=State.QUEUED, cert=cert, queued_at=timezone.now())
     agent = factories.agent(cert=cert)
-    queue.queue_claim_next(agent=agent)
+    claim.queue_claim_next(agent=agent)
     client.force_login(agent)
 
     page = html.unescape(client.get(reverse("agent-dossier", args=[dossier.reference])).content.decode())

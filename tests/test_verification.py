@@ -21,8 +21,8 @@ from django.core.management import call_command
 from django.utils import timezone
 from PIL import Image
 
-from cert_workflow import signing
-from cert_workflow.document_data import document_data
+from cert_workflow.documents import qr, signing
+from cert_workflow.documents.data import document_data
 from cert_workflow.models import DocumentKind, IssuedDocument
 from tests.factories import citizen, draft, holder_data
 from tests.pdf import rasterise
@@ -306,13 +306,13 @@ def test_embedded_mode_generates_a_private_key_file_once_and_reuses_it(settings,
 @pytest.mark.django_db
 def test_qr_png_decodes_to_the_verification_url():
     url = signing.verification_url(issue())
-    assert _qr_texts(signing.qr_png(url)) == [url]
+    assert _qr_texts(qr.qr_png(url)) == [url]
 
 
 @pytest.mark.django_db
 def test_qr_svg_is_an_svg_of_the_same_code_as_the_png():
     url = signing.verification_url(issue())
-    svg = signing.qr_svg(url)
+    svg = qr.qr_svg(url)
     assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
     # Rasterised by WeasyPrint (as a certificate embeds it), the SVG decodes to the same URL.
     assert _decode_pdf_qr(
@@ -404,16 +404,16 @@ def test_verify_document_without_a_verification_link_fails_with_a_clear_message(
 
 # --- the rendered certificate, end to end ---------------------------------------------------------
 
-RENDERING_READY = importlib.util.find_spec("cert_workflow.rendering") is not None
+RENDERING_READY = importlib.util.find_spec("cert_workflow.documents.rendering") is not None
 
 
 @pytest.mark.skipif(
-    not RENDERING_READY, reason="cert_workflow/rendering.py (RENDER engineer) is not there yet"
+    not RENDERING_READY, reason="cert_workflow/documents/rendering.py (RENDER engineer) is not there yet"
 )
 @pytest.mark.django_db
 @pytest.mark.parametrize("kind", [DocumentKind.CERTIFICATE, DocumentKind.CPI])
 def test_qr_of_a_rendered_document_opens_a_page_that_says_authentique(client, tmp_path, kind):
-    from cert_workflow.rendering import render_document
+    from cert_workflow.documents.rendering import render_document
 
     document = issue(kind=kind)
     url = signing.verification_url(document)

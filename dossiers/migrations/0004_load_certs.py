@@ -1,4 +1,4 @@
-"""Load the nine CERTs and their home departments (the split is documented in dossiers/cert_data.py).
+"""Load the nine CERTs and their home departments (the split is documented in dossiers/centres.py).
 
 Idempotent: each centre is updated or created by its code, so running it on a database that
 already has some of them only brings them to the reference values. The reverse is a no-op: the
@@ -7,7 +7,7 @@ centres may already carry dossiers, which must never lose their centre.
 
 from django.db import migrations
 
-from dossiers.cert_data import CERTS, cert_defaults
+from dossiers.centres import CERTS, cert_defaults
 
 
 def load_certs(apps, schema_editor):

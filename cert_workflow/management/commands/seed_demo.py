@@ -15,8 +15,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework.authtoken.models import Token
 
-from cert_workflow import queue, routing, stats
-from dossiers.cert_data import CERTS, cert_defaults
+from cert_workflow.review import decisions
+from cert_workflow.routing import services as routing
+from cert_workflow.stats import services as stats
+from dossiers.centres import CERTS, cert_defaults
 from dossiers.errors import InvalidInput
 from dossiers.models import Cert, Dossier, Procedure, State
 from dossiers.services import dossier_create, dossier_submit, dossier_transition, dossier_withdraw
@@ -408,23 +410,23 @@ class Command(BaseCommand):
                     dossier=dossier, to=State.IN_REVIEW, actor=agent, changes={"claimed_by": agent}
                 )
             elif step == State.AWAITING_COMPLEMENT:
-                queue.dossier_decide(
+                decisions.dossier_decide(
                     dossier=dossier,
                     agent=agent,
-                    decision=queue.Decision.REQUEST_COMPLEMENT,
+                    decision=decisions.Decision.REQUEST_COMPLEMENT,
                     message=COMPLEMENT_REASON,
                     items=COMPLEMENT_ITEMS,
                 )
             elif step == State.REJECTED:
-                queue.dossier_decide(
+                decisions.dossier_decide(
                     dossier=dossier,
                     agent=agent,
-                    decision=queue.Decision.REJECT,
+                    decision=decisions.Decision.REJECT,
                     reason="vehicle_data_mismatch",
                     message=REJECT_REASON,
                 )
             elif step == State.APPROVED:
-                queue.dossier_decide(dossier=dossier, agent=agent, decision=queue.Decision.APPROVE)
+                decisions.dossier_decide(dossier=dossier, agent=agent, decision=decisions.Decision.APPROVE)
             elif step == State.WITHDRAWN:
                 dossier_withdraw(dossier=dossier, actor=owner, reason=WITHDRAW_REASON)
 

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from cert_workflow.signing import INVALID, SUPERSEDED, WITHDRAWN, Verdict, token_verify
+from cert_workflow.documents.signing import INVALID, SUPERSEDED, WITHDRAWN, Verdict, token_verify
 
 EXIT_INVALID = 1
 EXIT_UNREADABLE = 2
@@ -45,7 +45,7 @@ def pdf_link_uris(path: Path) -> list[str]:
 
 
 def pdf_text(path: Path) -> str:
-    from pypdf import PdfReader
+    from pypdf import PdfReader  # imported here: only this command needs it
 
     return "\n".join(page.extract_text() or "" for page in PdfReader(path).pages)
 

@@ -1,0 +1,25 @@
+"""Document downloads under /api/v1/ (included by portal/api_urls.py)."""
+
+from django.urls import path
+
+from cert_workflow.documents import api as api_documents
+from cert_workflow.models import DocumentKind
+
+urlpatterns = [
+    path(
+        "dossiers/<str:reference>/certificate.pdf",
+        api_documents.DossierDocumentPdfApi.as_view(kind=DocumentKind.CERTIFICATE),
+        name="api-dossier-certificate",
+    ),
+    path(
+        "dossiers/<str:reference>/cpi.pdf",
+        api_documents.DossierDocumentPdfApi.as_view(kind=DocumentKind.CPI),
+        name="api-dossier-cpi",
+    ),
+    path(
+        "dossiers/<str:reference>/receipt.pdf",
+        api_documents.DossierDocumentPdfApi.as_view(kind=DocumentKind.RECEIPT),
+        name="api-dossier-receipt",
+    ),
+    path("documents/batch/", api_documents.DocumentsBatchApi.as_view(), name="api-documents-batch"),
+]

@@ -1,0 +1,68 @@
+"""The agent's search box: reference, plate, part of a VIN or of a holder's name."""
+
+import re
+from dataclasses import dataclass
+
+from django.db.models import Q
+
+from dossiers.models import Dossier, Holder, Vehicle
+from dossiers.selectors import dossiers_for_user
+from portal.models import User
+
+
+@dataclass(frozen=True)
+class SearchTerms:
+    reference: str = ""
+    plate: str = ""
+    vin: str = ""
+    name: str = ""
+
+    def __bool__(self) -> bool:
+        return bool(self.reference or self.plate or self.vin or self.name)
+
+
+_REFERENCE = re.compile(r"CG-\d{4}-\d{7}")
+_PLATE = re.compile(r"[A-Z]{2}\d{3}[A-Z]{2}")
+_VIN_PART = re.compile(r"[0-9A-Z]{4,17}")
+
+
+def search_terms(q: str) -> SearchTerms:
+    """What a search box entry may be: a reference, a plate (dashes optional), part of a VIN
+    (letters and digits), or part of a holder's name (no digit)."""
+    text = " ".join((q or "").split())
+    upper = text.upper()
+    compact = re.sub(r"[\s-]", "", upper)
+    if _REFERENCE.fullmatch(upper):
+        return SearchTerms(reference=upper)
+    plate = f"{compact[:2]}-{compact[2:5]}-{compact[5:]}" if _PLATE.fullmatch(compact) else ""
+    vin = compact if _VIN_PART.fullmatch(compact) and any(c.isdigit() for c in compact) else ""
+    name = text if len(text) >= 2 and not any(c.isdigit() for c in text) else ""
+    return SearchTerms(plate=plate, vin=vin, name=name)
+
+
+SEARCH_LIMIT = 50
+
+
+def dossiers_search(*, user: User, q: str, limit: int = SEARCH_LIMIT) -> list[Dossier]:
+    """Dossiers in `user`'s scope whose reference, plate, VIN or holder name matches `q`, newest first.
+
+    Names and VIN fragments use the trigram indexes of migration 0002 on PostgreSQL.
+    """
+    terms = search_terms(q)
+    if not terms:
+        return []
+    # At most one of the three below applies (a name has no digit, a VIN fragment has one), so
+    # PostgreSQL sees one semi-join driven by a unique or trigram index, never an OR across tables.
+    if terms.reference:
+        match = Q(reference=terms.reference)
+    elif terms.plate or terms.vin:
+        vehicles = Q(vin__contains=terms.vin) if terms.vin else Q()
+        if terms.plate:
+            vehicles |= Q(plate=terms.plate)
+        match = Q(vehicle_id__in=Vehicle.objects.filter(vehicles).values("pk"))
+    else:
+        holders = Holder.objects.filter(
+            Q(last_name__icontains=terms.name) | Q(company_name__icontains=terms.name)
+        )
+        match = Q(holder_id__in=holders.values("pk"))
+    return list(dossiers_for_user(user=user).filter(match).order_by("-created_at", "-pk")[:limit])

@@ -1,0 +1,321 @@
+"""The agent's pages: the centre's queue, "Prendre le dossier suivant", the review page with every
+document inline, decisions, search. Same services as the API; agents and supervisors only."""
+
+from collections.abc import Callable
+from functools import wraps
+
+from csp.decorators import csp_replace
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_GET, require_POST
+
+from cert_workflow.models import Assessment, Outcome, Risk
+from cert_workflow.review import bulk, claim, complements, decisions, search, selectors
+from dossiers.errors import InvalidInput
+from dossiers.models import Cert, Document, Dossier, State
+from dossiers.states import TransitionNotAllowed
+from portal.models import Role, User
+from portal.views import STATE_BADGES
+
+QUEUE_PAGE_SIZE = 50
+RISK_BADGES = {Risk.LOW: "fr-badge--success", Risk.MEDIUM: "fr-badge--warning", Risk.HIGH: "fr-badge--error"}
+OUTCOME_BADGES = {
+    Outcome.PASSED: "fr-badge--success",
+    Outcome.WARNING: "fr-badge--warning",
+    Outcome.FAILED: "fr-badge--error",
+}
+DECIDED_MESSAGES = {
+    decisions.Decision.APPROVE: gettext_lazy("Le dossier %(reference)s est accepté."),
+    decisions.Decision.REJECT: gettext_lazy("Le dossier %(reference)s est refusé."),
+    decisions.Decision.REQUEST_COMPLEMENT: gettext_lazy(
+        "Le complément est demandé pour le dossier %(reference)s : il revient dans la file dès la réponse."
+    ),
+}
+
+
+def reviewer_required(view: Callable) -> Callable:
+    """Login, then agents, supervisors and administrators only (others get a 403)."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.user.role not in claim.REVIEWER_ROLES:
+            raise PermissionDenied(_("Réservé aux instructeurs et aux superviseurs."))
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _queue_cert(request: HttpRequest) -> Cert | None:
+    """The agent's centre; for a supervisor, the centre named by ?centre=<code> (None if none)."""
+    user: User = request.user
+    if user.role == Role.AGENT:
+        return user.cert
+    code = request.GET.get("centre", "")
+    return Cert.objects.filter(code=code).first() if code else None
+
+
+@never_cache
+@require_GET
+@reviewer_required
+def queue_view(request: HttpRequest) -> HttpResponse:
+    """The centre's queue in claim order, the dossier the agent holds, and the claim button."""
+    user: User = request.user
+    cert = _queue_cert(request)
+    rows, next_url, total = [], None, 0
+    if cert is not None:
+        queryset = selectors.queue_for_cert(cert_id=cert.pk)
+        after = request.GET.get("apres")
+        try:
+            key = selectors.queue_cursor_decode(after) if after else None
+        except InvalidInput:
+            key = None
+        rows, next_key = selectors.queue_page(queryset=queryset, after=key, size=QUEUE_PAGE_SIZE)
+        total = queryset.count()
+        if next_key is not None:
+            query = request.GET.copy()
+            query["apres"] = selectors.queue_cursor_encode(next_key)
+            next_url = f"{request.path}?{query.urlencode()}"
+        for row in rows:
+            row.risk_label = Risk(row.risk).label if row.risk else _("Non évalué")
+            row.risk_badge = RISK_BADGES.get(row.risk, "")
+    return render(
+        request,
+        "cert_workflow/agent/queue.html",
+        {
+            "cert": cert,
+            "certs": Cert.objects.order_by("code") if user.role != Role.AGENT else [],
+            "rows": rows,
+            "total": total,
+            "next_url": next_url,
+            "first_page": not request.GET.get("apres"),
+            "held": selectors.held_dossier(agent=user) if user.role == Role.AGENT else None,
+            "can_claim": user.role == Role.AGENT,
+            "low_risk": Risk.LOW,
+            "has_low_risk": any(row.risk == Risk.LOW for row in rows),
+        },
+    )
+
+
+@require_POST
+@reviewer_required
+def claim_view(request: HttpRequest) -> HttpResponse:
+    """Take the next dossier (or get back the one held) and open it."""
+    if request.user.role != Role.AGENT:
+        raise PermissionDenied(_("Seuls les instructeurs d'un CERT prennent des dossiers dans la file."))
+    dossier = claim.queue_claim_next(agent=request.user)
+    if dossier is None:
+        messages.info(request, _("Aucun dossier n'attend d'instruction dans votre centre."))
+        return redirect("agent-queue")
+    return redirect("agent-dossier", reference=dossier.reference)
+
+
+def _dossier_or_404(request: HttpRequest, reference: str) -> Dossier:
+    try:
+        return selectors.dossier_for_agent(agent=request.user, reference=reference)
+    except Dossier.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def _vehicle_rows(dossier: Dossier) -> list[tuple[str, object]]:
+    labels = dict(complements.complement_items())
+    vehicle = dossier.vehicle
+    return [(labels[name], getattr(vehicle, name)) for name in complements.VEHICLE_FIELDS]
+
+
+def _holder_rows(dossier: Dossier) -> list[tuple[str, object]]:
+    labels = dict(complements.complement_items())
+    holder = dossier.holder
+    return [
+        (labels[name], holder.get_holder_kind_display() if name == "holder_kind" else getattr(holder, name))
+        for name in complements.HOLDER_FIELDS
+    ]
+
+
+def _dossier_page(
+    request: HttpRequest, dossier: Dossier, *, errors: dict | None = None, posted=None, status: int = 200
+) -> HttpResponse:
+    user: User = request.user
+    remaining = selectors.lease_remaining(dossier=dossier)
+    holds = dossier.state == State.IN_REVIEW and dossier.claimed_by_id == user.pk and bool(remaining)
+    supervises = user.role in (Role.SUPERVISOR, Role.ADMIN)
+    for document in dossier.documents_list:
+        document.is_pdf = document.content_type == "application/pdf"
+        document.is_image = document.content_type.startswith("image/")
+    labels = dict(complements.complement_items())
+    for request_row in dossier.complement_list:
+        request_row.item_labels = [labels.get(item, item) for item in request_row.items]
+    posted_items = posted.getlist("items") if posted is not None else []
+    for check in dossier.check_list:
+        check.badge = OUTCOME_BADGES.get(check.outcome, "")
+    state_labels = dict(State.choices)
+    events = list(selectors.events_for_dossier(dossier=dossier))
+    for event in events:
+        event.from_label = state_labels.get(event.from_state, event.from_state)
+        event.to_label = state_labels.get(event.to_state, event.to_state)
+    assessment = Assessment.objects.filter(dossier=dossier).first()
+    return render(
+        request,
+        "cert_workflow/agent/dossier.html",
+        {
+            "dossier": dossier,
+            "badge": STATE_BADGES.get(dossier.state, ""),
+            "vehicle_rows": _vehicle_rows(dossier),
+            "holder_rows": _holder_rows(dossier),
+            "events": events,
+            "assessment": assessment,
+            "assessment_badge": RISK_BADGES.get(assessment.risk, "") if assessment else "",
+            "holds": holds,
+            "lease_minutes": int(remaining.total_seconds() // 60) if remaining else 0,
+            "can_decide": dossier.state == State.IN_REVIEW and (holds or supervises),
+            "can_release": dossier.state == State.IN_REVIEW
+            and (dossier.claimed_by_id == user.pk or supervises),
+            "reject_reasons": [(code, str(label)) for code, label in decisions.REJECT_REASONS.items()],
+            "document_items": [
+                (code, label, code in posted_items) for code, label in complements.document_items()
+            ],
+            "field_items": [(code, label, code in posted_items) for code, label in complements.field_items()],
+            "errors": errors or {},
+            "posted": posted,
+        },
+        status=status,
+    )
+
+
+@never_cache
+@require_GET
+@reviewer_required
+def dossier_view(request: HttpRequest, reference: str) -> HttpResponse:
+    """The review page: data, documents inline, automatic checks, history, decision forms."""
+    return _dossier_page(request, _dossier_or_404(request, reference))
+
+
+@require_POST
+@reviewer_required
+def decide_view(request: HttpRequest, reference: str) -> HttpResponse:
+    """Apply the agent's decision; the form comes back with its errors if a field is wrong."""
+    dossier = _dossier_or_404(request, reference)
+    decision = request.POST.get("decision", "")
+    try:
+        decisions.dossier_decide(
+            dossier=dossier,
+            agent=request.user,
+            decision=decision,
+            reason=request.POST.get("reason", ""),
+            message=request.POST.get("message", ""),
+            items=request.POST.getlist("items"),
+        )
+    except InvalidInput as exc:
+        errors: dict[str, list[str]] = {}
+        for error in exc.errors:
+            errors.setdefault(f"{decision}_{error.field}", []).append(error.message)
+        return _dossier_page(request, dossier, errors=errors, posted=request.POST, status=400)
+    except (claim.LeaseNotHeld, TransitionNotAllowed) as exc:
+        messages.error(request, exc.message)
+        return redirect("agent-dossier", reference=reference)
+    messages.success(request, str(DECIDED_MESSAGES[decision]) % {"reference": reference})
+    return redirect("agent-queue")
+
+
+@require_POST
+@reviewer_required
+def release_view(request: HttpRequest, reference: str) -> HttpResponse:
+    """Give the dossier back to the queue at its place."""
+    dossier = _dossier_or_404(request, reference)
+    try:
+        claim.dossier_release(dossier=dossier, agent=request.user)
+    except (claim.LeaseNotHeld, TransitionNotAllowed) as exc:
+        messages.error(request, exc.message)
+        return redirect("agent-dossier", reference=reference)
+    messages.info(request, _("Le dossier %(reference)s est remis dans la file.") % {"reference": reference})
+    return redirect("agent-queue")
+
+
+@require_POST
+@reviewer_required
+def lease_renew_view(request: HttpRequest, reference: str) -> HttpResponse:
+    """Keep the dossier another lease length."""
+    dossier = _dossier_or_404(request, reference)
+    try:
+        claim.lease_renew(dossier=dossier, agent=request.user)
+    except (claim.LeaseNotHeld, TransitionNotAllowed) as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Votre réservation du dossier est prolongée."))
+    return redirect("agent-dossier", reference=reference)
+
+
+@never_cache
+@require_GET
+@reviewer_required
+@xframe_options_sameorigin
+@csp_replace({"frame-ancestors": ["'self'"]})
+def document_view(request: HttpRequest, reference: str, document_id: int) -> FileResponse:
+    """One document of a dossier in the caller's scope, shown inline (PDF, JPEG or PNG) and
+    embeddable by the review page only (same origin)."""
+    try:
+        document = selectors.document_for_agent(
+            agent=request.user, reference=reference, document_id=document_id
+        )
+    except Document.DoesNotExist as exc:
+        raise Http404 from exc
+    response = FileResponse(
+        document.file.open("rb"),
+        content_type=document.content_type,
+        as_attachment=False,
+        filename=document.original_name or f"{document.kind}-{document.pk}",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@never_cache
+@require_GET
+@reviewer_required
+def search_view(request: HttpRequest) -> HttpResponse:
+    """Search the dossiers in the caller's scope by reference, plate, VIN or holder name."""
+    q = request.GET.get("q", "").strip()
+    results = search.dossiers_search(user=request.user, q=q) if q else []
+    for dossier in results:
+        dossier.badge = STATE_BADGES.get(dossier.state, "")
+    return render(
+        request,
+        "cert_workflow/agent/search.html",
+        {"q": q, "results": results, "searched": bool(q), "limit": search.SEARCH_LIMIT},
+    )
+
+
+@require_POST
+@reviewer_required
+def bulk_approve_view(request: HttpRequest) -> HttpResponse:
+    """Send the ticked low-risk dossiers to the bulk approval job."""
+    references = request.POST.getlist("references")
+    if not references:
+        messages.error(request, _("Cochez au moins un dossier à faible risque."))
+    else:
+        try:
+            count = bulk.bulk_approve_start(agent=request.user, references=references)
+        except InvalidInput as exc:
+            messages.error(request, " ".join(error.message for error in exc.errors))
+        else:
+            messages.success(
+                request,
+                _(
+                    "%(count)d dossier(s) envoyé(s) en acceptation groupée : chacun est vérifié "
+                    "et accepté séparément, les dossiers qui ne sont plus à faible risque ou plus en file "
+                    "sont laissés de côté."
+                )
+                % {"count": count},
+            )
+    url = reverse("agent-queue")
+    centre = request.POST.get("centre")
+    return redirect(f"{url}?centre={centre}" if centre else url)

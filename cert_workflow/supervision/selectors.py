@@ -1,0 +1,221 @@
+"""What supervisors see, per centre and nationally: the open work by state, the age of each queue,
+the decisions per day, who is working, the projected clearance time, the straight-through rate and
+the stuck count. Reads only (the actions are routing's services).
+
+Every query is bounded by an index: open states through dossier_state_due_idx, the queue through
+its partial index dossier_queue_idx, recent activity through the audit's created_at index. The
+straight-through rate comes from the latest public snapshot (refreshed every five minutes).
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db.models import Case, Count, DateField, F, Q, QuerySet, When
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from cert_workflow.stats.decision_days import DECISION, day_start, decision_days_read
+from cert_workflow.stats.services import days, stats_latest
+from cert_workflow.supervision.queue_ages import open_work, planned_for_short_reads
+from cert_workflow.sweeps import stuck_dossiers
+from dossiers import states
+from dossiers.models import Cert, Dossier, DossierEvent, State
+
+# The open states that are the administration's work (drafts are still the applicant's).
+SHOWN_STATES = (State.SUBMITTED, State.QUEUED, State.IN_REVIEW, State.AWAITING_COMPLEMENT, State.APPROVED)
+DAYS = 30
+
+
+@dataclass
+class Figures:
+    """The supervision figures of one centre, or of all of them (cert is None)."""
+
+    cert: Cert | None
+    daily_capacity: int
+    by_state: dict[str, int] = field(default_factory=dict)
+    age_p50_days: float | None = None
+    age_p90_days: float | None = None
+    age_max_days: float | None = None
+    decisions_per_day: list[int] = field(default_factory=lambda: [0] * DAYS)
+    agents_last_hour: int = 0
+    agents_last_day: int = 0
+    straight_through_rate: float | None = None
+    stuck: int = 0
+
+    @property
+    def open(self) -> int:
+        return sum(self.by_state.get(state, 0) for state in SHOWN_STATES)
+
+    @property
+    def queued(self) -> int:
+        return self.by_state.get(State.QUEUED, 0)
+
+    @property
+    def clearance_days(self) -> float | None:
+        """Working days to clear the queue at the daily capacity (None when nothing can clear it)."""
+        return projected_clearance_days(queued=self.queued, daily_capacity=self.daily_capacity)
+
+    @property
+    def decisions_7d(self) -> int:
+        return sum(self.decisions_per_day[-7:])
+
+    @property
+    def decisions_30d(self) -> int:
+        return sum(self.decisions_per_day)
+
+    @property
+    def state_counts(self) -> list[tuple[str, str, int]]:
+        return [(state, State(state).label, self.by_state.get(state, 0)) for state in SHOWN_STATES]
+
+
+def projected_clearance_days(*, queued: int, daily_capacity: int) -> float | None:
+    """Days needed to clear `queued` dossiers at `daily_capacity` a day; None without capacity."""
+    if daily_capacity <= 0:
+        return None if queued else 0.0
+    return round(queued / daily_capacity, 1)
+
+
+def day_list(*, now: datetime, count: int = DAYS) -> list[date]:
+    """The last `count` days (local dates), today last."""
+    today = timezone.localtime(now).date()
+    return [today - timedelta(days=count - 1 - i) for i in range(count)]
+
+
+def supervision_overview(*, now: datetime | None = None) -> dict[str, Any]:
+    """Figures of every centre (active or paused) and of the whole country."""
+    now = now or timezone.now()
+    certs = list(Cert.objects.order_by("code"))
+    with planned_for_short_reads():
+        rows = _collect(now=now, certs=certs, scoped=False)
+    national = rows.pop(None)
+    return {"national": national, "centres": [rows[cert.pk] for cert in certs], "days": day_list(now=now)}
+
+
+def supervision_centre(*, cert: Cert, now: datetime | None = None) -> dict[str, Any]:
+    """Figures of one centre."""
+    now = now or timezone.now()
+    with planned_for_short_reads():
+        rows = _collect(now=now, certs=[cert], scoped=True)
+    return {"centre": rows[cert.pk], "days": day_list(now=now)}
+
+
+def _collect(*, now: datetime, certs: list[Cert], scoped: bool) -> dict[int | None, Figures]:
+    """One Figures per centre in `certs`, plus the national one (key None) unless `scoped`."""
+
+    def only(qs: QuerySet, lookup: str = "cert_id") -> QuerySet:
+        return qs.filter(**{f"{lookup}__in": [c.pk for c in certs]}) if scoped else qs
+
+    figures: dict[int | None, Figures] = {
+        cert.pk: Figures(cert=cert, daily_capacity=cert.daily_capacity) for cert in certs
+    }
+    national = Figures(cert=None, daily_capacity=sum(c.daily_capacity for c in certs if c.active))
+
+    def each(cert_id: int | None):
+        """The rows a fact about centre `cert_id` counts in (a dossier with no centre counts nationally)."""
+        yield national
+        if cert_id in figures:
+            yield figures[cert_id]
+
+    # Open work by state and the age of each queue: one pass over the open work, then a few reads
+    # of the queue's partial index (see queue_ages).
+    work = open_work(
+        now=now,
+        states=SHOWN_STATES,
+        cert_ids=[c.pk for c in certs] if scoped else None,
+        fractions=(0.5, 0.9, 1.0),
+    )
+    for (cert_id, state), n in work.counts.items():
+        for row in each(cert_id):
+            row.by_state[state] = row.by_state.get(state, 0) + n
+    for cert_id, (p50, p90, oldest) in work.ages.items():
+        if cert_id in figures:
+            figures[cert_id].age_p50_days, figures[cert_id].age_p90_days = days(p50), days(p90)
+            figures[cert_id].age_max_days = days(oldest)
+    if work.national_ages is not None:
+        national.age_p50_days, national.age_p90_days, national.age_max_days = (
+            days(v) for v in work.national_ages
+        )
+
+    # Decisions per day over 30 days: the closed days from their daily record, the others (today,
+    # and any day not recorded yet) from the audit, in the same read as whoever acted as a
+    # reviewer in the last day, by the dossier's centre. Both kinds of event have a human actor,
+    # so event_human_idx keeps the read to the human part of the audit, and each event finds its
+    # dossier by primary key.
+    days_shown = day_list(now=now)
+    recorded = decision_days_read(first=days_shown[0], before=days_shown[-1])
+    for day, counts in recorded.items():
+        index = (day - days_shown[0]).days
+        for cert_id, n in counts.items():
+            if not scoped or cert_id in figures:
+                for row in each(cert_id):
+                    row.decisions_per_day[index] += n
+    live_from = day_start(next(day for day in days_shown if day not in recorded))
+    day_ago, hour_ago = now - timedelta(days=1), now - timedelta(hours=1)
+    decision = DECISION & Q(created_at__gte=live_from)
+    reviewing = Q(actor_role__in=sorted(states.REVIEW_ROLES), created_at__gte=day_ago)
+    events = (
+        only(
+            DossierEvent.objects.filter(
+                created_at__gte=min(live_from, day_ago), created_at__lte=now, actor__isnull=False
+            ),
+            "dossier__cert_id",
+        )
+        .filter(decision | reviewing)
+        .annotate(
+            day=Case(When(decision, then=TruncDate("created_at")), output_field=DateField()),
+            reviewer=Case(When(reviewing, then=F("actor_id"))),
+        )
+        .values_list("dossier__cert_id", "day", "reviewer")
+        .annotate(
+            decisions=Count("id", filter=decision),
+            # A flag rather than the time: thousands of timestamps are slow to read back.
+            last_hour=Count("id", filter=reviewing & Q(created_at__gte=hour_ago)),
+        )
+        .order_by()
+    )
+    active: list[tuple[int | None, int, bool]] = []
+    for cert_id, day, reviewer, n, acted_in_hour in events:
+        index = (day - days_shown[0]).days if day is not None else -1
+        if n and 0 <= index < DAYS and day not in recorded:
+            for row in each(cert_id):
+                row.decisions_per_day[index] += n
+        if reviewer is not None:
+            active.append((cert_id, reviewer, acted_in_hour > 0))
+
+    # Agents active: those reviewers, and whoever holds a lease now.
+    leases = only(Dossier.objects.filter(state=State.IN_REVIEW, claimed_by__isnull=False)).values_list(
+        "cert_id", "claimed_by_id"
+    )
+    # Sets of actors per centre (None: all of them, for the national row): thousands of rows.
+    last_hour: dict[int | None, set[int]] = defaultdict(set)
+    last_day: dict[int | None, set[int]] = defaultdict(set)
+    for cert_id, actor_id in leases:
+        last_hour[cert_id].add(actor_id)
+    for cert_id, actor_id, within_hour in active:
+        (last_hour if within_hour else last_day)[cert_id].add(actor_id)
+    for seen in (last_hour, last_day):
+        seen[None] = set().union(*seen.values())
+    for key, row in [(None, national), *figures.items()]:
+        row.agents_last_hour = len(last_hour.get(key, ()))
+        row.agents_last_day = len(last_hour.get(key, set()) | last_day.get(key, set()))
+
+    # Straight-through rate over 30 days, from the public snapshot.
+    payload = stats_latest().payload
+    rates = {centre["code"]: centre["straight_through_rate"] for centre in payload.get("centres", [])}
+    national.straight_through_rate = payload.get("national", {}).get("straight_through_rate")
+    for row in figures.values():
+        row.straight_through_rate = rates.get(row.cert.code)
+
+    # Stuck: must be zero in steady state. Counted for every centre even on a centre's page: the
+    # open states' index finds them all faster than the centre's index finds its own (every
+    # dossier it ever had).
+    stuck = stuck_dossiers(now=now).values_list("cert_id").annotate(n=Count("id")).order_by()
+    for cert_id, n in stuck:
+        for row in each(cert_id):
+            row.stuck += n
+
+    if not scoped:
+        figures[None] = national
+    return figures

@@ -1,0 +1,157 @@
+"""The project's import graph: no cycle, `dossiers` never imports `cert_workflow`, and nothing
+imports `cert_workflow.tasks` (the top layer; services enqueue tasks by name).
+
+Read from the source with `ast`, so imports inside functions count as much as those at the top.
+"""
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("portal", "dossiers", "cert_workflow")
+TASKS = "cert_workflow.tasks"
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _project_modules() -> dict[str, Path]:
+    modules = {}
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if "migrations" not in path.parts:
+                modules[_module_name(path)] = path
+    return modules
+
+
+def _imported(node: ast.AST, *, module: str, is_package: bool, known: set[str]) -> list[str]:
+    """The project modules one import statement names (`from a import b` is module a.b when that
+    module exists, else module a)."""
+    names: list[str] = []
+    if isinstance(node, ast.Import):
+        names = [alias.name for alias in node.names]
+    elif isinstance(node, ast.ImportFrom):
+        base = node.module or ""
+        if node.level:
+            anchor = module.split(".")
+            anchor = anchor if is_package else anchor[:-1]
+            anchor = anchor[: len(anchor) - (node.level - 1)]
+            base = ".".join([*anchor, base] if base else anchor)
+        for alias in node.names:
+            full = f"{base}.{alias.name}"
+            names.append(full if full in known else base)
+    found = []
+    for name in names:
+        # `import a.b.c` or an attribute path: the longest prefix that is a project module.
+        parts = name.split(".")
+        for cut in range(len(parts), 0, -1):
+            candidate = ".".join(parts[:cut])
+            if candidate in known:
+                found.append(candidate)
+                break
+    return found
+
+
+def _graph() -> dict[str, set[str]]:
+    modules = _project_modules()
+    known = set(modules)
+    graph: dict[str, set[str]] = {}
+    for module, path in modules.items():
+        tree = ast.parse(path.read_text(), filename=str(path))
+        edges = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                edges.update(
+                    _imported(node, module=module, is_package=path.name == "__init__.py", known=known)
+                )
+        edges.discard(module)
+        # A package's __init__ is imported with each of its modules; empty ones add nothing.
+        graph[module] = edges
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """One cycle per strongly connected component that has one (Tarjan, then a path inside it)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    components: list[set[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in sorted(graph.get(node, ())):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = set()
+            while True:
+                top = stack.pop()
+                on_stack.discard(top)
+                component.add(top)
+                if top == node:
+                    break
+            if len(component) > 1:
+                components.append(component)
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+
+    cycles = []
+    for component in components:
+        start = min(component)
+        # Breadth-first back to the start, inside the component: the shortest cycle through it.
+        paths = {start: [start]}
+        frontier = [start]
+        found = None
+        while frontier and found is None:
+            following = []
+            for node in frontier:
+                for nxt in sorted(graph[node] & component):
+                    if nxt == start:
+                        found = [*paths[node], start]
+                        break
+                    if nxt not in paths:
+                        paths[nxt] = [*paths[node], nxt]
+                        following.append(nxt)
+                if found:
+                    break
+            frontier = following
+        cycles.append(found or sorted(component))
+    return cycles
+
+
+def test_the_graph_sees_the_project():
+    graph = _graph()
+    assert "cert_workflow.tasks" in graph and "dossiers.services" in graph
+    assert "dossiers.models" in graph["cert_workflow.models"]
+
+
+def test_no_import_cycle():
+    cycles = _cycles(_graph())
+    assert not cycles, "import cycles:\n" + "\n".join(" -> ".join(cycle) for cycle in cycles)
+
+
+def test_dossiers_never_imports_cert_workflow():
+    bad = {
+        module: sorted(target for target in targets if target.split(".")[0] == "cert_workflow")
+        for module, targets in _graph().items()
+        if module.split(".")[0] == "dossiers"
+    }
+    bad = {module: targets for module, targets in bad.items() if targets}
+    assert not bad, f"dossiers imports cert_workflow: {bad}"
+
+
+def test_nothing_imports_the_tasks():
+    importers = sorted(module for module, targets in _graph().items() if TASKS in targets)
+    assert not importers, f"{TASKS} is the top layer, yet imported by {importers}"
