@@ -190,3 +190,11 @@ def test_a_dossier_no_active_centre_handles_stays_submitted(centres):
 
     assert Dossier.objects.get(pk=dossier.pk).state == State.SUBMITTED
     assert not RoutingDecision.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("open_work", "capacity", "wait"),
+    [(0, 10, 0.0), (5, 4, 1.25), (500, 500, 1.0), (3, 0, None), (0, 0, 0.0)],
+)
+def test_projected_wait_is_open_work_over_daily_capacity(open_work, capacity, wait):
+    assert policy.projected_wait_days(open_work=open_work, daily_capacity=capacity) == wait

@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from cert_workflow.models import Assessment, DecisionDay, Risk, RoutingDecision, SweepAction
+from cert_workflow.routing import services as routing
 from cert_workflow.stats import decision_days
 from cert_workflow.stats import services as stats
 from cert_workflow.supervision import queue_ages
@@ -79,7 +80,7 @@ def test_supervision_pages_are_for_supervisors_and_administrators_only(client, r
             assert response["Location"].startswith("/connexion/")
 
 
-def test_queue_age_percentiles_clearance_and_open_work_by_state():
+def test_queue_age_percentiles_projected_wait_and_open_work_by_state():
     bes = Cert.objects.get(code="BES")
     Cert.objects.filter(pk=bes.pk).update(daily_capacity=2)
     for days_ago in (1, 2, 3, 10):
@@ -92,12 +93,13 @@ def test_queue_age_percentiles_clearance_and_open_work_by_state():
     assert (centre.age_p50_days, centre.age_p90_days, centre.age_max_days) == (2.5, 7.9, 10.0)
     assert centre.by_state == {State.QUEUED: 4, State.IN_REVIEW: 1}
     assert centre.open == 5 and centre.queued == 4
-    assert centre.clearance_days == 2.0  # 4 queued at 2 a day
+    assert centre.wait_days == 2.5  # 4 queued and 1 in review at 2 a day, as routing sees it
+    assert centre.wait_days == routing.centre_loads()["BES"].wait_days
     national = figures["national"]
     assert national.queued == 4 and national.age_max_days == 10.0
     assert national.stuck == 0
     empty = next(row for row in figures["centres"] if row.cert.code == "PAR")
-    assert (empty.open, empty.age_p50_days, empty.clearance_days) == (0, None, 0.0)
+    assert (empty.open, empty.age_p50_days, empty.wait_days) == (0, None, 0.0)
 
 
 def test_decisions_per_day_and_agents_active_per_centre():
@@ -143,6 +145,8 @@ def test_national_page_shows_every_centre_charts_and_zero_stuck(boss_client):
         assert f'href="/supervision/centres/{cert.code}/"' in page
     assert page.count("<svg") == 3
     assert 'id="stuck-count">0<' in page and "Dossiers bloqués : 0" in page
+    # The projected wait says in words which number it is.
+    assert "dossiers en file et en instruction" in page and "le routage compare" in page
 
 
 def test_stuck_dossier_shows_on_the_pages_until_the_sweep_moves_it(boss_client):

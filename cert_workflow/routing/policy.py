@@ -1,6 +1,11 @@
 """Which centre a dossier goes to, as a pure function of the projected waits: its home centre
 unless that centre's wait exceeds the best one's by more than the margin. No database here; the
-routing services feed it and apply its answers."""
+routing services feed it and apply its answers.
+
+The projected wait is defined once, here: a centre's open work (its dossiers queued and in review,
+the work its agents still have to do) over its daily capacity. Routing compares it, the rebalance
+evens it out, and supervision shows it.
+"""
 
 # Reason codes stored in RoutingDecision.reason.
 HOME = "home"  # the home centre's wait is within the margin of the best one
@@ -12,6 +17,14 @@ SUPERVISOR = "supervisor"  # moved by hand
 # Waits are sums of 1/capacity steps: compare them with a tolerance so that "more than the margin"
 # does not flip on a rounding error.
 EPSILON = 1e-9
+
+
+def projected_wait_days(*, open_work: int, daily_capacity: int) -> float | None:
+    """Working days a centre needs to clear `open_work` dossiers (queued and in review) at
+    `daily_capacity` a day; None when work waits and nothing can clear it (no capacity)."""
+    if daily_capacity <= 0:
+        return None if open_work else 0.0
+    return open_work / daily_capacity
 
 
 class NoCentreAvailable(Exception):

@@ -21,7 +21,12 @@ from django.db.models import Count
 from django.utils import timezone
 
 from cert_workflow.models import RoutingDecision
-from cert_workflow.routing.policy import ABOVE_NATIONAL_MEAN, NoCentreAvailable, route_policy
+from cert_workflow.routing.policy import (
+    ABOVE_NATIONAL_MEAN,
+    NoCentreAvailable,
+    projected_wait_days,
+    route_policy,
+)
 from dossiers import states
 from dossiers.bulk import pk_in, rows_append
 from dossiers.models import Cert, Dossier, DossierEvent, State
@@ -71,8 +76,8 @@ class CentreLoad:
 
     @property
     def wait_days(self) -> float:
-        """Projected wait: open work over daily capacity."""
-        return self.open / self.cert.daily_capacity
+        """Projected wait (policy.projected_wait_days); a centre's capacity is never 0 (constraint)."""
+        return projected_wait_days(open_work=self.open, daily_capacity=self.cert.daily_capacity)
 
     def takes(self, procedure: str) -> bool:
         """Whether new work of `procedure` may be sent here (active and handling it)."""
@@ -122,7 +127,7 @@ class Projection:
         self.open = {code: load.open for code, load in self.loads.items()}
 
     def wait(self, code: str) -> float:
-        return self.open[code] / self.loads[code].cert.daily_capacity
+        return projected_wait_days(open_work=self.open[code], daily_capacity=self.loads[code].cert.daily_capacity)
 
     def waits(self, *, procedure: str | None = None) -> dict[str, float]:
         """Projected waits of the centres that take `procedure` (every active centre if None)."""

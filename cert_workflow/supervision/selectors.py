@@ -1,5 +1,5 @@
 """What supervisors see, per centre and nationally: the open work by state, the age of each queue,
-the decisions per day, who is working, the projected clearance time, the straight-through rate and
+the decisions per day, who is working, the projected wait, the straight-through rate and
 the stuck count. Reads only (the actions are routing's services).
 
 Every query is bounded by an index: open states through dossier_state_due_idx, the queue through
@@ -16,6 +16,7 @@ from django.db.models import Case, Count, DateField, F, Q, QuerySet, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from cert_workflow.routing.policy import projected_wait_days
 from cert_workflow.stats.decision_days import DECISION, day_start, decision_days_read
 from cert_workflow.stats.services import days, stats_latest
 from cert_workflow.supervision.queue_ages import open_work, planned_for_short_reads
@@ -53,9 +54,13 @@ class Figures:
         return self.by_state.get(State.QUEUED, 0)
 
     @property
-    def clearance_days(self) -> float | None:
-        """Working days to clear the queue at the daily capacity (None when nothing can clear it)."""
-        return projected_clearance_days(queued=self.queued, daily_capacity=self.daily_capacity)
+    def wait_days(self) -> float | None:
+        """The projected wait routing uses (routing.policy.projected_wait_days): dossiers queued and
+        in review over the daily capacity, to a tenth of a day (None when nothing can clear it)."""
+        wait = projected_wait_days(
+            open_work=self.queued + self.by_state.get(State.IN_REVIEW, 0), daily_capacity=self.daily_capacity
+        )
+        return None if wait is None else round(wait, 1)
 
     @property
     def decisions_7d(self) -> int:
@@ -68,13 +73,6 @@ class Figures:
     @property
     def state_counts(self) -> list[tuple[str, str, int]]:
         return [(state, State(state).label, self.by_state.get(state, 0)) for state in SHOWN_STATES]
-
-
-def projected_clearance_days(*, queued: int, daily_capacity: int) -> float | None:
-    """Days needed to clear `queued` dossiers at `daily_capacity` a day; None without capacity."""
-    if daily_capacity <= 0:
-        return None if queued else 0.0
-    return round(queued / daily_capacity, 1)
 
 
 def day_list(*, now: datetime, count: int = DAYS) -> list[date]:

@@ -88,9 +88,9 @@ def overview(request: HttpRequest) -> HttpResponse:
             labels=labels,
         ),
         chart_bars(
-            chart_id="chart-clearance",
-            title=_("Temps de résorption projeté par centre (jours)"),
-            values=[c.clearance_days for c in centres],
+            chart_id="chart-wait",
+            title=_("Attente projetée par centre (jours) : dossiers en file et en instruction ÷ capacité"),
+            values=[c.wait_days for c in centres],
             labels=labels,
             unit=_("jours"),
         ),
