@@ -3,7 +3,7 @@
 Plain constants, no models: the data migration 0004_load_certs and `manage.py seed_demo` both load
 them, so this module must stay importable from a migration.
 
-How the departments are split (REFERENCE.md §7). The Besançon pilot keeps its historical
+How the departments are split (docs/domain/REFERENCE.md §7). The Besançon pilot keeps its historical
 20 departments (Grand Est, Bourgogne-Franche-Comté, Seine-et-Marne, Val-de-Marne); Seine-Maritime
 goes to Amiens as it did in 2017. The rest follows geography, aiming at a roughly even population
 per metropolitan centre (2023 INSEE figures, millions, rounded):

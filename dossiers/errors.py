@@ -5,7 +5,7 @@ from dataclasses import asdict, dataclass
 
 @dataclass(frozen=True)
 class FieldError:
-    field: str  # the FIELDS.md name, dotted for nested input ("vehicle.vin")
+    field: str  # the docs/domain/FIELDS.md name, dotted for nested input ("vehicle.vin")
     rule: str  # a stable machine code ("required", "vin_length", "siret_checksum", ...)
     message: str  # French, for people
     expected: str = ""  # what would have been accepted

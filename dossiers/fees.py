@@ -1,4 +1,4 @@
-"""The taxes on a certificate, Y.1–Y.6 (REFERENCE.md §5): pure functions over dated rate tables.
+"""The taxes on a certificate, Y.1–Y.6 (docs/domain/REFERENCE.md §5): pure functions over dated rate tables.
 
 The tables live in dossiers/data (taxe_regionale.csv, malus_co2_wltp.csv) and are read once. A date
 the tables do not cover raises FeesUnavailable instead of guessing: a human must update the tables.
@@ -159,7 +159,7 @@ def regional_tax(
                 % {"percent": rate.electric_exemption.normalize()}
             )
     if genre != "VP":
-        # REFERENCE.md §5: utility and special vehicles have other multipliers, not modelled here.
+        # docs/domain/REFERENCE.md §5: utility and special vehicles have other multipliers, not modelled here.
         notes.append(
             _("Coefficients propres aux véhicules autres que les voitures particulières non appliqués.")
         )
@@ -178,7 +178,7 @@ def transport_tax(*, genre: str, ptac_kg: int | None) -> Decimal:
         return ZERO
     if ptac_kg is None:
         raise ValueError(f"ptac_kg (F.2) is required for the Y.2 tax of a {genre}")
-    # REFERENCE.md §5: ≤ 3.5 t; 3.5–6 t; 6–11 t; ≥ 11 t (so 6 t exactly is in the second band).
+    # docs/domain/REFERENCE.md §5: ≤ 3.5 t; 3.5–6 t; 6–11 t; ≥ 11 t (so 6 t exactly is in the second band).
     if ptac_kg <= 3500:
         return Decimal("34.00")
     if ptac_kg <= 6000:
@@ -227,7 +227,7 @@ def _load_co2_grids() -> tuple[Co2Grid, ...]:
 
 CO2_GRIDS: tuple[Co2Grid, ...] = _load_co2_grids()
 
-# Jan–Feb 2025 used the 2024 grid, which the CSV does not hold. REFERENCE.md §5 gives only its
+# Jan–Feb 2025 used the 2024 grid, which the CSV does not hold. docs/domain/REFERENCE.md §5 gives only its
 # threshold (118 g) and its cap (60,000 € from 194 g): fees are computed when those settle them.
 GRID_2024_PERIOD = (date(2025, 1, 1), date(2025, 2, 28))
 GRID_2024_CAP_FROM = 194
@@ -375,7 +375,7 @@ def compute_fees(
         y3, malus_notes = malus(energy=energy, genre=genre, co2_g_km=co2_g_km, mass_kg=mass_kg, on=on)
         notes += malus_notes
         if y3 and (vehicle_age_years or 0) >= 1:
-            # Used imports get an age-based reduction of the malus that REFERENCE.md does not give.
+            # Used imports get an age-based reduction of the malus that docs/domain/REFERENCE.md does not give.
             notes += (
                 _("Véhicule d'occasion importé : la réfaction du malus selon l'âge n'est pas appliquée."),
             )

@@ -1,6 +1,6 @@
 """What a dossier is. Tables and their invariants only; workflow lives in states.py and services.py.
 
-Field names follow ../shared/domain/FIELDS.md: the same names in models, API, batch files and PDFs.
+Field names follow docs/domain/FIELDS.md: the same names in models, API, batch files and PDFs.
 """
 
 from django.conf import settings

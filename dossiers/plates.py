@@ -1,4 +1,4 @@
-"""The national SIV plate series `AA-001-AA` … `ZZ-999-ZZ` (REFERENCE.md §3).
+"""The national SIV plate series `AA-001-AA` … `ZZ-999-ZZ` (docs/domain/REFERENCE.md §3).
 
 Plates and ordinals are a bijection: ordinal 0 is AA-001-AA and the ordinal order is the order in
 which the series hands plates out (number first, then the right pair, then the left pair).
@@ -19,7 +19,7 @@ _LEFT_INDEX = {pair: i for i, pair in enumerate(LEFT_PAIRS)}
 _RIGHT_INDEX = {pair: i for i, pair in enumerate(RIGHT_PAIRS)}
 NUMBERS_PER_PAIR = 999  # 001..999
 PLATE_COUNT = len(LEFT_PAIRS) * len(RIGHT_PAIRS) * NUMBERS_PER_PAIR
-assert PLATE_COUNT == 277_977_744  # 527 × 528 × 999, REFERENCE.md §3
+assert PLATE_COUNT == 277_977_744  # 527 × 528 × 999, docs/domain/REFERENCE.md §3
 
 COUNTER_NAME = "plate"
 _PLATE = re.compile(r"([A-Z]{2})[ -]?([0-9]{3})[ -]?([A-Z]{2})")

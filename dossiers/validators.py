@@ -12,7 +12,7 @@ from stdnum import exceptions as stdnum_exceptions
 from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret as stdnum_siret
 
-# --- VIN (ISO 3779, REFERENCE.md §4) ---------------------------------------------------------
+# --- VIN (ISO 3779, docs/domain/REFERENCE.md §4) ---------------------------------------------------------
 
 VIN_LENGTH = 17
 _VIN_FORBIDDEN = frozenset("IOQ")
@@ -128,7 +128,7 @@ def validate_postcode(value: str) -> str:
     return postcode
 
 
-# --- Energy (P.3) and genre (J.1) codes, REFERENCE.md §2 ---------------------------------------
+# --- Energy (P.3) and genre (J.1) codes, docs/domain/REFERENCE.md §2 ---------------------------------------
 # The labels are the official nomenclature (arrêté du 9 février 2009), data rather than UI text:
 # they stay plain French strings so that the dicts are exactly dict[str, str].
 

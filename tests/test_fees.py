@@ -1,4 +1,4 @@
-"""Fees Y.1–Y.6 against the worked examples and dated rate tables of REFERENCE.md §5."""
+"""Fees Y.1–Y.6 against the worked examples and dated rate tables of docs/domain/REFERENCE.md §5."""
 
 from datetime import date
 from decimal import Decimal

@@ -15,7 +15,7 @@ from dossiers.plates import (
     validate_plate,
 )
 
-# The tested algorithm of REFERENCE.md §3, kept literally as the oracle.
+# The tested algorithm of docs/domain/REFERENCE.md §3, kept literally as the oracle.
 _L = "ABCDEFGHJKLMNPQRSTVWXYZ"
 _LEFT = [a + b for a in _L for b in _L if a + b not in ("SS", "WW")]
 _RIGHT = [a + b for a in _L for b in _L if a + b != "SS"]

@@ -39,7 +39,7 @@ from portal.models import Role, User
 
 Kind = DocumentKind
 
-# REFERENCE.md §1: the evidence each procedure needs, before the conditional pieces added by
+# docs/domain/REFERENCE.md §1: the evidence each procedure needs, before the conditional pieces added by
 # required_documents() (mandate of a professional, police report after a theft, recent CT).
 REQUIRED_DOCUMENTS: dict[str, frozenset[str]] = {
     Procedure.FIRST_REGISTRATION: frozenset(

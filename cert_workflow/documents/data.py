@@ -1,6 +1,6 @@
 """The values printed on an issued document, frozen at issue (IssuedDocument.data).
 
-Keys are the certificate codes of ../shared/domain/REFERENCE.md §2 ("A", "B", "C.1", ... "Z.4"),
+Keys are the certificate codes of docs/domain/REFERENCE.md §2 ("A", "B", "C.1", ... "Z.4"),
 already formatted as printed (dates DD/MM/YYYY, euros with a decimal comma, "" when unknown), plus
 "kind", "serial", "issued_at" and the keys of the letters (reason, items, deadline...). Rendering
 reads nothing else, so a later change of the dossier never changes a document already issued.

@@ -152,7 +152,7 @@ class DossierDecisionApi(LeaseAwareApi):
         )
         message = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
         items = serializers.ListField(
-            help_text="Pour un complément : types de pièce (DocumentKind) ou noms de champ de FIELDS.md.",
+            help_text="Pour un complément : types de pièce (DocumentKind) ou noms de champ de docs/domain/FIELDS.md.",
             child=serializers.CharField(max_length=40),
             required=False,
             default=list,

@@ -19,7 +19,7 @@ from portal.models import User
 # A dossier whose applicant answered a complement request comes back ahead of new work.
 COMPLEMENT_PRIORITY = 10
 
-# French labels of the FIELDS.md names an agent may ask to be corrected, with the certificate code.
+# French labels of the docs/domain/FIELDS.md names an agent may ask to be corrected, with the certificate code.
 _VEHICLE_FIELD_LABELS = {
     "vin": gettext_lazy("E — VIN"),
     "plate": gettext_lazy("A — Immatriculation"),
@@ -72,7 +72,7 @@ def document_items() -> list[tuple[str, str]]:
 
 
 def field_items() -> list[tuple[str, str]]:
-    """The vehicle and holder fields (FIELDS.md names) an agent may ask to be corrected."""
+    """The vehicle and holder fields (docs/domain/FIELDS.md names) an agent may ask to be corrected."""
     return [(name, str(label)) for name, label in {**_VEHICLE_FIELD_LABELS, **_HOLDER_FIELD_LABELS}.items()]
 
 

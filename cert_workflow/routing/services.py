@@ -127,7 +127,9 @@ class Projection:
         self.open = {code: load.open for code, load in self.loads.items()}
 
     def wait(self, code: str) -> float:
-        return projected_wait_days(open_work=self.open[code], daily_capacity=self.loads[code].cert.daily_capacity)
+        return projected_wait_days(
+            open_work=self.open[code], daily_capacity=self.loads[code].cert.daily_capacity
+        )
 
     def waits(self, *, procedure: str | None = None) -> dict[str, float]:
         """Projected waits of the centres that take `procedure` (every active centre if None)."""

@@ -65,7 +65,7 @@ ACCOUNTS: tuple[Account, ...] = (
     Account("admin@example.fr", Role.ADMIN, "Alix", "Renaud"),
 )
 
-# --- Vehicles: the certificate fields of each demo model (FIELDS.md names) and the start of its VIN.
+# --- Vehicles: the certificate fields of each demo model (docs/domain/FIELDS.md names) and the start of its VIN.
 # fmt: off
 MODEL_COLUMNS = (
     "wmi", "vds", "make", "commercial_name", "type_variant_version", "cnit", "genre", "eu_category",
