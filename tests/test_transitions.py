@@ -179,7 +179,9 @@ def test_two_concurrent_claims_of_the_same_dossier_cannot_both_succeed(postgres)
     for _round in range(5):
         # Fresh agents each round: the winner of a round is still reviewing its dossier.
         agents = [factories.agent(cert=cert) for _ in range(2)]
-        dossier = _queued(owner, cert)
+        # Written straight into the queue: with tasks in-process (no REDIS_URL), a real submission
+        # would be checked and routed on commit by the time it is queued here.
+        (dossier,) = factories.queued_dossiers(cert=cert, owner=owner)
         barrier = threading.Barrier(2)
         outcomes: list[str] = []
 
