@@ -44,13 +44,17 @@ class CheckResult(models.Model):
         return f"{self.dossier_id} {self.code}: {self.outcome}"
 
 
+# At module level so that the pure check rules can name the routes without the model.
+class AssessmentRoute(models.TextChoices):
+    STRAIGHT_THROUGH = "straight_through", _("Accepté sans instruction")
+    SAMPLED = "sampled", _("Tiré au sort pour instruction")
+    REVIEW = "review", _("Instruction nécessaire")
+
+
 class Assessment(models.Model):
     """The outcome of the automatic checks: risk level, and whether a human must look (with the draw)."""
 
-    class Route(models.TextChoices):
-        STRAIGHT_THROUGH = "straight_through", _("Accepté sans instruction")
-        SAMPLED = "sampled", _("Tiré au sort pour instruction")
-        REVIEW = "review", _("Instruction nécessaire")
+    Route = AssessmentRoute
 
     dossier = models.OneToOneField(Dossier, on_delete=models.PROTECT, related_name="assessment")
     risk = models.CharField(_("risque"), max_length=10, choices=Risk.choices)

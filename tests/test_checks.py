@@ -5,8 +5,9 @@ from decimal import Decimal
 
 import pytest
 
+from cert_workflow.checks import rules
 from cert_workflow.checks import services as checks
-from cert_workflow.checks.services import OpenDossier
+from cert_workflow.checks.rules import OpenDossier
 from cert_workflow.models import Assessment, CheckResult, Outcome, Risk, StraightThroughRule
 from dossiers import services, validation
 from dossiers.fees import Fees
@@ -45,7 +46,7 @@ def vehicle(**overrides) -> Vehicle:
     ],
 )
 def test_vin_rules_fail_bad_format_and_only_warn_on_a_north_american_check_digit(vin, outcome):
-    assert checks.check_vin(vin=vin).outcome == outcome
+    assert rules.check_vin(vin=vin).outcome == outcome
 
 
 @pytest.mark.parametrize(
@@ -71,7 +72,7 @@ def test_vin_rules_fail_bad_format_and_only_warn_on_a_north_american_check_digit
 def test_another_open_dossier_on_the_vehicle_fails_for_the_same_procedure_and_warns_otherwise(
     procedure, others, outcome
 ):
-    result = checks.check_duplicates(procedure=procedure, others=[OpenDossier(*o) for o in others])
+    result = rules.check_duplicates(procedure=procedure, others=[OpenDossier(*o) for o in others])
     assert result.outcome == outcome
     for reference, *_ in others:
         assert reference in result.message
@@ -80,14 +81,14 @@ def test_another_open_dossier_on_the_vehicle_fails_for_the_same_procedure_and_wa
 @pytest.mark.parametrize(
     ("overrides", "check", "outcome"),
     [
-        ({}, checks.check_vehicle_codes, PASSED),
-        ({"energy": "XX"}, checks.check_vehicle_codes, FAILED),
-        ({"genre": "ZZ"}, checks.check_vehicle_codes, FAILED),
-        ({}, checks.check_fiscal_power, PASSED),  # 103 kW, 128 g: about 7 CV, 7 declared
-        ({"fiscal_power": 40}, checks.check_fiscal_power, WARNING),
-        ({"fiscal_power": 1}, checks.check_fiscal_power, WARNING),
-        ({"energy": "EL", "co2_g_km": None, "fiscal_power": 1}, checks.check_fiscal_power, PASSED),
-        ({"genre": "CTTE", "fiscal_power": 40}, checks.check_fiscal_power, PASSED),  # not a VP
+        ({}, rules.check_vehicle_codes, PASSED),
+        ({"energy": "XX"}, rules.check_vehicle_codes, FAILED),
+        ({"genre": "ZZ"}, rules.check_vehicle_codes, FAILED),
+        ({}, rules.check_fiscal_power, PASSED),  # 103 kW, 128 g: about 7 CV, 7 declared
+        ({"fiscal_power": 40}, rules.check_fiscal_power, WARNING),
+        ({"fiscal_power": 1}, rules.check_fiscal_power, WARNING),
+        ({"energy": "EL", "co2_g_km": None, "fiscal_power": 1}, rules.check_fiscal_power, PASSED),
+        ({"genre": "CTTE", "fiscal_power": 40}, rules.check_fiscal_power, PASSED),  # not a VP
     ],
 )
 def test_vehicle_codes_and_fiscal_power(overrides, check, outcome):
@@ -107,7 +108,7 @@ def test_vehicle_codes_and_fiscal_power(overrides, check, outcome):
     ],
 )
 def test_masses_must_be_ordered(masses, first_in_france, outcome):
-    result = checks.check_vehicle_masses(vehicle=vehicle(**masses), first_in_france=first_in_france)
+    result = rules.check_vehicle_masses(vehicle=vehicle(**masses), first_in_france=first_in_france)
     assert result.outcome == outcome
 
 
@@ -123,7 +124,7 @@ def test_masses_must_be_ordered(masses, first_in_france, outcome):
     ],
 )
 def test_co2_is_required_for_thermal_passenger_cars(overrides, first_in_france, outcome):
-    result = checks.check_co2(vehicle=vehicle(**overrides), first_in_france=first_in_france)
+    result = rules.check_co2(vehicle=vehicle(**overrides), first_in_france=first_in_france)
     assert result.outcome == outcome
 
 
@@ -147,7 +148,7 @@ TODAY = date(2026, 11, 28)
 def test_required_documents_follow_the_procedure_and_its_circumstances(
     procedure, by_professional, duplicate_reason, first_registration, extra
 ):
-    required = checks.required_documents(
+    required = rules.required_documents(
         procedure=procedure,
         by_professional=by_professional,
         duplicate_reason=duplicate_reason,
@@ -158,19 +159,19 @@ def test_required_documents_follow_the_procedure_and_its_circumstances(
 
 
 def test_every_procedure_has_its_required_documents():
-    assert set(checks.REQUIRED_DOCUMENTS) == set(Procedure.values)
-    for kinds in checks.REQUIRED_DOCUMENTS.values():
+    assert set(rules.REQUIRED_DOCUMENTS) == set(Procedure.values)
+    for kinds in rules.REQUIRED_DOCUMENTS.values():
         assert kinds <= set(DocumentKind.values)
 
 
 def test_missing_documents_fail_and_are_named():
-    result = checks.check_documents(
+    result = rules.check_documents(
         required=frozenset({"identity", "coc", "insurance"}), present={"identity", "other"}
     )
     assert result.outcome == FAILED
     assert result.data["missing"] == ["coc", "insurance"]
     assert "Certificat de conformité" in result.message and "Attestation d'assurance" in result.message
-    assert checks.check_documents(required=frozenset({"identity"}), present={"identity"}).outcome == PASSED
+    assert rules.check_documents(required=frozenset({"identity"}), present={"identity"}).outcome == PASSED
 
 
 def _fees(**amounts) -> Fees:
@@ -189,7 +190,7 @@ def _fees(**amounts) -> Fees:
 )  # fmt: skip
 def test_fees_frozen_at_submission_must_equal_the_recomputed_fees(frozen, owed, outcome):
     frozen_values = {f"y{i}": getattr(frozen, f"y{i}") if frozen else None for i in range(1, 7)}
-    result = checks.check_fees(frozen=frozen_values, owed=owed, error="tables")
+    result = rules.check_fees(frozen=frozen_values, owed=owed, error="tables")
     assert result.outcome == outcome
     if outcome == FAILED and frozen:
         assert "Y.1" in result.message and "Y.6" in result.message and "Y.4" not in result.message
@@ -208,7 +209,7 @@ def test_fees_frozen_at_submission_must_equal_the_recomputed_fees(frozen, owed, 
     ],
 )
 def test_payment_must_equal_the_fees(y6, paid, outcome):
-    assert checks.check_payment(y6=y6, paid=paid).outcome == outcome
+    assert rules.check_payment(y6=y6, paid=paid).outcome == outcome
 
 
 @pytest.mark.parametrize(
@@ -223,12 +224,12 @@ def test_payment_must_equal_the_fees(y6, paid, outcome):
 )
 def test_sale_must_be_declared_within_the_month(sold_at, outcome):
     sale = Sale(**validation.sale_clean({"sold_at": sold_at})) if sold_at else None
-    assert checks.check_sale_date(sale=sale, on=TODAY).outcome == outcome
+    assert rules.check_sale_date(sale=sale, on=TODAY).outcome == outcome
 
 
 def test_one_month_before_keeps_to_the_end_of_shorter_months():
-    assert checks.one_month_before(date(2026, 3, 31)) == date(2026, 2, 28)
-    assert checks.one_month_before(date(2026, 1, 15)) == date(2025, 12, 15)
+    assert rules.one_month_before(date(2026, 3, 31)) == date(2026, 2, 28)
+    assert rules.one_month_before(date(2026, 1, 15)) == date(2025, 12, 15)
 
 
 @pytest.mark.parametrize(
@@ -245,7 +246,7 @@ def test_one_month_before_keeps_to_the_end_of_shorter_months():
 def test_code_de_cession_must_be_present_and_well_formed(code, has_sale_certificate, outcome):
     # The code as the applicant typed it, stored as the input's validation normalises it.
     sale = Sale(**validation.sale_clean({"sold_at": "2026-11-20T10:00", "code_de_cession": code or ""}))
-    result = checks.check_code_de_cession(sale=sale, has_sale_certificate=has_sale_certificate)
+    result = rules.check_code_de_cession(sale=sale, has_sale_certificate=has_sale_certificate)
     assert result.outcome == outcome
 
 
@@ -259,7 +260,7 @@ def test_code_de_cession_must_be_present_and_well_formed(code, has_sale_certific
     ],
 )
 def test_duplicate_after_theft_needs_the_police_report(reason, present, outcome):
-    assert checks.check_duplicate_reason(reason=reason, present=present).outcome == outcome
+    assert rules.check_duplicate_reason(reason=reason, present=present).outcome == outcome
 
 
 @pytest.mark.parametrize(
@@ -271,7 +272,7 @@ def test_duplicate_after_theft_needs_the_police_report(reason, present, outcome)
     ],
 )
 def test_risk_is_the_worst_outcome(outcomes, risk):
-    assert checks.risk_of(outcomes) == risk
+    assert rules.risk_of(outcomes) == risk
 
 
 # --- Stored results of a chunk -----------------------------------------------------------------

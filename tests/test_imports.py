@@ -1,5 +1,6 @@
-"""The project's import graph: no cycle, `dossiers` never imports `cert_workflow`, and nothing
-imports `cert_workflow.tasks` (the top layer; services enqueue tasks by name).
+"""The project's import graph: no cycle, `dossiers` never imports `cert_workflow`, nothing
+imports `cert_workflow.tasks` (the top layer; services enqueue tasks by name), and the pure policy
+modules do no database work.
 
 Read from the source with `ast`, so imports inside functions count as much as those at the top.
 """
@@ -10,6 +11,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("portal", "dossiers", "cert_workflow")
 TASKS = "cert_workflow.tasks"
+# Pure policy: the ORM feeds these modules, it does not live in them.
+PURE = ("cert_workflow.checks.rules", "cert_workflow.routing.policy")
+# Models modules from which a pure module may take choices (values and labels, no query), and nothing else.
+CHOICES_MODULES = ("dossiers.models", "cert_workflow.models")
 
 
 def _module_name(path: Path) -> str:
@@ -155,3 +160,66 @@ def test_dossiers_never_imports_cert_workflow():
 def test_nothing_imports_the_tasks():
     importers = sorted(module for module, targets in _graph().items() if TASKS in targets)
     assert not importers, f"{TASKS} is the top layer, yet imported by {importers}"
+
+
+def _runtime_imports(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
+    """The import statements that run: those under `if TYPE_CHECKING:` only serve type hints."""
+    hints_only = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
+        for statement in node.body
+        for inner in ast.walk(statement)
+    }
+    return [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom) and id(node) not in hints_only
+    ]
+
+
+def _choices_of(path: Path) -> set[str]:
+    """The classes of a models module that are choices (TextChoices and the like)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    return {
+        node.name
+        for node in tree.body
+        if isinstance(node, ast.ClassDef)
+        and any(ast.unparse(base).endswith("Choices") for base in node.bases)
+    }
+
+
+def _database_work(module: str, modules: dict[str, Path], found: dict[str, list[str]]) -> list[str]:
+    """How `module` reaches the database: its imports of `django.db`, of anything but choices from a
+    models module, and of project modules that do, recursively. Empty for a pure module."""
+    if module in found:
+        return found[module]
+    found[module] = []  # an import cycle is test_no_import_cycle's business
+    path = modules[module]
+    problems = []
+    for node in _runtime_imports(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module in CHOICES_MODULES and not node.level:
+            other = sorted({alias.name for alias in node.names} - _choices_of(modules[node.module]))
+            if other:
+                problems.append(f"{module} imports {', '.join(other)} from {node.module}")
+            continue
+        base = (node.module or "") if isinstance(node, ast.ImportFrom) else ""
+        names = [f"{base}.{alias.name}" if base else alias.name for alias in node.names]
+        if any(name == "django.db" or name.startswith("django.db.") for name in [base, *names]):
+            problems.append(f"{module} imports {base or names[0]}")
+        for target in _imported(
+            node, module=module, is_package=path.name == "__init__.py", known=set(modules)
+        ):
+            if target in CHOICES_MODULES:
+                problems.append(f"{module} imports {target} whole")
+            elif target != module:
+                problems += _database_work(target, modules, found)
+    found[module] = problems
+    return problems
+
+
+def test_pure_policy_does_no_database_work():
+    modules, found = _project_modules(), {}
+    problems = {module: _database_work(module, modules, found) for module in PURE}
+    problems = {module: lines for module, lines in problems.items() if lines}
+    assert not problems, f"pure modules reaching the database: {problems}"
