@@ -25,7 +25,8 @@ from cert_workflow.routing import services as routing
 from dossiers.errors import FieldError, InvalidInput
 from dossiers.fees import Fees
 from dossiers.models import Document, DocumentKind, Dossier, DuplicateReason, Procedure, Sale, State, Vehicle
-from dossiers.services import FIRST_IN_FRANCE, dossier_fees, dossier_transition_many
+from dossiers.services import FIRST_IN_FRANCE, dossier_fees
+from dossiers.transitions import dossier_transition_many
 from dossiers.validators import (
     ELECTRIC_ENERGIES,
     ENERGY_CODES,
@@ -362,7 +363,7 @@ def check_sale_date(*, sale: Sale | None, on: date) -> CheckOutcome:
 
 def check_code_de_cession(*, sale: Sale | None, has_sale_certificate: bool) -> CheckOutcome:
     """A well-formed code de cession, or at least the signed cerfa 15776 for an agent to read."""
-    # Stored normalised (upper case, no spaces or dashes) by dossiers.validation.sale_clean.
+    # Stored normalised (upper case, no spaces or dashes) by dossiers.cleaning.sale_clean.
     code = sale.code_de_cession if sale is not None else ""
     if not code:
         if has_sale_certificate:

@@ -25,7 +25,7 @@ from cert_workflow.routing.policy import ABOVE_NATIONAL_MEAN, NoCentreAvailable,
 from dossiers import states
 from dossiers.bulk import pk_in, rows_append
 from dossiers.models import Cert, Dossier, DossierEvent, State
-from dossiers.services import EVENT_COLUMNS, dossier_transition_many
+from dossiers.transitions import EVENT_COLUMNS, dossier_transition_many
 from portal.models import User
 
 logger = logging.getLogger(__name__)
