@@ -22,7 +22,7 @@ from cert_workflow.documents import issuing
 from cert_workflow.models import ComplementRequest, IssuedDocument, SweepAction
 from dossiers import states
 from dossiers.models import OPEN_STATES, Cert, Dossier, DossierEvent, State
-from dossiers.services import dossier_transition_many
+from dossiers.transitions import dossier_transition_many
 
 logger = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
 """Administration of centres, vehicles, holders and dossiers, for staff.
 
-A dossier's state, its centre, its agent and its clock change only through dossiers.services, which
-writes the audit trail: here they are read-only, and dossiers, documents and events are never added
-or deleted by hand.
+A dossier's state, its centre, its agent and its clock change only through dossiers.transitions,
+which writes the audit trail: here they are read-only, and dossiers, documents and events are never
+added or deleted by hand.
 """
 
 from django.contrib import admin
@@ -181,7 +181,7 @@ class DocumentAdmin(admin.ModelAdmin):
     readonly_fields = ("dossier", "file", "sha256", "size", "content_type", "uploaded_by", "created_at")
 
     def has_add_permission(self, request) -> bool:
-        # Documents are attached through dossiers.services.document_attach (type detection, hash).
+        # Documents are attached through dossiers.documents.document_attach (type detection, hash).
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:

@@ -15,7 +15,8 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from dossiers import selectors, services
+from dossiers import documents, selectors, services
+from dossiers.cleaning import DOSSIER_INPUT_FIELDS, PROCEDURE_FACTS, SALE_FIELDS, VEHICLE_INT_RANGES
 from dossiers.models import (
     HOLDER_FIELDS,
     VEHICLE_FIELDS,
@@ -27,18 +28,17 @@ from dossiers.models import (
     State,
     Vehicle,
 )
-from dossiers.validation import DOSSIER_INPUT_FIELDS, PROCEDURE_FACTS, SALE_FIELDS, VEHICLE_INT_RANGES
 
 
 class VehicleInput(serializers.ModelSerializer):
     """The vehicle's fields, listed from the model. Documents types only: the values are checked by
-    dossiers.validation.vehicle_clean, the one set of rules shared with forms and batch rows."""
+    dossiers.cleaning.vehicle_clean, the one set of rules shared with forms and batch rows."""
 
     class Meta:
         model = Vehicle
         fields = VEHICLE_FIELDS
         # The model's uniqueness is not an input rule: a registered vehicle is found by its VIN.
-        # The bounds documented are validation's own (VEHICLE_INT_RANGES), not the column's.
+        # The bounds documented are dossiers.cleaning's own (VEHICLE_INT_RANGES), not the column's.
         extra_kwargs = {
             "vin": {"validators": []},
             "plate": {"validators": []},
@@ -50,7 +50,7 @@ class VehicleInput(serializers.ModelSerializer):
 
 
 class HolderInput(serializers.ModelSerializer):
-    """The holder's fields, listed from the model; checked by dossiers.validation.holder_clean."""
+    """The holder's fields, listed from the model; checked by dossiers.cleaning.holder_clean."""
 
     class Meta:
         model = Holder
@@ -61,7 +61,7 @@ class HolderInput(serializers.ModelSerializer):
 
 
 class SaleInput(serializers.ModelSerializer):
-    """The sale (cerfa 15776); checked by dossiers.validation.sale_clean."""
+    """The sale (cerfa 15776); checked by dossiers.cleaning.sale_clean."""
 
     class Meta:
         model = Sale
@@ -222,7 +222,7 @@ class DossierListCreateApi(APIView):
 
     @extend_schema(request=DossierCreateInput, responses={201: DossierOutput})
     def post(self, request):
-        # The inputs above document the fields; dossier_create checks them with dossiers.validation
+        # The inputs above document the fields; dossier_create checks them with dossiers.cleaning
         # and answers every error at once, unknown fields included.
         data = request.data if isinstance(request.data, dict) else {}
         dossier = services.dossier_create(
@@ -297,7 +297,7 @@ class DossierDocumentsApi(APIView):
         dossier = _scoped(request, reference)
         data = self.DocumentUploadInput(data=request.data)
         data.is_valid(raise_exception=True)
-        document = services.document_attach(
+        document = documents.document_attach(
             dossier=dossier,
             kind=data.validated_data["kind"],
             uploaded=data.validated_data["file"],

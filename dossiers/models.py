@@ -178,7 +178,7 @@ class DuplicateReason(models.TextChoices):
 class Dossier(models.Model):
     reference = models.CharField(_("référence"), max_length=20, unique=True)
     procedure = models.CharField(_("démarche"), max_length=30, choices=Procedure.choices)
-    # Written only by services.dossier_transition().
+    # Written only by dossiers.transitions and the claim statement of dossiers.claim.
     state = models.CharField(_("état"), max_length=30, choices=State.choices, default=State.DRAFT)
     # Indexed by dossier_applicant_idx and dossier_org_idx (Meta), not by a second FK index each:
     # every index is written again on each change of state.
@@ -305,7 +305,7 @@ class Sale(models.Model):
     # API requires it, and the sale_date check fails a dossier without it.
     sold_at = models.DateTimeField(_("date et heure de la cession"), null=True, blank=True)
     mileage_km = models.PositiveIntegerField(_("kilométrage"), null=True, blank=True)
-    # Upper case without spaces or dashes (validation.sale_clean); the check says if it is well formed.
+    # Upper case without spaces or dashes (cleaning.sale_clean); the check says if it is well formed.
     code_de_cession = models.CharField(_("code de cession"), max_length=32, blank=True)
 
     class Meta:

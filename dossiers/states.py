@@ -1,7 +1,7 @@
 """The life of a dossier: which state may follow which, who may move it, and each state's clock.
 
-This module is the single source of truth for the workflow; services.dossier_transition() is the
-only code that applies it.
+This module is the single source of truth for the workflow; dossiers.transitions (and the claim
+statement of dossiers.claim, built from the same entries) is the only code that applies it.
 """
 
 from dataclasses import dataclass
@@ -77,7 +77,7 @@ STAGE_FIELDS: dict[str, str] = {
 @dataclass(frozen=True)
 class Entry:
     """What a change of state writes besides the state itself. The single, the set-based and the
-    SQL paths (services.dossier_transition, dossier_transition_many, the claim statement) all
+    SQL paths (transitions.dossier_transition, dossier_transition_many, the claim statement) all
     write a state change from this, so that they cannot drift apart."""
 
     state: str

@@ -15,7 +15,8 @@ from rest_framework.test import APIClient
 
 from cert_workflow.models import Assessment, CheckResult, ComplementRequest, IssuedDocument, RoutingDecision
 from cert_workflow.review import decisions
-from dossiers import services
+from dossiers import services, transitions
+from dossiers.documents import document_attach
 from dossiers.models import (
     HOLDER_FIELDS,
     VEHICLE_FIELDS,
@@ -258,7 +259,7 @@ COMPLETE = {
 def documents_attach(*, dossier: Dossier, owner, kinds) -> None:
     for kind in kinds:
         uploaded = SimpleUploadedFile(f"{kind}.pdf", PDF + kind.encode(), content_type="application/pdf")
-        services.document_attach(dossier=dossier, kind=kind, uploaded=uploaded, actor=owner)
+        document_attach(dossier=dossier, kind=kind, uploaded=uploaded, actor=owner)
 
 
 def submitted(
@@ -286,10 +287,10 @@ def in_review(*, cert, agent, owner=None, procedure=Procedure.FIRST_REGISTRATION
     owner = owner or citizen()
     dossier = draft(filed_by=owner, procedure=procedure, vehicle=vehicle, holder=holder)
     dossier = services.dossier_submit(dossier=dossier, actor=owner)
-    dossier = services.dossier_transition(
+    dossier = transitions.dossier_transition(
         dossier=dossier, to=State.QUEUED, actor=None, changes={"cert": cert}
     )
-    return services.dossier_transition(
+    return transitions.dossier_transition(
         dossier=dossier, to=State.IN_REVIEW, actor=agent, changes={"claimed_by": agent}
     )
 

@@ -14,8 +14,8 @@ from django.db import connection
 from django.utils import timezone
 
 from cert_workflow.review import complements
+from dossiers.documents import document_attach
 from dossiers.models import Dossier, State
-from dossiers.services import document_attach
 from tests import factories
 from tests.factories import queued_dossiers
 

@@ -9,7 +9,7 @@ from cert_workflow.checks import rules
 from cert_workflow.checks import services as checks
 from cert_workflow.checks.rules import OpenDossier
 from cert_workflow.models import Assessment, CheckResult, Outcome, Risk, StraightThroughRule
-from dossiers import services, validation
+from dossiers import cleaning, services, transitions
 from dossiers.fees import Fees
 from dossiers.models import DocumentKind, Dossier, Procedure, Sale, State, Vehicle
 from tests import factories
@@ -223,7 +223,7 @@ def test_payment_must_equal_the_fees(y6, paid, outcome):
     ],
 )
 def test_sale_must_be_declared_within_the_month(sold_at, outcome):
-    sale = Sale(**validation.sale_clean({"sold_at": sold_at})) if sold_at else None
+    sale = Sale(**cleaning.sale_clean({"sold_at": sold_at})) if sold_at else None
     assert rules.check_sale_date(sale=sale, on=TODAY).outcome == outcome
 
 
@@ -245,7 +245,7 @@ def test_one_month_before_keeps_to_the_end_of_shorter_months():
 )
 def test_code_de_cession_must_be_present_and_well_formed(code, has_sale_certificate, outcome):
     # The code as the applicant typed it, stored as the input's validation normalises it.
-    sale = Sale(**validation.sale_clean({"sold_at": "2026-11-20T10:00", "code_de_cession": code or ""}))
+    sale = Sale(**cleaning.sale_clean({"sold_at": "2026-11-20T10:00", "code_de_cession": code or ""}))
     result = rules.check_code_de_cession(sale=sale, has_sale_certificate=has_sale_certificate)
     assert result.outcome == outcome
 
@@ -380,7 +380,7 @@ def test_only_submitted_dossiers_are_checked():
     owner = factories.citizen()
     draft = factories.draft(filed_by=owner)
     queued = submitted()
-    services.dossier_transition(dossier=queued, to=State.QUEUED, actor=None)
+    transitions.dossier_transition(dossier=queued, to=State.QUEUED, actor=None)
 
     assert checks.dossiers_assess(dossier_ids=[draft.pk, queued.pk, 10**9]) == []
     assert not CheckResult.objects.exists()

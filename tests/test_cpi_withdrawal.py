@@ -14,7 +14,7 @@ from cert_workflow import sweeps
 from cert_workflow.documents import signing
 from cert_workflow.models import DocumentKind, IssuedDocument, SweepAction
 from cert_workflow.review import decisions
-from dossiers import services
+from dossiers import services, transitions
 from dossiers.models import Procedure, State
 from tests import factories
 from tests.factories import decide, in_review
@@ -42,7 +42,7 @@ def dealer_submission(capture, *, dealer=None, vehicle=None):
 
 def reject(capture, dossier, *, run_hooks=True):
     agent = factories.agent(cert=dossier.cert)
-    services.dossier_transition(
+    transitions.dossier_transition(
         dossier=dossier, to=State.IN_REVIEW, actor=agent, changes={"claimed_by": agent}
     )
     with capture(execute=run_hooks):

@@ -301,7 +301,7 @@ def test_review_page_shows_data_documents_inline_checks_and_history(client, sett
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from cert_workflow.models import CheckResult, Outcome
-    from dossiers.services import document_attach
+    from dossiers.documents import document_attach
 
     settings.MEDIA_ROOT = tmp_path
     owner = factories.citizen()

@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from cert_workflow.models import Risk
 from cert_workflow.review import claim, decisions, search, selectors
-from dossiers import services
+from dossiers import claim as dossiers_claim
+from dossiers import transitions
 from dossiers.models import Dossier, DossierEvent, Holder, State, Vehicle
 from tests import factories
 from tests.factories import queued_dossiers
@@ -255,7 +256,7 @@ def test_an_agent_cannot_be_put_on_two_dossiers_at_once_even_around_the_claim():
     first, second = queued_dossiers(cert=cert, owner=factories.citizen(), count=2)
     claim.queue_claim_next(agent=agent)
     with pytest.raises(IntegrityError), transaction.atomic():
-        services.dossier_transition(
+        transitions.dossier_transition(
             dossier=second.pk, to=State.IN_REVIEW, actor=agent, changes={"claimed_by": agent}
         )
     assert Dossier.objects.get(pk=second.pk).state == State.QUEUED
@@ -269,10 +270,10 @@ def test_embedded_claim_path_claims_in_the_same_order_and_resumes_the_same_way()
     oldest, _newer = queued_dossiers(cert=cert, owner=factories.citizen(), count=2, since=start)
     urgent = queued_dossiers(cert=cert, owner=factories.citizen(), priority=10, since=start)[0]
 
-    first = services._claim_orm(agent=agent, order=claim.CLAIM_ORDER)
-    again = services._claim_orm(agent=agent, order=claim.CLAIM_ORDER)
+    first = dossiers_claim._claim_orm(agent=agent, order=claim.CLAIM_ORDER)
+    again = dossiers_claim._claim_orm(agent=agent, order=claim.CLAIM_ORDER)
     decisions.dossier_decide(dossier=first, agent=agent, decision="approve")
-    then = services._claim_orm(agent=agent, order=claim.CLAIM_ORDER)
+    then = dossiers_claim._claim_orm(agent=agent, order=claim.CLAIM_ORDER)
 
     assert (first.pk, first.resumed, again.pk, again.resumed) == (urgent.pk, False, urgent.pk, True)
     assert (then.pk, then.state, then.claimed_by) == (oldest.pk, State.IN_REVIEW, agent)
@@ -285,7 +286,7 @@ def test_claim_statement_is_planned_once_and_served_by_the_queue_and_one_review_
     # A queue worth the name and fresh statistics: on empty tables every plan costs the same, and
     # the planner may pick any index of the queue.
     factories.bulk_dossiers(300, state=State.QUEUED, cert=cert)
-    sql, names = server_form(services._claim_sql(claim.CLAIM_ORDER))
+    sql, names = server_form(dossiers_claim._claim_sql(claim.CLAIM_ORDER))
     prepared = "SELECT name, generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = %s"
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE dossiers_dossier")

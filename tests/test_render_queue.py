@@ -5,7 +5,7 @@ import pytest
 
 from cert_workflow.documents import render_queue
 from cert_workflow.models import DocumentKind, IssuedDocument
-from dossiers import services
+from dossiers import transitions
 from dossiers.models import State
 from portal.celery import app
 from tests import factories
@@ -42,7 +42,7 @@ def pdf_queue_in_order(broker_url: str) -> list[list[int]]:
 def batch_submit(capture, dossiers, actor) -> list[int]:
     """Submit these drafts together, as one batch, with what the submission starts sent after commit."""
     with capture(execute=True):
-        moved = services.dossier_transition_many(
+        moved = transitions.dossier_transition_many(
             dossier_ids=[d.pk for d in dossiers], to=State.SUBMITTED, actor=actor
         )
     assert len(moved) == len(dossiers)

@@ -6,7 +6,8 @@ import pytest
 from django.urls import reverse
 
 from dossiers.models import Cert, DossierEvent, State
-from dossiers.services import dossier_submit, dossier_transition
+from dossiers.services import dossier_submit
+from dossiers.transitions import dossier_transition
 from portal.models import Role, User
 from tests import factories
 from tests.factories import text_of

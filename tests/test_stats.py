@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from cert_workflow.models import Assessment, Risk, StatsSnapshot
 from cert_workflow.stats import services as stats
-from dossiers import services
+from dossiers import services, transitions
 from dossiers.models import Cert, Dossier, State
 from tests import factories
 
@@ -37,7 +37,7 @@ def submitted(*, holder=None, vehicle=None):
 
 
 def queued(cert, **kwargs):
-    return services.dossier_transition(
+    return transitions.dossier_transition(
         dossier=submitted(**kwargs), to=State.QUEUED, actor=None, changes={"cert": cert}
     )
 
@@ -46,10 +46,10 @@ def decided(cert, *, to=State.APPROVED, days_taken: float, days_ago: float = 1):
     """A dossier decided `days_ago` days ago, `days_taken` days after it was submitted."""
     agent = factories.agent(cert=cert)
     dossier = queued(cert)
-    services.dossier_transition(
+    transitions.dossier_transition(
         dossier=dossier, to=State.IN_REVIEW, actor=agent, changes={"claimed_by": agent}
     )
-    services.dossier_transition(dossier=dossier, to=to, actor=agent)
+    transitions.dossier_transition(dossier=dossier, to=to, actor=agent)
     decided_at = timezone.now() - timedelta(days=days_ago)
     Dossier.objects.filter(pk=dossier.pk).update(
         decided_at=decided_at, submitted_at=decided_at - timedelta(days=days_taken)

@@ -14,7 +14,7 @@ from cert_workflow.stats import decision_days
 from cert_workflow.stats import services as stats
 from cert_workflow.supervision import queue_ages
 from cert_workflow.supervision import selectors as supervision
-from dossiers import services
+from dossiers import services, transitions
 from dossiers.models import Cert, Dossier, State
 from portal.models import Role
 from tests import factories
@@ -42,14 +42,14 @@ def centre_state(code: str = "BES") -> tuple[dict, int]:
 def queued(cert, *, days_ago: float | None = None):
     owner = factories.citizen()
     dossier = services.dossier_submit(dossier=factories.draft(filed_by=owner), actor=owner)
-    services.dossier_transition(dossier=dossier, to=State.QUEUED, actor=None, changes={"cert": cert})
+    transitions.dossier_transition(dossier=dossier, to=State.QUEUED, actor=None, changes={"cert": cert})
     if days_ago is not None:
         Dossier.objects.filter(pk=dossier.pk).update(queued_at=timezone.now() - timedelta(days=days_ago))
     return dossier
 
 
 def claim(dossier, agent):
-    return services.dossier_transition(
+    return transitions.dossier_transition(
         dossier=dossier, to=State.IN_REVIEW, actor=agent, changes={"claimed_by": agent}
     )
 
@@ -106,7 +106,7 @@ def test_decisions_per_day_and_agents_active_per_centre():
     bes, par = Cert.objects.get(code="BES"), Cert.objects.get(code="PAR")
     deciding, holding = factories.agent(cert=bes), factories.agent(cert=bes)
     for to in (State.APPROVED, State.REJECTED, State.AWAITING_COMPLEMENT):
-        services.dossier_transition(dossier=claim(queued(bes), deciding), to=to, actor=deciding)
+        transitions.dossier_transition(dossier=claim(queued(bes), deciding), to=to, actor=deciding)
     claim(queued(bes), holding)  # holds a lease: active, no decision yet
     queued(par)
 
@@ -308,7 +308,7 @@ def test_queue_ages_from_the_index_equal_postgresql_percentile_cont(postgres, bu
 def test_agents_count_as_active_for_an_hour_and_a_day_after_acting_and_while_holding_a_lease():
     bes = Cert.objects.get(code="BES")
     deciding, holding = factories.agent(cert=bes), factories.agent(cert=bes)
-    services.dossier_transition(dossier=claim(queued(bes), deciding), to=State.APPROVED, actor=deciding)
+    transitions.dossier_transition(dossier=claim(queued(bes), deciding), to=State.APPROVED, actor=deciding)
     claim(queued(bes), holding)
     now = timezone.now()
 
@@ -323,7 +323,7 @@ def test_agents_count_as_active_for_an_hour_and_a_day_after_acting_and_while_hol
 
 def decide(cert, to=State.APPROVED):
     agent = factories.agent(cert=cert)
-    services.dossier_transition(dossier=claim(queued(cert), agent), to=to, actor=agent)
+    transitions.dossier_transition(dossier=claim(queued(cert), agent), to=to, actor=agent)
 
 
 def decisions_shown(*, now) -> dict[str, list[int]]:

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from cert_workflow import sweeps
 from cert_workflow.models import ComplementRequest, SweepAction
-from dossiers import services
+from dossiers import services, transitions
 from dossiers.models import Dossier, State
 from portal.celery import app
 from tests import factories
@@ -34,18 +34,20 @@ def submitted(owner=None):
 
 def queued(cert, owner=None):
     dossier = submitted(owner)
-    return services.dossier_transition(dossier=dossier, to=State.QUEUED, actor=None, changes={"cert": cert})
+    return transitions.dossier_transition(
+        dossier=dossier, to=State.QUEUED, actor=None, changes={"cert": cert}
+    )
 
 
 def in_review(cert, agent, owner=None):
     dossier = queued(cert, owner)
-    return services.dossier_transition(
+    return transitions.dossier_transition(
         dossier=dossier, to=State.IN_REVIEW, actor=agent, changes={"claimed_by": agent}
     )
 
 
 def awaiting_complement(cert, agent, owner=None):
-    dossier = services.dossier_transition(
+    dossier = transitions.dossier_transition(
         dossier=in_review(cert, agent, owner), to=State.AWAITING_COMPLEMENT, actor=agent
     )
     ComplementRequest.objects.create(
@@ -59,7 +61,7 @@ def awaiting_complement(cert, agent, owner=None):
 
 
 def approved(cert, agent):
-    return services.dossier_transition(dossier=in_review(cert, agent), to=State.APPROVED, actor=agent)
+    return transitions.dossier_transition(dossier=in_review(cert, agent), to=State.APPROVED, actor=agent)
 
 
 def later(**delta):
@@ -193,11 +195,11 @@ def test_complement_notice_also_goes_to_the_holder_and_only_after_commit(django_
         dossier=factories.draft(filed_by=owner, holder=factories.holder_data(email="titulaire@example.fr")),
         actor=owner,
     )
-    services.dossier_transition(dossier=dossier, to=State.QUEUED, actor=None, changes={"cert": cert})
-    services.dossier_transition(
+    transitions.dossier_transition(dossier=dossier, to=State.QUEUED, actor=None, changes={"cert": cert})
+    transitions.dossier_transition(
         dossier=dossier, to=State.IN_REVIEW, actor=agent, changes={"claimed_by": agent}
     )
-    services.dossier_transition(dossier=dossier, to=State.AWAITING_COMPLEMENT, actor=agent)
+    transitions.dossier_transition(dossier=dossier, to=State.AWAITING_COMPLEMENT, actor=agent)
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         sweeps.sweep_run(now=later(days=32))

@@ -5,7 +5,8 @@ import threading
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from dossiers import services, states
+from dossiers import services, states, transitions
+from dossiers.claim import dossier_claim_next
 from dossiers.models import AppendOnlyError, Dossier, DossierEvent, State
 from tests import factories
 
@@ -15,7 +16,9 @@ pytestmark = pytest.mark.django_db
 def _queued(owner, cert):
     dossier = factories.draft(filed_by=owner)
     services.dossier_submit(dossier=dossier, actor=owner)
-    return services.dossier_transition(dossier=dossier, to=State.QUEUED, actor=None, changes={"cert": cert})
+    return transitions.dossier_transition(
+        dossier=dossier, to=State.QUEUED, actor=None, changes={"cert": cert}
+    )
 
 
 def test_every_state_of_the_table_is_a_dossier_state_and_final_states_lead_nowhere():
@@ -62,7 +65,7 @@ def test_forbidden_transition_raises_and_changes_nothing():
     dossier = factories.draft(filed_by=owner)
     before = factories.snapshot(dossier)
     with pytest.raises(states.TransitionNotAllowed) as excinfo:
-        services.dossier_transition(dossier=dossier, to=State.APPROVED, actor=owner)
+        transitions.dossier_transition(dossier=dossier, to=State.APPROVED, actor=owner)
     assert "draft" in excinfo.value.message
     dossier.refresh_from_db()
     assert dossier.state == State.DRAFT
@@ -76,7 +79,7 @@ def test_citizen_cannot_approve_and_agent_cannot_submit():
     draft = factories.draft(filed_by=owner)
     before = factories.snapshot(dossier, draft)
     with pytest.raises(states.TransitionNotAllowed):
-        services.dossier_transition(dossier=dossier, to=State.IN_REVIEW, actor=owner)
+        transitions.dossier_transition(dossier=dossier, to=State.IN_REVIEW, actor=owner)
     with pytest.raises(states.TransitionNotAllowed):
         services.dossier_submit(dossier=draft, actor=factories.agent(cert=cert))
     assert factories.snapshot(dossier, draft) == before
@@ -87,9 +90,9 @@ def test_agent_of_another_centre_cannot_claim():
     dossier = _queued(owner, home)
     before = factories.snapshot(dossier)
     with pytest.raises(states.TransitionNotAllowed):
-        services.dossier_transition(dossier=dossier, to=State.IN_REVIEW, actor=factories.agent(cert=other))
+        transitions.dossier_transition(dossier=dossier, to=State.IN_REVIEW, actor=factories.agent(cert=other))
     assert factories.snapshot(dossier) == before
-    claimed = services.dossier_transition(
+    claimed = transitions.dossier_transition(
         dossier=dossier,
         to=State.IN_REVIEW,
         actor=(a := factories.agent(cert=home)),
@@ -112,10 +115,12 @@ def test_leaving_review_clears_the_agent_and_decision_sets_decided_at():
     owner, cert = factories.citizen(), factories.CertFactory()
     agent = factories.agent(cert=cert)
     dossier = _queued(owner, cert)
-    services.dossier_transition(
+    transitions.dossier_transition(
         dossier=dossier, to=State.IN_REVIEW, actor=agent, changes={"claimed_by": agent}
     )
-    services.dossier_transition(dossier=dossier, to=State.REJECTED, actor=agent, reason="Pièces falsifiées")
+    transitions.dossier_transition(
+        dossier=dossier, to=State.REJECTED, actor=agent, reason="Pièces falsifiées"
+    )
     dossier.refresh_from_db()
     assert dossier.claimed_by is None and dossier.decided_at is not None and dossier.closed_at is not None
     assert dossier.due_at is None
@@ -124,7 +129,7 @@ def test_leaving_review_clears_the_agent_and_decision_sets_decided_at():
 
 def test_follow_up_runs_after_commit_and_not_after_rollback(django_capture_on_commit_callbacks):
     seen: list[list[int]] = []
-    services.register_on_enter(State.SUBMITTED, seen.append)
+    transitions.register_on_enter(State.SUBMITTED, seen.append)
     try:
         owner = factories.citizen()
         rolled_back = factories.draft(filed_by=owner)
@@ -144,7 +149,7 @@ def test_follow_up_runs_after_commit_and_not_after_rollback(django_capture_on_co
             services.dossier_submit(dossier=committed, actor=owner)
         assert seen == [[committed.pk]]
     finally:
-        services._ON_ENTER[State.SUBMITTED].remove(seen.append)
+        transitions._ON_ENTER[State.SUBMITTED].remove(seen.append)
 
 
 def test_events_refuse_update_and_delete_through_the_orm():
@@ -188,7 +193,7 @@ def test_two_concurrent_claims_of_the_same_dossier_cannot_both_succeed(postgres)
         def claim(agent, dossier_id=dossier.pk, barrier=barrier, outcomes=outcomes):
             try:
                 barrier.wait()
-                services.dossier_transition(
+                transitions.dossier_transition(
                     dossier=dossier_id, to=State.IN_REVIEW, actor=agent, changes={"claimed_by": agent}
                 )
                 outcomes.append("ok")
@@ -215,7 +220,7 @@ def test_bulk_transition_moves_only_the_dossiers_that_may_move_and_audits_each(d
     ids = [d.pk for d in submitted] + [still_draft.pk]
     changes = {d.pk: {"cert": cert} for d in submitted}
     with django_assert_max_num_queries(8):
-        moved = services.dossier_transition_many(
+        moved = transitions.dossier_transition_many(
             dossier_ids=ids, to=State.QUEUED, actor=None, changes=changes
         )
     assert sorted(moved) == sorted(d.pk for d in submitted)
@@ -223,7 +228,7 @@ def test_bulk_transition_moves_only_the_dossiers_that_may_move_and_audits_each(d
     assert Dossier.objects.get(pk=still_draft.pk).state == State.DRAFT
     assert DossierEvent.objects.filter(dossier_id__in=moved, to_state=State.QUEUED).count() == 4
     # A rerun finds nothing left to move and writes nothing.
-    assert services.dossier_transition_many(dossier_ids=ids, to=State.QUEUED, actor=None) == []
+    assert transitions.dossier_transition_many(dossier_ids=ids, to=State.QUEUED, actor=None) == []
     assert DossierEvent.objects.filter(to_state=State.QUEUED).count() == 4
 
 
@@ -240,17 +245,17 @@ def test_single_and_set_based_transitions_write_the_same_state_change(use_bulk):
     owner, cert = factories.citizen(), factories.CertFactory()
     agent = factories.agent(cert=cert)
     dossier = _queued(owner, cert)
-    claimed = services.dossier_claim_next(agent=agent, order=("-priority", "queued_at", "pk"))
+    claimed = dossier_claim_next(agent=agent, order=("-priority", "queued_at", "pk"))
     assert claimed.pk == dossier.pk
     after_claim = _state_change_fields(dossier.pk)
     assert after_claim["state"] == State.IN_REVIEW and after_claim["claimed_by_id"] == agent.pk
     assert after_claim["due_at"] - after_claim["review_started_at"] == states.clock(State.IN_REVIEW)
 
     if use_bulk:
-        moved = services.dossier_transition_many(dossier_ids=[dossier.pk], to=State.REJECTED, actor=agent)
+        moved = transitions.dossier_transition_many(dossier_ids=[dossier.pk], to=State.REJECTED, actor=agent)
         assert moved == [dossier.pk]
     else:
-        services.dossier_transition(dossier=dossier.pk, to=State.REJECTED, actor=agent)
+        transitions.dossier_transition(dossier=dossier.pk, to=State.REJECTED, actor=agent)
     after = _state_change_fields(dossier.pk)
     assert after["state"] == State.REJECTED
     assert after["claimed_by_id"] is None and after["due_at"] is None

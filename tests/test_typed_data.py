@@ -20,6 +20,7 @@ from cert_workflow.documents.data import DUPLICATE_MENTION, OWNER_MENTION, docum
 from cert_workflow.models import CheckResult, Outcome
 from cert_workflow.review import claim
 from dossiers import services
+from dossiers.cleaning import PROCEDURE_FACTS
 from dossiers.errors import InvalidInput
 from dossiers.models import (
     HOLDER_FIELDS,
@@ -34,7 +35,6 @@ from dossiers.models import (
     TitleMention,
     Vehicle,
 )
-from dossiers.validation import PROCEDURE_FACTS
 from tests import factories
 
 ISSUED_AT = timezone.make_aware(datetime(2026, 11, 30, 10, 0))

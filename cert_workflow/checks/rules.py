@@ -336,7 +336,7 @@ def check_sale_date(*, sale: "Sale | None", on: date) -> CheckOutcome:
 
 def check_code_de_cession(*, sale: "Sale | None", has_sale_certificate: bool) -> CheckOutcome:
     """A well-formed code de cession, or at least the signed cerfa 15776 for an agent to read."""
-    # Stored normalised (upper case, no spaces or dashes) by dossiers.validation.sale_clean.
+    # Stored normalised (upper case, no spaces or dashes) by dossiers.cleaning.sale_clean.
     code = sale.code_de_cession if sale is not None else ""
     if not code:
         if has_sale_certificate:

@@ -43,7 +43,8 @@ from cert_workflow.models import Assessment, CheckResult, Risk, StraightThroughR
 from cert_workflow.routing import services as routing
 from dossiers.errors import FieldError, InvalidInput
 from dossiers.models import Document, Dossier, Procedure, State
-from dossiers.services import FIRST_IN_FRANCE, dossier_fees, dossier_transition_many
+from dossiers.services import FIRST_IN_FRANCE, dossier_fees
+from dossiers.transitions import dossier_transition_many
 from portal.models import Role, User
 
 

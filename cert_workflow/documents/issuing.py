@@ -47,7 +47,7 @@ from dossiers import states
 from dossiers.models import Dossier, DossierEvent, Procedure, State, Vehicle
 from dossiers.plates import allocate_plates
 from dossiers.sequences import counter_next
-from dossiers.services import dossier_transition_many
+from dossiers.transitions import dossier_transition_many
 
 logger = logging.getLogger(__name__)
 
@@ -309,7 +309,7 @@ def complement_documents_issue(*, dossier_ids: list[int]) -> None:
 
 
 def hook(issue) -> Any:
-    """A hook for services.register_on_enter that never breaks the transition it follows.
+    """A hook for transitions.register_on_enter that never breaks the transition it follows.
 
     It runs after the decision's commit: an error here (database gone) must not turn a recorded
     decision into an error page; the sweep finds approved dossiers without their certificate.

@@ -26,7 +26,7 @@ from cert_workflow.documents.signing import verification_url
 from cert_workflow.enqueue import task_enqueue
 from cert_workflow.models import DocumentKind, IssuedDocument
 from dossiers.models import Dossier, State
-from dossiers.services import dossier_transition_many
+from dossiers.transitions import dossier_transition_many
 
 logger = logging.getLogger(__name__)
 

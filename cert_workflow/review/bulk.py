@@ -14,7 +14,7 @@ from dossiers import states
 from dossiers.errors import FieldError, InvalidInput
 from dossiers.models import Dossier, State
 from dossiers.selectors import dossiers_for_user
-from dossiers.services import dossier_transition
+from dossiers.transitions import dossier_transition
 from portal.models import Role, User
 
 BULK_APPROVED = "bulk_approved"

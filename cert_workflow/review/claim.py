@@ -1,7 +1,7 @@
 """Claiming under a lease: the next dossier of the agent's centre, renewing and releasing it.
 
 A lease is the in_review clock: Dossier.due_at while claimed_by is set. Every state change goes
-through dossiers.services.dossier_transition (one dossier, row lock, audit event).
+through dossiers.transitions.dossier_transition (one dossier, row lock, audit event).
 """
 
 from datetime import datetime
@@ -12,8 +12,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dossiers import states
+from dossiers.claim import dossier_claim_next
 from dossiers.models import Dossier, State
-from dossiers.services import dossier_claim_next, dossier_transition
+from dossiers.transitions import dossier_transition
 from portal.models import Role, User
 
 # The order agents take work in; the partial index dossier_queue_idx serves it (pk breaks the ties

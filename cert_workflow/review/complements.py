@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 from cert_workflow.models import ComplementRequest
 from dossiers import states
 from dossiers.models import DocumentKind, Dossier, State
-from dossiers.services import dossier_transition
+from dossiers.transitions import dossier_transition
 from portal.models import User
 
 # A dossier whose applicant answered a complement request comes back ahead of new work.

@@ -15,7 +15,7 @@ from cert_workflow.review.claim import locked_in_review, require_reviewer
 from cert_workflow.review.complements import complement_deadline, complement_items
 from dossiers.errors import FieldError, InvalidInput
 from dossiers.models import Dossier, State
-from dossiers.services import dossier_transition
+from dossiers.transitions import dossier_transition
 from portal.models import User
 
 

@@ -30,7 +30,7 @@ from cert_workflow.routing.policy import (
 from dossiers import states
 from dossiers.bulk import pk_in, rows_append
 from dossiers.models import Cert, Dossier, DossierEvent, State
-from dossiers.services import EVENT_COLUMNS, dossier_transition_many
+from dossiers.transitions import EVENT_COLUMNS, dossier_transition_many
 from portal.models import User
 
 logger = logging.getLogger(__name__)

@@ -2,7 +2,8 @@
 
 Idempotent: accounts, tokens and the organisation are found by their natural keys, demo dossiers by
 their vehicle's VIN, so a second run creates nothing and prints the same logins. Every dossier is
-created and moved through dossiers.services, exactly as the web and the API would do it.
+created and moved through dossiers.services and dossiers.transitions, exactly as the web and the API
+would do it.
 """
 
 from dataclasses import dataclass, field
@@ -21,8 +22,9 @@ from cert_workflow.stats import services as stats
 from dossiers.centres import CERTS, cert_defaults
 from dossiers.errors import InvalidInput
 from dossiers.models import Cert, Dossier, Procedure, State
-from dossiers.services import dossier_create, dossier_submit, dossier_transition, dossier_withdraw
+from dossiers.services import dossier_create, dossier_submit, dossier_withdraw
 from dossiers.states import TransitionNotAllowed
+from dossiers.transitions import dossier_transition
 from dossiers.validators import vin_check_digit
 from portal.models import Organisation, OrganisationToken, Role, User
 
@@ -152,7 +154,7 @@ class DemoDossier:
     target: str  # the state the demo leaves it in
     model: str
     holder: dict[str, str]
-    # The procedure's own inputs (dossiers.validation.PROCEDURE_FACTS): sale, duplicate_reason...
+    # The procedure's own inputs (dossiers.cleaning.PROCEDURE_FACTS): sale, duplicate_reason...
     facts: dict[str, Any] = field(default_factory=dict)
 
 

@@ -1,20 +1,19 @@
-"""Turn submitted vehicle and holder data into clean values, or say exactly what is wrong.
+"""Turn submitted vehicle, holder and procedure data into clean values, or say exactly what is wrong.
 
-One function per object, used alike by the web forms, the API and batch rows: it returns the clean
-dict or raises InvalidInput with every FieldError found (field, rule, message, expected).
+One function per object (vehicle_clean, holder_clean, sale_clean, dossier_facts_clean), used alike
+by the web forms, the API and batch rows: it returns the clean dict or raises InvalidInput with
+every FieldError found (field, rule, message, expected). The single-field rules they apply are the
+pure validators of dossiers.validators; reading typed-in numbers and dates is dossiers.parsing's.
 """
 
 import re
 from collections.abc import Callable
-from datetime import date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import models
-from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
@@ -28,6 +27,7 @@ from dossiers.models import (
     Procedure,
     Vehicle,
 )
+from dossiers.parsing import parse_day, parse_decimal, parse_int, parse_moment
 
 # The domain's bounds of each whole-number vehicle field (the model says only "positive").
 VEHICLE_INT_RANGES = {
@@ -100,51 +100,6 @@ class _Collector:
 
 def _text(raw: Any) -> str:
     return "" if raw is None else str(raw).strip()
-
-
-def parse_int(raw: Any) -> int | None:
-    """Integers as people type them: '1 950', '1950', 1950. Raises ValueError otherwise."""
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return None
-    if isinstance(raw, bool):
-        raise ValueError(raw)
-    if isinstance(raw, int):
-        return raw
-    text = str(raw).replace("\u202f", "").replace("\xa0", "").replace(" ", "")
-    if not text.lstrip("-").isdigit():
-        raise ValueError(raw)
-    return int(text)
-
-
-def parse_decimal(raw: Any) -> Decimal | None:
-    """Decimals with '.' or ',' as separator. Raises ValueError otherwise."""
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return None
-    try:
-        value = Decimal(str(raw).strip().replace(",", "."))
-    except InvalidOperation as exc:
-        raise ValueError(raw) from exc
-    if not value.is_finite():
-        raise ValueError(raw)
-    return value
-
-
-def parse_day(raw: Any) -> date | None:
-    """Dates as ISO YYYY-MM-DD or French DD/MM/YYYY. Raises ValueError otherwise."""
-    if raw is None or raw == "":
-        return None
-    if isinstance(raw, date):
-        return raw
-    text = str(raw).strip()
-    if "/" in text:
-        parts = text.split("/")
-        if len(parts) != 3:
-            raise ValueError(raw)
-        text = f"{parts[2]}-{parts[1].zfill(2)}-{parts[0].zfill(2)}"
-    parsed = parse_date(text)
-    if parsed is None:
-        raise ValueError(raw)
-    return parsed
 
 
 def vehicle_clean(data: dict[str, Any], *, prefix: str = "vehicle.") -> dict[str, Any]:
@@ -313,27 +268,6 @@ def merge_errors(*checks: Callable[[], Any]) -> list[Any]:
     if errors:
         raise InvalidInput(errors)
     return results
-
-
-def parse_moment(raw: Any) -> datetime | None:
-    """A date and hour as ISO (2026-11-14T10:30, with or without a zone) or a day alone (midnight).
-
-    A moment without a zone is French local time. Raises ValueError otherwise."""
-    if raw is None or raw == "":
-        return None
-    if isinstance(raw, datetime):
-        moment = raw
-    else:
-        text = str(raw).strip()
-        moment = parse_datetime(text.replace(" ", "T", 1)) if ("T" in text or " " in text) else None
-        if moment is None:
-            day = parse_day(text)
-            moment = datetime.combine(day, time()) if day else None
-        if moment is None:
-            raise ValueError(raw)
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
-    return moment
 
 
 def unknown_fields(
