@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from dossiers.models import Cert, Dossier, Procedure
+from dossiers.models import DocumentKind as UploadKind
 
 
 class Outcome(models.TextChoices):
@@ -150,12 +151,62 @@ class RoutingDecision(models.Model):
         return f"{self.dossier_id} -> {self.to_cert_id} ({self.reason})"
 
 
+# What a complement request may ask for: a kind of document to upload, or a vehicle or holder field
+# to correct (docs/domain/FIELDS.md names, labelled with their certificate code). A fixed list, so the codes are
+# the choices of ComplementItem.code; people only ever see the French labels.
+COMPLEMENT_VEHICLE_FIELDS = {
+    "vin": _("E — VIN"),
+    "plate": _("A — Immatriculation"),
+    "first_registration_date": _("B — Date de première immatriculation"),
+    "make": _("D.1 — Marque"),
+    "type_variant_version": _("D.2 — Type variante version"),
+    "cnit": _("D.2.1 — CNIT"),
+    "commercial_name": _("D.3 — Dénomination commerciale"),
+    "max_mass_kg": _("F.1 — Masse max techniquement admissible"),
+    "ptac_kg": _("F.2 — PTAC"),
+    "ptra_kg": _("F.3 — PTRA"),
+    "mass_kg": _("G — Masse en service"),
+    "empty_mass_kg": _("G.1 — Poids à vide national"),
+    "eu_category": _("J — Catégorie CE"),
+    "genre": _("J.1 — Genre national"),
+    "eu_body": _("J.2 — Carrosserie CE"),
+    "body": _("J.3 — Carrosserie nationale"),
+    "approval_number": _("K — Numéro de réception"),
+    "displacement_cm3": _("P.1 — Cylindrée"),
+    "power_kw": _("P.2 — Puissance nette max"),
+    "energy": _("P.3 — Énergie"),
+    "fiscal_power": _("P.6 — Puissance administrative"),
+    "seats": _("S.1 — Places assises"),
+    "standing_places": _("S.2 — Places debout"),
+    "co2_g_km": _("V.7 — CO2"),
+    "euro_class": _("V.9 — Classe environnementale"),
+}
+COMPLEMENT_HOLDER_FIELDS = {
+    "holder_kind": _("Type de titulaire"),
+    "last_name": _("C.1 — Nom"),
+    "first_names": _("C.1 — Prénoms"),
+    "birth_date": _("Date de naissance"),
+    "company_name": _("C.1 — Raison sociale"),
+    "siret": _("SIRET"),
+    "email": _("Courriel"),
+    "address_line": _("C.3 — Adresse"),
+    "postcode": _("C.3 — Code postal"),
+    "city": _("C.3 — Commune"),
+    "department": _("Département"),
+}
+COMPLEMENT_ITEM_CHOICES = [
+    *UploadKind.choices,
+    *COMPLEMENT_VEHICLE_FIELDS.items(),
+    *COMPLEMENT_HOLDER_FIELDS.items(),
+]
+
+
 class ComplementRequest(models.Model):
-    """An agent's request for missing documents or fields; the dossier waits for the applicant."""
+    """An agent's request for missing documents or fields (its ComplementItem rows); the dossier
+    waits for the applicant."""
 
     dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="complement_requests")
     cert = models.ForeignKey(Cert, on_delete=models.PROTECT, related_name="+")
-    items = models.JSONField(_("pièces ou champs demandés"), default=list)
     message = models.TextField(_("message"), blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     requested_at = models.DateTimeField(default=timezone.now)
@@ -176,6 +227,25 @@ class ComplementRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dossier_id} complement until {self.deadline:%Y-%m-%d}"
+
+
+class ComplementItem(models.Model):
+    """One thing a complement request asks for: a document to upload or a field to correct."""
+
+    request = models.ForeignKey(ComplementRequest, on_delete=models.CASCADE, related_name="items")
+    code = models.CharField(_("pièce ou champ demandé"), max_length=40, choices=COMPLEMENT_ITEM_CHOICES)
+
+    class Meta:
+        verbose_name = _("élément demandé")
+        verbose_name_plural = _("éléments demandés")
+        # In the order the agent asked (the order of the form, or of the API call).
+        ordering = ["request", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "code"], name="complement_item_once_per_request")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request_id}: {self.code}"
 
 
 class SweepAction(models.Model):

@@ -6,12 +6,10 @@ records what it did both in SweepAction and in the dossier's audit. A second run
 first finds nothing to do. "Stuck" is then a query: stuck_dossiers().
 """
 
-import logging
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core import mail
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -19,12 +17,11 @@ from django.utils.translation import gettext as _
 
 from cert_workflow.checks import services as checks
 from cert_workflow.documents import issuing
-from cert_workflow.models import ComplementRequest, IssuedDocument, SweepAction
+from cert_workflow.models import IssuedDocument, SweepAction
+from cert_workflow.review import complements
 from dossiers import states
 from dossiers.models import OPEN_STATES, Cert, Dossier, DossierEvent, State
 from dossiers.transitions import dossier_transition_many
-
-logger = logging.getLogger(__name__)
 
 # SweepAction.kind (also the DossierEvent.action of the sweep's non-transition records).
 LEASE_EXPIRED = "lease_expired"
@@ -192,15 +189,14 @@ def checks_requeue(*, now: datetime) -> int:
                 data_by_id={pk: {"attempt": spent.get(pk, 0) + 1} for pk in retry},
                 reason=_("Contrôles automatiques relancés : la tâche précédente n'a pas abouti."),
             )
-            transaction.on_commit(lambda ids=tuple(retry): _checks_enqueue(list(ids)))
+            transaction.on_commit(lambda ids=tuple(retry): checks.checks_enqueue(dossier_ids=list(ids)))
         total += len(retry)
     return total
 
 
 def complements_expire(*, now: datetime) -> int:
-    """Reject the dossiers whose complement was not given in time, and tell the applicant by e-mail."""
+    """Refuse the dossiers whose complement was not given in time; the applicant is told by e-mail."""
     total = 0
-    reason = _("Le complément demandé n'a pas été fourni dans le délai : la demande est refusée.")
     for ids in _overdue_chunks(state=State.AWAITING_COMPLEMENT, now=now):
         with transaction.atomic():
             locked = list(
@@ -208,22 +204,12 @@ def complements_expire(*, now: datetime) -> int:
                     "pk", flat=True
                 )
             )
-            moved = dossier_transition_many(
-                dossier_ids=locked,
-                to=State.REJECTED,
-                actor=None,
-                reason=reason,
-                data={pk: {"sweep": COMPLEMENT_EXPIRED} for pk in locked},
+            moved = complements.complement_expire_many(
+                dossier_ids=locked, now=now, audit={"sweep": COMPLEMENT_EXPIRED}
             )
-            ComplementRequest.objects.filter(
-                dossier_id__in=moved, answered_at__isnull=True, expired_at__isnull=True
-            ).update(expired_at=now)
             SweepAction.objects.bulk_create(
                 [SweepAction(kind=COMPLEMENT_EXPIRED, dossier_id=pk, created_at=now) for pk in moved]
             )
-            notices = _complement_notices(dossier_ids=moved)
-            # The mail leaves only once the rejection is committed, and outside the transaction.
-            transaction.on_commit(lambda notices=notices: _send(notices))
         total += len(moved)
     return total
 
@@ -276,7 +262,7 @@ def renders_flag_overdue(*, now: datetime) -> int:
                     "Le certificat n'a pas encore été produit dans le délai prévu : production relancée."
                 ),
             )
-            transaction.on_commit(lambda ids=tuple(locked): _renders_resume(dossier_ids=list(ids)))
+            transaction.on_commit(lambda ids=tuple(locked): issuing.renders_resume(dossier_ids=list(ids)))
         total += len(locked)
     return total + renders_requeue(now=now)
 
@@ -332,7 +318,7 @@ def renders_requeue(*, now: datetime) -> int:
                 ]
             )
             transaction.on_commit(
-                lambda ids=tuple(pk for pk, _d, _a in rows): _renders_resume(document_ids=list(ids))
+                lambda ids=tuple(pk for pk, _d, _a in rows): issuing.renders_resume(document_ids=list(ids))
             )
         total += len(rows)
 
@@ -408,49 +394,3 @@ def _record(
             for pk in dossier_ids
         ]
     )
-
-
-def _checks_enqueue(dossier_ids: list[int]) -> None:
-    checks.checks_enqueue(dossier_ids=dossier_ids)
-
-
-def _renders_resume(*, dossier_ids: list[int] = (), document_ids: list[int] = ()) -> None:
-    issuing.renders_resume(dossier_ids=dossier_ids, document_ids=document_ids)
-
-
-def _complement_notices(*, dossier_ids: list[int]) -> list[mail.EmailMessage]:
-    """The e-mails telling each applicant (and the holder) that their dossier was closed."""
-    messages = []
-    rows = Dossier.objects.filter(pk__in=dossier_ids).select_related("holder", "applicant", "filed_by")
-    for dossier in rows:
-        owner = dossier.applicant or dossier.filed_by
-        recipients = sorted({address for address in (owner.email, dossier.holder.email) if address})
-        if not recipients:
-            continue
-        subject = _("Votre demande %(reference)s est refusée : complément non reçu") % {
-            "reference": dossier.reference
-        }
-        body = _(
-            "Bonjour,\n\n"
-            "Un complément vous a été demandé pour la demande de certificat d'immatriculation "
-            "%(reference)s (%(procedure)s). Il n'a pas été reçu dans le délai d'un mois : "
-            "la demande est donc refusée et close.\n\n"
-            "Vous pouvez déposer une nouvelle demande à tout moment depuis votre espace sur le "
-            "portail carte grise : %(url)s\n\n"
-            "Ce message est envoyé automatiquement, merci de ne pas y répondre."
-        ) % {
-            "reference": dossier.reference,
-            "procedure": dossier.get_procedure_display(),
-            "url": settings.SITE_URL,
-        }
-        messages.append(mail.EmailMessage(subject=subject, body=body, to=recipients))
-    return messages
-
-
-def _send(messages: list[mail.EmailMessage]) -> None:
-    if not messages:
-        return
-    try:
-        mail.get_connection().send_messages(messages)
-    except Exception:  # the rejection stands; a mail server outage must not undo it
-        logger.exception("sweep: %d complement-expiry notices could not be sent", len(messages))

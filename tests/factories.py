@@ -13,7 +13,14 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from cert_workflow.models import Assessment, CheckResult, ComplementRequest, IssuedDocument, RoutingDecision
+from cert_workflow.models import (
+    Assessment,
+    CheckResult,
+    ComplementItem,
+    ComplementRequest,
+    IssuedDocument,
+    RoutingDecision,
+)
 from cert_workflow.review import decisions
 from dossiers import services, transitions
 from dossiers.documents import document_attach
@@ -208,7 +215,7 @@ def draft(
 def snapshot(*dossiers: Dossier) -> dict:
     """Everything a request could move, to compare before and after a refusal: each column of the
     dossiers' rows (state, centre, claim, lease, timestamps), their audit events, uploaded and
-    issued documents, complement requests, check results and routing decisions, and the files in
+    issued documents, complement requests and their items, check results and routing decisions, and the files in
     storage. Without a dossier: the same over every dossier (a refused claim moves none)."""
     rows = Dossier.objects.filter(pk__in=[d.pk for d in dossiers]) if dossiers else Dossier.objects.all()
     related = {
@@ -222,6 +229,7 @@ def snapshot(*dossiers: Dossier) -> dict:
     return {
         "dossiers": list(rows.order_by("pk").values()),
         **{name: model.objects.filter(dossier__in=rows).count() for name, model in related.items()},
+        "complement_items": ComplementItem.objects.filter(request__dossier__in=rows).count(),
         "files": sum(len(files) for _, _, files in os.walk(settings.MEDIA_ROOT)),
     }
 

@@ -7,10 +7,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 from django.utils import timezone
+from pypdf import PdfReader
 
-from cert_workflow.models import ComplementRequest, Risk, SweepAction
+from cert_workflow.models import ComplementItem, ComplementRequest, IssuedDocument, Risk, SweepAction
 from cert_workflow.review import bulk, claim, complements, decisions
 from dossiers.errors import InvalidInput
 from dossiers.models import Dossier, DossierEvent, State
@@ -31,6 +35,10 @@ def _claimed(cert=None, **kwargs):
     agent = factories.agent(cert=cert)
     queued_dossiers(cert=cert, owner=owner, **kwargs)
     return claim.queue_claim_next(agent=agent), agent, owner
+
+
+def codes(request: ComplementRequest) -> list[str]:
+    return list(request.items.values_list("code", flat=True))
 
 
 # --- pure rules ------------------------------------------------------------------------------
@@ -121,7 +129,7 @@ def test_complement_request_pauses_the_clock_until_the_deadline_and_frees_the_ag
     assert waiting.state == State.AWAITING_COMPLEMENT and waiting.claimed_by is None
     assert waiting.due_at == request.deadline == complements.complement_deadline(now=request.requested_at)
     assert request.deadline - timezone.now() > timedelta(days=27)
-    assert (request.cert_id, request.items, request.requested_by) == (
+    assert (request.cert_id, codes(request), request.requested_by) == (
         dossier.cert_id,
         ["proof_of_address", "co2_g_km"],
         agent,
@@ -130,6 +138,64 @@ def test_complement_request_pauses_the_clock_until_the_deadline_and_frees_the_ag
     assert (
         event.data["complement_request"] == request.pk and event.reason == "Justificatif de moins de 6 mois."
     )
+
+
+def test_complement_items_are_one_row_each_listed_in_french_on_the_letter_and_the_agent_page(
+    issuing, client, django_capture_on_commit_callbacks
+):
+    dossier, agent, _owner = _claimed()
+
+    waiting = factories.decide(
+        django_capture_on_commit_callbacks,
+        dossier,
+        agent,
+        "request_complement",
+        items=["insurance", "co2_g_km"],
+        message="Attestation en cours de validité.",
+    )
+
+    assert waiting.state == State.AWAITING_COMPLEMENT
+    request = ComplementRequest.objects.get(dossier=dossier)
+    assert list(ComplementItem.objects.filter(request=request).values_list("code", flat=True)) == [
+        "insurance",
+        "co2_g_km",
+    ]
+    letter = IssuedDocument.objects.get(dossier=dossier, kind="complement_letter")
+    assert [item["label"] for item in letter.data["items"]] == ["Attestation d'assurance", "V.7 — CO2"]
+    with default_storage.open(letter.file.name) as pdf:
+        text = " ".join(" ".join(page.extract_text() for page in PdfReader(pdf).pages).split())
+    assert "Attestation d'assurance" in text and "V.7 — CO2" in text and "co2_g_km" not in text
+    client.force_login(agent)
+    page = html.unescape(client.get(reverse("agent-dossier", args=[dossier.reference])).content.decode())
+    assert "Attestation d'assurance, V.7 — CO2." in page and "co2_g_km" not in page
+
+
+def test_an_unknown_complement_item_is_refused_with_a_field_error_and_nothing_is_stored():
+    dossier, agent, _owner = _claimed()
+    before = factories.snapshot(dossier)
+
+    response = factories.api_client(agent).post(
+        reverse("api-dossier-decision", args=[dossier.reference]),
+        {"decision": "request_complement", "items": ["insurance", "colour"], "message": ""},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert (error["field"], error["rule"]) == ("items", "choice")
+    assert "colour" in error["message"] and "co2_g_km" in error["expected"]
+    assert factories.snapshot(dossier) == before
+    assert not ComplementItem.objects.exists()
+
+
+def test_the_api_schema_lists_the_complement_items_an_agent_may_ask_for():
+    schema = factories.api_client(factories.supervisor()).get("/api/schema/?format=json").json()
+    body = schema["paths"]["/api/v1/dossiers/{reference}/decision/"]["post"]["requestBody"]
+    ref = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    item = schema["components"]["schemas"][ref]["properties"]["items"]["items"]
+    enum = schema["components"]["schemas"][item["allOf"][0]["$ref"].rsplit("/", 1)[1]]
+    assert enum["enum"] == [code for code, _label in complements.complement_items()]
+    assert "* `co2_g_km` - V.7 — CO2" in enum["description"]
 
 
 def test_a_colleague_cannot_decide_on_a_dossier_another_agent_holds_but_a_supervisor_can():
@@ -374,7 +440,7 @@ def test_complement_form_sends_the_dossier_to_the_applicant_and_back_to_the_queu
     )
     assert response.redirect_chain[-1][0] == reverse("agent-queue")
     assert "Le complément est demandé" in html.unescape(response.content.decode())
-    assert ComplementRequest.objects.get(dossier=dossier).items == ["identity", "vin"]
+    assert codes(ComplementRequest.objects.get(dossier=dossier)) == ["identity", "vin"]
 
 
 # --- bulk approval ---------------------------------------------------------------------------
@@ -482,3 +548,44 @@ def test_queue_page_offers_bulk_approval_of_low_risk_rows_only(client, django_ca
         response = client.post(reverse("agent-bulk-approve"), {"references": [low.reference]}, follow=True)
     assert len(scheduled) == 1  # the job starts once the request's work is committed
     assert "1 dossier(s) envoyé(s) en acceptation groupée" in html.unescape(response.content.decode())
+
+
+# --- the move of the old JSON lists ------------------------------------------------------------
+
+BEFORE_ITEMS = [("cert_workflow", "0005_decision_days")]
+AFTER_ITEMS = [("cert_workflow", "0007_remove_complementrequest_items_json")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_data_migration_moves_the_requested_items_to_one_row_each():
+    dossier, agent = factories.draft(filed_by=factories.citizen()), factories.agent()
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE_ITEMS)
+    OldRequest = executor.loader.project_state(BEFORE_ITEMS).apps.get_model(
+        "cert_workflow", "ComplementRequest"
+    )
+
+    def old_request(items, **times):
+        return OldRequest.objects.create(
+            dossier_id=dossier.pk,
+            cert_id=agent.cert_id,
+            items=items,
+            requested_by_id=agent.pk,
+            deadline=timezone.now(),
+            **times,
+        ).pk
+
+    answered = old_request(["insurance", "co2_g_km", "insurance"], answered_at=timezone.now())
+    stray = old_request(["identity", "colour"], expired_at=timezone.now())
+    empty = old_request([])
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(AFTER_ITEMS)
+
+    assert codes(ComplementRequest.objects.get(pk=answered)) == ["insurance", "co2_g_km"]
+    assert codes(ComplementRequest.objects.get(pk=stray)) == ["identity"]
+    assert codes(ComplementRequest.objects.get(pk=empty)) == []
+    columns = connection.introspection.get_table_description(
+        connection.cursor(), ComplementRequest._meta.db_table
+    )
+    assert not {"items", "items_json"} & {column.name for column in columns}

@@ -109,8 +109,27 @@ def test_approval_issues_the_certificate_and_a_cpi_with_a_new_plate_and_the_doss
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["camille.martin@example.fr"]
-    assert plate in message.subject and "disponible" in message.subject
-    assert dossier.reference in message.body
+    assert message.subject == f"Votre certificat d'immatriculation {plate} est disponible"
+    assert dossier.reference in message.body and f"immatriculé {plate}, est produit" in message.body
+    # The same text as HTML, for the clients that show it.
+    [(html, mimetype)] = message.alternatives
+    assert mimetype == "text/html" and '<html lang="fr">' in html
+    assert f"<strong>{dossier.reference}</strong>" in html and f"<strong>{plate}</strong>" in html
+
+
+def test_a_mail_server_outage_does_not_undo_the_issue(settings, django_capture_on_commit_callbacks):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 1, 2
+    cert = factories.CertFactory()
+    agent = factories.agent(cert=cert)
+    dossier = in_review(cert=cert, agent=agent, owner=factories.citizen(email="camille.martin@example.fr"))
+
+    dossier = decide(django_capture_on_commit_callbacks, dossier, agent)
+
+    assert dossier.state == State.ISSUED and dossier.issued_at is not None
+    assert document(dossier, DocumentKind.CERTIFICATE).rendered_at is not None
+    assert dossier.events.filter(to_state=State.ISSUED).count() == 1
+    assert mail.outbox == []
 
 
 def test_rerun_of_issue_and_render_creates_nothing_new(django_capture_on_commit_callbacks):
@@ -315,7 +334,7 @@ def test_rejection_and_complement_request_each_get_their_letter(django_capture_o
     request = ComplementRequest.objects.get(dossier=waiting)
     complement = document(waiting, DocumentKind.COMPLEMENT_LETTER)
     assert complement.complement_request == request and complement.rendered_at is not None
-    assert [item["code"] for item in complement.data["items"]] == ["proof_of_address"]
+    assert complement.data["items"] == [{"code": "proof_of_address", "label": "Justificatif de domicile"}]
     assert rejected.state == State.REJECTED and waiting.state == State.AWAITING_COMPLEMENT
     assert not IssuedDocument.objects.filter(kind__in=[DocumentKind.CERTIFICATE, DocumentKind.CPI]).exists()
 

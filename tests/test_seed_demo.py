@@ -125,7 +125,8 @@ def test_demo_work_went_through_the_workflow_for_every_procedure(settings):
             dossier.reference
         )
     for dossier in Dossier.objects.filter(state=State.AWAITING_COMPLEMENT):
-        assert ComplementRequest.objects.filter(dossier=dossier, answered_at__isnull=True).exists()
+        request = ComplementRequest.objects.get(dossier=dossier, answered_at__isnull=True)
+        assert [item.get_code_display() for item in request.items.all()] == ["Justificatif de domicile"]
     snapshot = StatsSnapshot.objects.latest()
     assert {c["code"] for c in snapshot.payload["centres"]} == set(
         Cert.objects.values_list("code", flat=True)

@@ -9,7 +9,7 @@ from django.db import connection
 from django.utils import timezone
 
 from cert_workflow import sweeps
-from cert_workflow.models import ComplementRequest, SweepAction
+from cert_workflow.models import ComplementItem, ComplementRequest, SweepAction
 from dossiers import services, transitions
 from dossiers.models import Dossier, State
 from portal.celery import app
@@ -50,13 +50,10 @@ def awaiting_complement(cert, agent, owner=None):
     dossier = transitions.dossier_transition(
         dossier=in_review(cert, agent, owner), to=State.AWAITING_COMPLEMENT, actor=agent
     )
-    ComplementRequest.objects.create(
-        dossier=dossier,
-        cert=cert,
-        items=["proof_of_address"],
-        requested_by=agent,
-        deadline=dossier.due_at,
+    request = ComplementRequest.objects.create(
+        dossier=dossier, cert=cert, requested_by=agent, deadline=dossier.due_at
     )
+    ComplementItem.objects.create(request=request, code="proof_of_address")
     return dossier
 
 
@@ -179,8 +176,12 @@ def test_unanswered_complement_rejects_the_dossier_and_tells_the_applicant(
     assert len(mail.outbox) == 1
     notice = mail.outbox[0]
     assert notice.to == ["camille.martin@example.fr"]
-    assert dossier.reference in notice.subject and dossier.reference in notice.body
-    assert "n'a pas été reçu dans le délai" in notice.body
+    assert notice.subject == f"Votre demande {dossier.reference} est refusée : complément non reçu"
+    assert dossier.reference in notice.body and "n'a pas été reçu dans le délai" in notice.body
+    # The same text as HTML, for the clients that show it.
+    [(html, mimetype)] = notice.alternatives
+    assert mimetype == "text/html" and '<html lang="fr">' in html
+    assert f"<strong>{dossier.reference}</strong>" in html and "n'a pas été reçu dans le délai" in html
 
     other.refresh_from_db()
     assert other.state == State.AWAITING_COMPLEMENT
@@ -208,6 +209,24 @@ def test_complement_notice_also_goes_to_the_holder_and_only_after_commit(django_
         callback()
 
     assert [sorted(m.to) for m in mail.outbox] == [["atelier@garage.example.fr", "titulaire@example.fr"]]
+
+
+def test_a_mail_server_outage_does_not_undo_the_refusal(settings, django_capture_on_commit_callbacks):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 1, 2
+    cert = factories.CertFactory()
+    agent = factories.agent(cert=cert)
+    dossier = awaiting_complement(cert, agent, factories.citizen(email="camille.martin@example.fr"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        result = sweeps.sweep_run(now=later(days=32))
+
+    assert result["complements_expired"] == 1
+    dossier.refresh_from_db()
+    assert dossier.state == State.REJECTED
+    assert ComplementRequest.objects.get(dossier=dossier).expired_at is not None
+    assert kinds(dossier) == ["complement_expired"]
+    assert mail.outbox == []
 
 
 def test_abandoned_draft_is_withdrawn_by_the_system():

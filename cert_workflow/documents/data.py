@@ -159,7 +159,10 @@ def _complement(dossier: Dossier, extra: dict[str, Any]) -> dict[str, Any]:
     else:
         request = requests.order_by("-requested_at").first()
     labels = dict(complement_items())
-    codes = extra.get("items", request.items if request else [])
+    if "items" in extra:  # a letter laid out without a stored request (its items given as codes)
+        codes = extra["items"]
+    else:
+        codes = [item.code for item in request.items.all()] if request else []
     deadline = extra.get("deadline", request.deadline if request else None)
     return {
         "items": [{"code": code, "label": labels.get(code, code)} for code in codes],

@@ -5,16 +5,15 @@ holder). Safe to run twice: a document already rendered, or being rendered by an
 skipped."""
 
 import hashlib
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.core import mail
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.core.mail import EmailMessage
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -27,8 +26,7 @@ from cert_workflow.enqueue import task_enqueue
 from cert_workflow.models import DocumentKind, IssuedDocument
 from dossiers.models import Dossier, State
 from dossiers.transitions import dossier_transition_many
-
-logger = logging.getLogger(__name__)
+from portal.mail import mail_render, mail_send_many
 
 # Namespace of the session advisory locks that keep two workers off the same document.
 _RENDER_LOCK_SPACE = 0x43474450  # "CGDP"
@@ -182,7 +180,7 @@ def _renders_record(*, stored: dict[int, dict[str, Any]], documents: list[Issued
             )
             notices = _issued_notices(dossier_ids=issued)
             # Mail leaves only once the issue is committed, and outside the transaction.
-            transaction.on_commit(lambda: _send(notices))
+            transaction.on_commit(lambda: mail_send_many(messages=notices, purpose="certificate notices"))
     return [d.pk for d in pending]
 
 
@@ -253,7 +251,7 @@ def _titles_supersede(*, certificates: list[IssuedDocument], vehicles: dict[int,
     return len(superseded)
 
 
-def _issued_notices(*, dossier_ids: list[int]) -> list[mail.EmailMessage]:
+def _issued_notices(*, dossier_ids: list[int]) -> list[EmailMessage]:
     """The e-mails telling the applicant (or the filing dealer) and the holder the card is ready."""
     messages = []
     rows = Dossier.objects.filter(pk__in=dossier_ids).select_related(
@@ -264,33 +262,12 @@ def _issued_notices(*, dossier_ids: list[int]) -> list[mail.EmailMessage]:
         recipients = sorted({address for address in (owner.email, dossier.holder.email) if address})
         if not recipients:
             continue
-        values = {
+        context = {
             "reference": dossier.reference,
             "plate": dossier.vehicle.plate or "",
             "make": dossier.vehicle.make,
             "model": dossier.vehicle.commercial_name,
             "url": settings.SITE_URL,
         }
-        subject = _("Votre certificat d'immatriculation %(plate)s est disponible") % values
-        body = (
-            _(
-                "Bonjour,\n\n"
-                "Votre demande %(reference)s est acceptée : le certificat d'immatriculation du "
-                "véhicule %(make)s %(model)s, immatriculé %(plate)s, est produit.\n\n"
-                "Vous pouvez le télécharger dès maintenant depuis votre espace sur le portail carte "
-                "grise : %(url)s\n\n"
-                "Ce message est envoyé automatiquement, merci de ne pas y répondre."
-            )
-            % values
-        )
-        messages.append(mail.EmailMessage(subject=subject, body=body, to=recipients))
+        messages.append(mail_render(to=recipients, template="certificate_issued", context=context))
     return messages
-
-
-def _send(messages: list[mail.EmailMessage]) -> None:
-    if not messages:
-        return
-    try:
-        mail.get_connection().send_messages(messages)
-    except Exception:  # the certificate is issued; a mail server outage must not undo it
-        logger.exception("issuing: %d certificate notices could not be sent", len(messages))

@@ -7,7 +7,7 @@ a lease the caller no longer holds a 409 with rule `lease_expired` or `lease_not
 
 from django.http import Http404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -136,6 +136,18 @@ class QueueClaimApi(LeaseAwareApi):
         return Response(DossierOutput(dossier).data)
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "enum": [code for code, _label in complements.complement_items()],
+        "description": "\n".join(f"* `{code}` - {label}" for code, label in complements.complement_items()),
+    }
+)
+class ComplementItemField(serializers.CharField):
+    """A code of ComplementItem: listed in the schema, checked by the decision service, so that an
+    unknown item gets the same error as in the agent's form."""
+
+
 class DossierDecisionApi(LeaseAwareApi):
     """Approve, reject (reason code from the list + text) or ask for a complement (items)."""
 
@@ -153,7 +165,7 @@ class DossierDecisionApi(LeaseAwareApi):
         message = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
         items = serializers.ListField(
             help_text="Pour un complément : types de pièce (DocumentKind) ou noms de champ de docs/domain/FIELDS.md.",
-            child=serializers.CharField(max_length=40),
+            child=ComplementItemField(max_length=40),
             required=False,
             default=list,
         )

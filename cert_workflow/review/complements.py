@@ -1,69 +1,37 @@
-"""Complements: what an agent may ask for, the applicant's deadline, and the answer that queues
-the dossier again."""
+"""Complements: what an agent may ask for, the applicant's deadline, the request itself, the answer
+that queues the dossier again, and the refusal once the deadline passed (every write of a
+ComplementRequest and its items is here)."""
 
 import calendar
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
-from cert_workflow.models import ComplementRequest
+from cert_workflow.models import (
+    COMPLEMENT_HOLDER_FIELDS,
+    COMPLEMENT_ITEM_CHOICES,
+    COMPLEMENT_VEHICLE_FIELDS,
+    ComplementItem,
+    ComplementRequest,
+)
 from dossiers import states
 from dossiers.models import DocumentKind, Dossier, State
-from dossiers.transitions import dossier_transition
+from dossiers.transitions import dossier_transition, dossier_transition_many
+from portal.mail import mail_render, mail_send_many
 from portal.models import User
 
 # A dossier whose applicant answered a complement request comes back ahead of new work.
 COMPLEMENT_PRIORITY = 10
 
-# French labels of the docs/domain/FIELDS.md names an agent may ask to be corrected, with the certificate code.
-_VEHICLE_FIELD_LABELS = {
-    "vin": gettext_lazy("E — VIN"),
-    "plate": gettext_lazy("A — Immatriculation"),
-    "first_registration_date": gettext_lazy("B — Date de première immatriculation"),
-    "make": gettext_lazy("D.1 — Marque"),
-    "type_variant_version": gettext_lazy("D.2 — Type variante version"),
-    "cnit": gettext_lazy("D.2.1 — CNIT"),
-    "commercial_name": gettext_lazy("D.3 — Dénomination commerciale"),
-    "max_mass_kg": gettext_lazy("F.1 — Masse max techniquement admissible"),
-    "ptac_kg": gettext_lazy("F.2 — PTAC"),
-    "ptra_kg": gettext_lazy("F.3 — PTRA"),
-    "mass_kg": gettext_lazy("G — Masse en service"),
-    "empty_mass_kg": gettext_lazy("G.1 — Poids à vide national"),
-    "eu_category": gettext_lazy("J — Catégorie CE"),
-    "genre": gettext_lazy("J.1 — Genre national"),
-    "eu_body": gettext_lazy("J.2 — Carrosserie CE"),
-    "body": gettext_lazy("J.3 — Carrosserie nationale"),
-    "approval_number": gettext_lazy("K — Numéro de réception"),
-    "displacement_cm3": gettext_lazy("P.1 — Cylindrée"),
-    "power_kw": gettext_lazy("P.2 — Puissance nette max"),
-    "energy": gettext_lazy("P.3 — Énergie"),
-    "fiscal_power": gettext_lazy("P.6 — Puissance administrative"),
-    "seats": gettext_lazy("S.1 — Places assises"),
-    "standing_places": gettext_lazy("S.2 — Places debout"),
-    "co2_g_km": gettext_lazy("V.7 — CO2"),
-    "euro_class": gettext_lazy("V.9 — Classe environnementale"),
-}
-_HOLDER_FIELD_LABELS = {
-    "holder_kind": gettext_lazy("Type de titulaire"),
-    "last_name": gettext_lazy("C.1 — Nom"),
-    "first_names": gettext_lazy("C.1 — Prénoms"),
-    "birth_date": gettext_lazy("Date de naissance"),
-    "company_name": gettext_lazy("C.1 — Raison sociale"),
-    "siret": gettext_lazy("SIRET"),
-    "email": gettext_lazy("Courriel"),
-    "address_line": gettext_lazy("C.3 — Adresse"),
-    "postcode": gettext_lazy("C.3 — Code postal"),
-    "city": gettext_lazy("C.3 — Commune"),
-    "department": gettext_lazy("Département"),
-}
-
-
-VEHICLE_FIELDS = tuple(_VEHICLE_FIELD_LABELS)
-HOLDER_FIELDS = tuple(_HOLDER_FIELD_LABELS)
+VEHICLE_FIELDS = tuple(COMPLEMENT_VEHICLE_FIELDS)
+HOLDER_FIELDS = tuple(COMPLEMENT_HOLDER_FIELDS)
 
 
 def document_items() -> list[tuple[str, str]]:
@@ -73,12 +41,16 @@ def document_items() -> list[tuple[str, str]]:
 
 def field_items() -> list[tuple[str, str]]:
     """The vehicle and holder fields (docs/domain/FIELDS.md names) an agent may ask to be corrected."""
-    return [(name, str(label)) for name, label in {**_VEHICLE_FIELD_LABELS, **_HOLDER_FIELD_LABELS}.items()]
+    return [
+        (name, str(label))
+        for name, label in {**COMPLEMENT_VEHICLE_FIELDS, **COMPLEMENT_HOLDER_FIELDS}.items()
+    ]
 
 
 def complement_items() -> list[tuple[str, str]]:
-    """What a complement request may ask for: document kinds, then vehicle and holder fields."""
-    return document_items() + field_items()
+    """What a complement request may ask for (the choices of ComplementItem.code): document kinds,
+    then vehicle and holder fields, with their French labels."""
+    return [(code, str(label)) for code, label in COMPLEMENT_ITEM_CHOICES]
 
 
 def complement_deadline(*, now: datetime) -> datetime:
@@ -87,6 +59,24 @@ def complement_deadline(*, now: datetime) -> datetime:
     year, month = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
     day = min(local.day, calendar.monthrange(year, month)[1])
     return timezone.make_aware(datetime(year, month, day, 23, 59, 59))
+
+
+def complement_request_open(
+    *, dossier: Dossier, agent: User, items: Sequence[str], message: str, deadline: datetime
+) -> ComplementRequest:
+    """The request of a dossier the caller is moving to awaiting_complement, with one ComplementItem
+    per item in the order given. Items are known codes (decisions.decision_clean); the caller owns
+    the transaction."""
+    request = ComplementRequest.objects.create(
+        dossier=dossier, cert_id=dossier.cert_id, message=message, requested_by=agent, deadline=deadline
+    )
+    ComplementItem.objects.bulk_create([ComplementItem(request=request, code=code) for code in items])
+    return request
+
+
+def complement_item_labels(*, request: ComplementRequest) -> list[str]:
+    """What `request` asks for, in French, in the order asked (prefetch `items` for many requests)."""
+    return [item.get_code_display() for item in request.items.all()]
 
 
 def complement_answer(*, dossier: Dossier, actor: User) -> Dossier:
@@ -114,3 +104,43 @@ def complement_answer(*, dossier: Dossier, actor: User) -> Dossier:
             data={"complement_request": request.pk},
             changes={"cert": request.cert, "priority": max(locked.priority, COMPLEMENT_PRIORITY)},
         )
+
+
+def complement_expire_many(
+    *, dossier_ids: list[int], now: datetime, audit: dict[str, Any] | None = None
+) -> list[int]:
+    """Refuse those of the row-locked `dossier_ids` still awaiting a complement, mark their open
+    request expired and, once committed, tell each applicant (and holder) by e-mail; the ids
+    refused. `audit` is added to each transition's event data. The caller owns the transaction."""
+    moved = dossier_transition_many(
+        dossier_ids=dossier_ids,
+        to=State.REJECTED,
+        actor=None,
+        reason=_("Le complément demandé n'a pas été fourni dans le délai : la demande est refusée."),
+        data={pk: dict(audit or {}) for pk in dossier_ids},
+    )
+    ComplementRequest.objects.filter(
+        dossier_id__in=moved, answered_at__isnull=True, expired_at__isnull=True
+    ).update(expired_at=now)
+    notices = _expiry_notices(dossier_ids=moved)
+    # The mail leaves only once the refusal is committed, and outside the transaction.
+    transaction.on_commit(lambda: mail_send_many(messages=notices, purpose="complement-expiry notices"))
+    return moved
+
+
+def _expiry_notices(*, dossier_ids: list[int]) -> list[EmailMessage]:
+    """The e-mails telling each applicant (and the holder) that their dossier was closed."""
+    messages = []
+    rows = Dossier.objects.filter(pk__in=dossier_ids).select_related("holder", "applicant", "filed_by")
+    for dossier in rows.order_by("pk"):
+        owner = dossier.applicant or dossier.filed_by
+        recipients = sorted({address for address in (owner.email, dossier.holder.email) if address})
+        if not recipients:
+            continue
+        context = {
+            "reference": dossier.reference,
+            "procedure": dossier.get_procedure_display(),
+            "url": settings.SITE_URL,
+        }
+        messages.append(mail_render(to=recipients, template="complement_expired", context=context))
+    return messages

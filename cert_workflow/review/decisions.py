@@ -10,9 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from cert_workflow.models import ComplementRequest
 from cert_workflow.review.claim import locked_in_review, require_reviewer
-from cert_workflow.review.complements import complement_deadline, complement_items
+from cert_workflow.review.complements import complement_deadline, complement_items, complement_request_open
 from dossiers.errors import FieldError, InvalidInput
 from dossiers.models import Dossier, State
 from dossiers.transitions import dossier_transition
@@ -126,7 +125,7 @@ def dossier_decide(
     """Approve, reject (reason code + text) or ask for a complement (items, one-month deadline).
 
     Only the holder of the live lease, or a supervisor, decides; the complement pauses the clock
-    (due_at = deadline) and opens a ComplementRequest for the applicant.
+    (due_at = deadline) and opens a ComplementRequest, one ComplementItem per item, for the applicant.
     """
     require_reviewer(agent)
     clean = decision_clean(decision=decision, reason=reason, message=message, items=items)
@@ -141,13 +140,8 @@ def dossier_decide(
             data.update(reason_code=clean.reason_code, message=clean.message)
         elif clean.decision == Decision.REQUEST_COMPLEMENT:
             deadline = complement_deadline(now=timezone.now())
-            request = ComplementRequest.objects.create(
-                dossier=locked,
-                cert_id=locked.cert_id,
-                items=list(clean.items),
-                message=clean.message,
-                requested_by=agent,
-                deadline=deadline,
+            request = complement_request_open(
+                dossier=locked, agent=agent, items=clean.items, message=clean.message, deadline=deadline
             )
             data.update(complement_request=request.pk, items=list(clean.items), deadline=deadline.isoformat())
             changes["due_at"] = deadline

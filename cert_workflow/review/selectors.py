@@ -108,6 +108,7 @@ def dossier_for_agent(*, agent: User, reference: str) -> Dossier:
     dossier.complement_list = list(
         ComplementRequest.objects.filter(dossier=dossier)
         .select_related("requested_by")
+        .prefetch_related("items")
         .order_by("-requested_at")
     )
     return dossier

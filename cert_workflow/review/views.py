@@ -150,9 +150,8 @@ def _dossier_page(
     for document in dossier.documents_list:
         document.is_pdf = document.content_type == "application/pdf"
         document.is_image = document.content_type.startswith("image/")
-    labels = dict(complements.complement_items())
     for request_row in dossier.complement_list:
-        request_row.item_labels = [labels.get(item, item) for item in request_row.items]
+        request_row.item_labels = complements.complement_item_labels(request=request_row)
     posted_items = posted.getlist("items") if posted is not None else []
     for check in dossier.check_list:
         check.badge = OUTCOME_BADGES.get(check.outcome, "")
