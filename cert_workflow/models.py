@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from dossiers.models import Cert, Dossier, Procedure
+from dossiers.models import VEHICLE_FIELDS, Cert, Dossier, Procedure, vehicle_field_label
 from dossiers.models import DocumentKind as UploadKind
 
 
@@ -154,33 +154,7 @@ class RoutingDecision(models.Model):
 # What a complement request may ask for: a kind of document to upload, or a vehicle or holder field
 # to correct (docs/domain/FIELDS.md names, labelled with their certificate code). A fixed list, so the codes are
 # the choices of ComplementItem.code; people only ever see the French labels.
-COMPLEMENT_VEHICLE_FIELDS = {
-    "vin": _("E — VIN"),
-    "plate": _("A — Immatriculation"),
-    "first_registration_date": _("B — Date de première immatriculation"),
-    "make": _("D.1 — Marque"),
-    "type_variant_version": _("D.2 — Type variante version"),
-    "cnit": _("D.2.1 — CNIT"),
-    "commercial_name": _("D.3 — Dénomination commerciale"),
-    "max_mass_kg": _("F.1 — Masse max techniquement admissible"),
-    "ptac_kg": _("F.2 — PTAC"),
-    "ptra_kg": _("F.3 — PTRA"),
-    "mass_kg": _("G — Masse en service"),
-    "empty_mass_kg": _("G.1 — Poids à vide national"),
-    "eu_category": _("J — Catégorie CE"),
-    "genre": _("J.1 — Genre national"),
-    "eu_body": _("J.2 — Carrosserie CE"),
-    "body": _("J.3 — Carrosserie nationale"),
-    "approval_number": _("K — Numéro de réception"),
-    "displacement_cm3": _("P.1 — Cylindrée"),
-    "power_kw": _("P.2 — Puissance nette max"),
-    "energy": _("P.3 — Énergie"),
-    "fiscal_power": _("P.6 — Puissance administrative"),
-    "seats": _("S.1 — Places assises"),
-    "standing_places": _("S.2 — Places debout"),
-    "co2_g_km": _("V.7 — CO2"),
-    "euro_class": _("V.9 — Classe environnementale"),
-}
+COMPLEMENT_VEHICLE_FIELDS = {name: vehicle_field_label(name) for name in VEHICLE_FIELDS}
 COMPLEMENT_HOLDER_FIELDS = {
     "holder_kind": _("Type de titulaire"),
     "last_name": _("C.1 — Nom"),

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 
@@ -77,34 +78,58 @@ class Cert(models.Model):
 
 
 class Vehicle(models.Model):
-    vin = models.CharField("E", max_length=17, unique=True)
-    plate = models.CharField("A", max_length=9, unique=True, null=True, blank=True)
-    first_registration_date = models.DateField("B", null=True, blank=True)
-    make = models.CharField("D.1", max_length=60)
-    type_variant_version = models.CharField("D.2", max_length=60, blank=True)
-    cnit = models.CharField("D.2.1", max_length=15, blank=True)
-    commercial_name = models.CharField("D.3", max_length=80)
-    max_mass_kg = models.PositiveIntegerField("F.1", null=True, blank=True)
-    ptac_kg = models.PositiveIntegerField("F.2", null=True, blank=True)
-    ptra_kg = models.PositiveIntegerField("F.3", null=True, blank=True)
-    mass_kg = models.PositiveIntegerField("G", null=True, blank=True)
-    empty_mass_kg = models.PositiveIntegerField("G.1", null=True, blank=True)
-    eu_category = models.CharField("J", max_length=5, blank=True)
-    genre = models.CharField("J.1", max_length=5)
-    eu_body = models.CharField("J.2", max_length=5, blank=True)
-    body = models.CharField("J.3", max_length=10, blank=True)
-    approval_number = models.CharField("K", max_length=40, blank=True)
-    displacement_cm3 = models.PositiveIntegerField("P.1", null=True, blank=True)
-    power_kw = models.DecimalField("P.2", max_digits=6, decimal_places=1, null=True, blank=True)
-    energy = models.CharField("P.3", max_length=2)
-    fiscal_power = models.PositiveSmallIntegerField("P.6")
-    seats = models.PositiveSmallIntegerField("S.1", null=True, blank=True)
-    standing_places = models.PositiveSmallIntegerField("S.2", null=True, blank=True)
-    co2_g_km = models.PositiveSmallIntegerField("V.7", null=True, blank=True)
-    euro_class = models.CharField("V.9", max_length=20, blank=True)
-    noise_db = models.PositiveSmallIntegerField("U.1", null=True, blank=True)
-    noise_rpm = models.PositiveIntegerField("U.2", null=True, blank=True)
-    technical_inspection_date = models.DateField("X.1", null=True, blank=True)
+    """A vehicle of the register. Each certificate field's verbose name is its code on the
+    certificate and its help text the French header of docs/domain/FIELDS.md, so that labels
+    (« D.1 — Marque »), the API schema and batch headers all come from here."""
+
+    vin = models.CharField("E", max_length=17, unique=True, help_text=_("VIN"))
+    plate = models.CharField(
+        "A", max_length=9, unique=True, null=True, blank=True, help_text=_("Immatriculation")
+    )
+    first_registration_date = models.DateField(
+        "B", null=True, blank=True, help_text=_("Date de première immatriculation")
+    )
+    make = models.CharField("D.1", max_length=60, help_text=_("Marque"))
+    type_variant_version = models.CharField(
+        "D.2", max_length=60, blank=True, help_text=_("Type variante version")
+    )
+    cnit = models.CharField("D.2.1", max_length=15, blank=True, help_text=_("CNIT"))
+    commercial_name = models.CharField("D.3", max_length=80, help_text=_("Dénomination commerciale"))
+    max_mass_kg = models.PositiveIntegerField(
+        "F.1", null=True, blank=True, help_text=_("Masse max techniquement admissible")
+    )
+    ptac_kg = models.PositiveIntegerField("F.2", null=True, blank=True, help_text=_("PTAC"))
+    ptra_kg = models.PositiveIntegerField("F.3", null=True, blank=True, help_text=_("PTRA"))
+    mass_kg = models.PositiveIntegerField("G", null=True, blank=True, help_text=_("Masse en service"))
+    empty_mass_kg = models.PositiveIntegerField(
+        "G.1", null=True, blank=True, help_text=_("Poids à vide national")
+    )
+    eu_category = models.CharField("J", max_length=5, blank=True, help_text=_("Catégorie CE"))
+    genre = models.CharField("J.1", max_length=5, help_text=_("Genre national"))
+    eu_body = models.CharField("J.2", max_length=5, blank=True, help_text=_("Carrosserie CE"))
+    body = models.CharField("J.3", max_length=10, blank=True, help_text=_("Carrosserie nationale"))
+    approval_number = models.CharField("K", max_length=40, blank=True, help_text=_("Numéro de réception"))
+    displacement_cm3 = models.PositiveIntegerField("P.1", null=True, blank=True, help_text=_("Cylindrée"))
+    power_kw = models.DecimalField(
+        "P.2", max_digits=6, decimal_places=1, null=True, blank=True, help_text=_("Puissance nette max")
+    )
+    energy = models.CharField("P.3", max_length=2, help_text=_("Énergie"))
+    fiscal_power = models.PositiveSmallIntegerField("P.6", help_text=_("Puissance administrative"))
+    seats = models.PositiveSmallIntegerField("S.1", null=True, blank=True, help_text=_("Places assises"))
+    standing_places = models.PositiveSmallIntegerField(
+        "S.2", null=True, blank=True, help_text=_("Places debout")
+    )
+    co2_g_km = models.PositiveSmallIntegerField("V.7", null=True, blank=True, help_text=_("CO2"))
+    euro_class = models.CharField("V.9", max_length=20, blank=True, help_text=_("Classe environnementale"))
+    noise_db = models.PositiveSmallIntegerField(
+        "U.1", null=True, blank=True, help_text=_("Niveau sonore à l'arrêt")
+    )
+    noise_rpm = models.PositiveIntegerField(
+        "U.2", null=True, blank=True, help_text=_("Régime moteur du niveau sonore")
+    )
+    technical_inspection_date = models.DateField(
+        "X.1", null=True, blank=True, help_text=_("Date du contrôle technique")
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -120,6 +145,12 @@ class Vehicle(models.Model):
 VEHICLE_FIELDS: tuple[str, ...] = tuple(
     f.name for f in Vehicle._meta.concrete_fields if f.name not in ("id", "created_at")
 )
+
+
+def vehicle_field_label(name: str) -> str:
+    """A vehicle field as people read it: its certificate code and French name (« D.1 — Marque »)."""
+    field = Vehicle._meta.get_field(name)
+    return format_lazy("{} — {}", field.verbose_name, field.help_text)
 
 
 class HolderKind(models.TextChoices):
