@@ -322,7 +322,7 @@ def test_agent_page_shows_the_typed_facts_with_french_labels(client):
         ("Date et heure de la cession", "14/11/2026 10:30"),
         ("Kilométrage", "48200"),
         ("Code de cession", "K7P2M9Q4"),
-        ("Niveau sonore à l'arrêt (U.1)", "78 dB(A)"),
+        ("U.1 — Niveau sonore à l'arrêt", "78"),
         ("Mention Z.1", "ATTELAGE AUTORISÉ"),
         ("Paiements enregistrés", "Aucun"),
     ):
