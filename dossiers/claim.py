@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from dossiers import states
 from dossiers.models import Dossier, DossierEvent, State
-from dossiers.transitions import dossier_transition, on_enter_schedule
+from dossiers.transitions import EVENT_COLUMNS, dossier_transition, on_enter_schedule
 from portal.models import User
 
 
@@ -55,20 +55,8 @@ def _claim_sql(order: tuple[str, ...]) -> str:
     tables and columns."""
     qn = connection.ops.quote_name
     columns = ", ".join(qn(f.column) for f in Dossier._meta.concrete_fields)
-    event_columns = ", ".join(
-        qn(DossierEvent._meta.get_field(name).column)
-        for name in (
-            "dossier",
-            "actor",
-            "actor_role",
-            "action",
-            "from_state",
-            "to_state",
-            "reason",
-            "data",
-            "created_at",
-        )
-    )
+    # The audit row's columns in EVENT_COLUMNS' order, as the set-based transitions write them.
+    event_columns = ", ".join(qn(DossierEvent._meta.get_field(name).column) for name in EVENT_COLUMNS)
     # Identifiers from the models' metadata and the two states are interpolated; the other values
     # are parameters. The states must be literals: with `state = $1` a generic plan cannot use the
     # partial queue index (its predicate is `state = 'queued'`), so PostgreSQL would plan the

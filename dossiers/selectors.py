@@ -46,3 +46,10 @@ def dossier_payment(*, dossier: Dossier) -> dict[str, object]:
     else:
         status = "paid"
     return {"status": status, "paid": paid}
+
+
+def dossier_mail_recipients(*, dossier: Dossier) -> list[str]:
+    """Who is told by e-mail what happens to a dossier: its applicant (or the dealer staff who
+    filed it) and its holder, each address once. Needs `applicant`, `filed_by` and `holder` loaded."""
+    owner = dossier.applicant or dossier.filed_by
+    return sorted({address for address in (owner.email, dossier.holder.email) if address})

@@ -25,6 +25,7 @@ from cert_workflow.documents.signing import verification_url
 from cert_workflow.enqueue import task_enqueue
 from cert_workflow.models import DocumentKind, IssuedDocument
 from dossiers.models import Dossier, State
+from dossiers.selectors import dossier_mail_recipients
 from dossiers.transitions import dossier_transition_many
 from portal.mail import mail_render, mail_send_many
 
@@ -258,8 +259,7 @@ def _issued_notices(*, dossier_ids: list[int]) -> list[EmailMessage]:
         "holder", "vehicle", "applicant", "filed_by"
     )
     for dossier in rows:
-        owner = dossier.applicant or dossier.filed_by
-        recipients = sorted({address for address in (owner.email, dossier.holder.email) if address})
+        recipients = dossier_mail_recipients(dossier=dossier)
         if not recipients:
             continue
         context = {

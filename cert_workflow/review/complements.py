@@ -23,6 +23,7 @@ from cert_workflow.models import (
 )
 from dossiers import states
 from dossiers.models import DocumentKind, Dossier, State
+from dossiers.selectors import dossier_mail_recipients
 from dossiers.transitions import dossier_transition, dossier_transition_many
 from portal.mail import mail_render, mail_send_many
 from portal.models import User
@@ -133,8 +134,7 @@ def _expiry_notices(*, dossier_ids: list[int]) -> list[EmailMessage]:
     messages = []
     rows = Dossier.objects.filter(pk__in=dossier_ids).select_related("holder", "applicant", "filed_by")
     for dossier in rows.order_by("pk"):
-        owner = dossier.applicant or dossier.filed_by
-        recipients = sorted({address for address in (owner.email, dossier.holder.email) if address})
+        recipients = dossier_mail_recipients(dossier=dossier)
         if not recipients:
             continue
         context = {
