@@ -14,6 +14,8 @@ from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from pypdf import PdfReader
 
@@ -23,7 +25,7 @@ from cert_workflow.documents.data import one_month_after
 from cert_workflow.management.commands.verify_document import EXIT_SUPERSEDED
 from cert_workflow.models import ComplementRequest, DocumentKind, IssuedDocument, SweepAction
 from cert_workflow.review import decisions
-from dossiers import services
+from dossiers import services, transitions
 from dossiers.models import Dossier, Procedure, State, Vehicle
 from dossiers.plates import validate_plate
 from tests import factories
@@ -394,3 +396,28 @@ def test_sweep_requeues_a_document_left_pending_once_per_period(django_capture_o
     assert letter.rendered_at is not None
     actions = SweepAction.objects.filter(dossier=dossier, kind=sweeps.RENDER_REQUEUED)
     assert [a.data["document"] for a in actions] == [letter.pk, letter.pk]
+
+
+def test_issuing_reads_a_batch_in_the_same_number_of_queries_whatever_its_size():
+    cert = factories.CertFactory()
+
+    def approved(count):
+        ids = []
+        for _ in range(count):
+            agent = factories.agent(cert=cert)
+            dossier = in_review(cert=cert, agent=agent)
+            services.title_mentions_set(dossier=dossier, mentions=["ATTELAGE AUTORISÉ"])
+            transitions.dossier_transition(dossier=dossier, to=State.APPROVED, actor=agent)
+            ids.append(dossier.pk)
+        return ids
+
+    counts = []
+    for ids in (approved(2), approved(6)):
+        with CaptureQueriesContext(connection) as queries:
+            issued = issuing.documents_issue(dossier_ids=ids, kind=DocumentKind.CERTIFICATE)
+        assert len(issued) == len(ids)
+        counts.append(len(queries))
+    # Set-based: the mentions (Z.1-Z.4) of every dossier come with the batch, not one query each.
+    assert counts[0] == counts[1]
+    data = IssuedDocument.objects.filter(dossier_id=ids[0], kind=DocumentKind.CERTIFICATE).get().data
+    assert data["Z.1"] == "ATTELAGE AUTORISÉ"

@@ -101,7 +101,9 @@ def _fees(dossier: Dossier) -> dict[str, str]:
 
 
 def _certificate_fields(*, dossier: Dossier, issued_at: datetime) -> dict[str, str]:
-    mentions = [mention.text for mention in dossier.mentions.order_by("position") if mention.text.strip()]
+    # .all() and a sort here, not order_by(): the issuing query prefetches every dossier's mentions.
+    ordered = sorted(dossier.mentions.all(), key=lambda mention: mention.position)
+    mentions = [mention.text for mention in ordered if mention.text.strip()]
     if dossier.procedure == Procedure.DUPLICATE:
         mentions.insert(0, DUPLICATE_MENTION)
     mentions = (mentions + ["", "", "", ""])[:4]

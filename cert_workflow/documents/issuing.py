@@ -153,7 +153,11 @@ def documents_issue(
             done = set(existing.values_list("dossier_id", flat=True))
             todo = [pk for pk in ids if pk not in done]
         if todo:
-            dossiers = Dossier.objects.filter(pk__in=todo).select_related("vehicle", "holder", "cert")
+            dossiers = (
+                Dossier.objects.filter(pk__in=todo)
+                .select_related("vehicle", "holder", "cert")
+                .prefetch_related("mentions")
+            )
             serials = iter(serials_allocate(count=len(todo), year=timezone.localdate(now).year))
             valid_until = one_month_after(now) if kind == DocumentKind.CPI else None
             rows = []
