@@ -397,7 +397,6 @@ def sale_clean(data: dict[str, Any], *, prefix: str = "sale.") -> dict[str, Any]
     try:
         sold_at = clean["sold_at"] = parse_moment(data.get("sold_at"))
     except ValueError:
-        sold_at = None
         errors.add(
             "sold_at", "datetime", _("Date et heure attendues (AAAA-MM-JJTHH:MM)."), "AAAA-MM-JJTHH:MM"
         )
