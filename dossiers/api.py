@@ -16,7 +16,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dossiers import documents, selectors, services
-from dossiers.cleaning import DOSSIER_INPUT_FIELDS, PROCEDURE_FACTS, SALE_FIELDS, VEHICLE_INT_RANGES
+from dossiers.cleaning import (
+    DOSSIER_INPUT_FIELDS,
+    PROCEDURE_FACTS,
+    SALE_FIELDS,
+    SALE_MILEAGE_RANGE,
+    VEHICLE_INT_RANGES,
+)
 from dossiers.models import (
     HOLDER_FIELDS,
     VEHICLE_FIELDS,
@@ -68,6 +74,8 @@ class SaleInput(serializers.ModelSerializer):
         fields = SALE_FIELDS
         extra_kwargs = {
             "sold_at": {"required": True, "allow_null": False},
+            # dossiers.cleaning's bounds, not the column's.
+            "mileage_km": {"min_value": SALE_MILEAGE_RANGE[0], "max_value": SALE_MILEAGE_RANGE[1]},
             "code_de_cession": {"help_text": "Espaces et tirets ignorés, mis en majuscules."},
         }
 

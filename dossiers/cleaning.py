@@ -8,12 +8,14 @@ pure validators of dossiers.validators; reading typed-in numbers and dates is do
 
 import re
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
@@ -25,6 +27,7 @@ from dossiers.models import (
     Holder,
     HolderKind,
     Procedure,
+    Sale,
     Vehicle,
 )
 from dossiers.parsing import parse_day, parse_decimal, parse_int, parse_moment
@@ -65,7 +68,30 @@ HOLDER_TEXT_FIELDS = {
     name: Holder._meta.get_field(name).max_length
     for name in ("last_name", "first_names", "company_name", "address_line", "city")
 }
+EMAIL_MAX_LENGTH = Holder._meta.get_field("email").max_length  # 254, RFC 5321's path limit
 SALE_FIELDS = ("sold_at", "mileage_km", "code_de_cession")
+SALE_MILEAGE_RANGE = (0, 2_000_000)
+CODE_DE_CESSION_MAX_LENGTH = Sale._meta.get_field("code_de_cession").max_length
+# P.2 as the column holds it: a value with more decimals is refused, not silently rounded.
+POWER_KW_STEP = Decimal(1).scaleb(-Vehicle._meta.get_field("power_kw").decimal_places)
+POWER_KW_MAX = Decimal(10_000)
+
+# The plausible days of each date field. A typo such as 0202 or 9999 is refused here rather than
+# stored: years near 1 and 9999 also overflow when a moment is converted to UTC. A latest day of
+# None means today: a birth or a first registration cannot lie in the future.
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(2100, 12, 31)
+DAY_RANGES: dict[str, tuple[date, date | None]] = {
+    "birth_date": (EARLIEST_DAY, None),
+    "first_registration_date": (EARLIEST_DAY, None),
+    "technical_inspection_date": (EARLIEST_DAY, LATEST_DAY),
+    "validity_until": (EARLIEST_DAY, LATEST_DAY),
+}
+# A sale is declared once it has happened: from this moment until now.
+EARLIEST_SALE = datetime(1900, 1, 1, tzinfo=UTC)
+# C0 and C1 control characters: nobody types them into a name or an address, PostgreSQL refuses
+# NUL, and the others corrupt what is printed. Surrounding newlines and tabs are stripped first.
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # What each procedure accepts besides procedure, vehicle and holder: the API's input per
 # procedure is built from this, and anything else is refused as an unknown field.
 PROCEDURE_FACTS: dict[str, tuple[str, ...]] = {
@@ -90,16 +116,92 @@ class _Collector:
         self.errors.append(FieldError(f"{self.prefix}{field}", rule, message, expected))
 
     def run(self, field: str, func: Callable[[Any], Any], value: Any, expected: str = "") -> Any:
-        """Apply a validator from dossiers.validators; record its ValidationError as a FieldError."""
+        """Apply a validator from dossiers.validators; record its ValidationError as a FieldError.
+
+        A None value is one already refused (see text): nothing more is said about it."""
+        if value is None:
+            return None
         try:
             return func(value)
         except ValidationError as exc:
             self.add(field, exc.code or "invalid", " ".join(exc.messages), expected)
             return None
 
+    def text(self, field: str, raw: Any, *, max_length: int | None = None) -> str | None:
+        """The stripped text of a text field, "" when absent or null; None once its error is recorded.
 
-def _text(raw: Any) -> str:
-    return "" if raw is None else str(raw).strip()
+        Every text field of every input goes through here: a JSON number, list or object is not
+        text (storing its Python str() would be), nor is a lone surrogate or a control character."""
+        if raw is None:
+            return ""
+        if not isinstance(raw, str):
+            self.add(field, "string", _("Texte attendu."), _("une chaîne de caractères"))
+            return None
+        try:
+            raw.encode("utf-8")
+        except UnicodeEncodeError:
+            self.add(
+                field, "encoding", _("Caractère invalide : le texte n'est pas de l'UTF-8 valide."), "UTF-8"
+            )
+            return None
+        value = raw.strip()
+        if _CONTROL_CHARACTER.search(value):
+            self.add(
+                field,
+                "control_character",
+                _("Caractère de contrôle interdit (tabulation, retour à la ligne, NUL...)."),
+                _("du texte sur une ligne"),
+            )
+            return None
+        if max_length is not None and len(value) > max_length:
+            self.add(
+                field,
+                "max_length",
+                _("Au plus %(n)d caractères.") % {"n": max_length},
+                _("%(n)d caractères au plus") % {"n": max_length},
+            )
+            return None
+        return value
+
+    def day(self, field: str, raw: Any) -> date | None:
+        """A date within DAY_RANGES[field]; None when absent or once its error is recorded."""
+        try:
+            value = parse_day(raw)
+        except ValueError:
+            self.add(field, "date", str(_DATE_MESSAGE), "AAAA-MM-JJ")
+            return None
+        if value is None:
+            return None
+        earliest, latest = DAY_RANGES.get(field, (EARLIEST_DAY, LATEST_DAY))
+        if latest is None and value > timezone.localdate():
+            self.add(
+                field,
+                "future",
+                _("Cette date ne peut pas être dans le futur."),
+                _("au plus tard aujourd'hui"),
+            )
+            return None
+        if value < earliest or (latest is not None and value > latest):
+            last = (latest or timezone.localdate()).strftime("%d/%m/%Y")
+            self.add(
+                field,
+                "range",
+                _("Date attendue entre le %(first)s et le %(last)s.")
+                % {"first": earliest.strftime("%d/%m/%Y"), "last": last},
+                f"{earliest:%d/%m/%Y}–{last}",
+            )
+            return None
+        return value
+
+
+def _upper(value: str | None) -> str | None:
+    return value.upper() if value is not None else None
+
+
+def _shown(key: str) -> str:
+    """A key as it can be echoed in an error: at most 100 characters, no surrogate or control."""
+    key = key[:100].encode("utf-8", "replace").decode("utf-8")
+    return _CONTROL_CHARACTER.sub("\ufffd", key)
 
 
 def vehicle_clean(data: dict[str, Any], *, prefix: str = "vehicle.") -> dict[str, Any]:
@@ -110,23 +212,16 @@ def vehicle_clean(data: dict[str, Any], *, prefix: str = "vehicle.") -> dict[str
     clean["vin"] = errors.run(
         "vin",
         validators.validate_vin,
-        _text(data.get("vin")),
+        errors.text("vin", data.get("vin")),
         _("17 caractères, chiffres et lettres sauf I, O et Q"),
     )
-    plate = _text(data.get("plate"))
-    clean["plate"] = errors.run("plate", plates.validate_plate, plate, "AA-123-AA") if plate else None
+    plate = errors.text("plate", data.get("plate"))
+    clean["plate"] = errors.run("plate", plates.validate_plate, plate or None, "AA-123-AA")
 
     for name, (required, max_length) in VEHICLE_TEXT_FIELDS.items():
-        value = _text(data.get(name))
-        if required and not value:
+        value = errors.text(name, data.get(name), max_length=max_length)
+        if required and value == "":
             errors.add(name, "required", _("Ce champ est obligatoire."))
-        elif len(value) > max_length:
-            errors.add(
-                name,
-                "max_length",
-                _("Au plus %(n)d caractères.") % {"n": max_length},
-                _("%(n)d caractères au plus") % {"n": max_length},
-            )
         clean[name] = value
     if clean.get("cnit") and len(clean["cnit"]) not in (12, 15):
         errors.add("cnit", "cnit_length", _("Le CNIT compte 12 ou 15 caractères."), "12 ou 15 caractères")
@@ -151,19 +246,29 @@ def vehicle_clean(data: dict[str, Any], *, prefix: str = "vehicle.") -> dict[str
         clean[name] = value
 
     try:
-        clean["power_kw"] = parse_decimal(data.get("power_kw"))
-        if clean["power_kw"] is not None and not Decimal(0) < clean["power_kw"] < Decimal(10000):
+        power = clean["power_kw"] = parse_decimal(data.get("power_kw"))
+        if power is not None and not Decimal(0) < power < POWER_KW_MAX:
             errors.add(
                 "power_kw",
                 "range",
                 _("La puissance doit être positive et inférieure à 10 000 kW."),
                 "0–10000",
             )
+        elif power is not None and power != power.quantize(POWER_KW_STEP):
+            errors.add(
+                "power_kw",
+                "decimal_places",
+                _("Au plus une décimale (ex. 85,5)."),
+                f"{POWER_KW_STEP} kW près",
+            )
     except ValueError:
         errors.add("power_kw", "decimal", _("Un nombre décimal est attendu (ex. 85,5)."), "85,5")
 
-    clean["energy"] = errors.run("energy", validators.validate_energy, _text(data.get("energy")).upper())
-    clean["genre"] = errors.run("genre", validators.validate_genre, _text(data.get("genre")).upper())
+    energy = _upper(errors.text("energy", data.get("energy")))
+    clean["energy"] = errors.run("energy", validators.validate_energy, energy)
+    clean["genre"] = errors.run(
+        "genre", validators.validate_genre, _upper(errors.text("genre", data.get("genre")))
+    )
     if (
         clean["energy"]
         and clean["energy"] not in validators.ELECTRIC_ENERGIES
@@ -186,10 +291,7 @@ def vehicle_clean(data: dict[str, Any], *, prefix: str = "vehicle.") -> dict[str
             )
 
     for name in VEHICLE_DATE_FIELDS:
-        try:
-            clean[name] = parse_day(data.get(name))
-        except ValueError:
-            errors.add(name, "date", str(_DATE_MESSAGE), "AAAA-MM-JJ")
+        clean[name] = errors.day(name, data.get(name))
 
     if errors.errors:
         raise InvalidInput(errors.errors)
@@ -200,25 +302,24 @@ def holder_clean(data: dict[str, Any], *, prefix: str = "holder.") -> dict[str, 
     """The holder (C.1, C.3), normalised, department derived from the postcode unless given."""
     errors = _Collector(prefix)
     clean: dict[str, Any] = {}
-    kind = _text(data.get("holder_kind")) or HolderKind.PERSON
-    if kind not in HolderKind.values:
+    kind = errors.text("holder_kind", data.get("holder_kind"))
+    if kind == "":
+        kind = HolderKind.PERSON
+    elif kind is not None and kind not in HolderKind.values:
         errors.add("holder_kind", "choice", _("Type de titulaire inconnu."), "person, company")
     clean["holder_kind"] = kind
 
     for name, max_length in HOLDER_TEXT_FIELDS.items():
-        value = _text(data.get(name))
-        if len(value) > max_length:
-            errors.add(name, "max_length", _("Au plus %(n)d caractères.") % {"n": max_length})
-        clean[name] = value
+        clean[name] = errors.text(name, data.get(name), max_length=max_length)
     required = ["address_line", "city"]
     required += ["company_name"] if kind == HolderKind.COMPANY else ["last_name", "first_names"]
     for name in required:
-        if not clean[name]:
+        if clean[name] == "":
             errors.add(name, "required", _("Ce champ est obligatoire."))
 
     clean["siret"] = ""
-    siret = _text(data.get("siret"))
-    if kind == HolderKind.COMPANY or siret:
+    siret = errors.text("siret", data.get("siret"))
+    if siret is not None and (kind == HolderKind.COMPANY or siret):
         if not siret:
             errors.add(
                 "siret", "required", _("Le SIRET est obligatoire pour une personne morale."), _("14 chiffres")
@@ -226,25 +327,26 @@ def holder_clean(data: dict[str, Any], *, prefix: str = "holder.") -> dict[str, 
         else:
             clean["siret"] = errors.run("siret", validators.validate_siret, siret, _("14 chiffres")) or ""
 
-    try:
-        clean["birth_date"] = parse_day(data.get("birth_date"))
-    except ValueError:
-        errors.add("birth_date", "date", str(_DATE_MESSAGE), "AAAA-MM-JJ")
-        clean["birth_date"] = None
+    clean["birth_date"] = errors.day("birth_date", data.get("birth_date"))
 
-    email = _text(data.get("email"))
+    email = errors.text("email", data.get("email"), max_length=EMAIL_MAX_LENGTH)
     if email:
         try:
             validate_email(email)
         except ValidationError:
             errors.add("email", "email", _("Adresse électronique invalide."), "nom@domaine.fr")
-    clean["email"] = email.lower()
+    clean["email"] = (email or "").lower()
 
     clean["postcode"] = errors.run(
-        "postcode", validators.validate_postcode, _text(data.get("postcode")), _("5 chiffres")
+        "postcode",
+        validators.validate_postcode,
+        errors.text("postcode", data.get("postcode")),
+        _("5 chiffres"),
     )
-    department = _text(data.get("department")).upper()
-    if department:
+    department = _upper(errors.text("department", data.get("department")))
+    if department is None:
+        clean["department"] = None
+    elif department:
         clean["department"] = errors.run("department", geography.validate_department, department)
     elif clean["postcode"]:
         clean["department"] = errors.run("postcode", geography.department_from_postcode, clean["postcode"])
@@ -276,9 +378,9 @@ def unknown_fields(
     """A FieldError for every key of `data` that is not an accepted field: nothing is stored unread."""
     return [
         FieldError(
-            f"{prefix}{key}",
+            f"{prefix}{_shown(key)}",
             "unknown_field",
-            _("Champ inconnu pour cette démarche : « %(field)s ».") % {"field": key},
+            _("Champ inconnu pour cette démarche : « %(field)s ».") % {"field": _shown(key)},
             ", ".join(allowed),
         )
         for key in data
@@ -293,38 +395,58 @@ def sale_clean(data: dict[str, Any], *, prefix: str = "sale.") -> dict[str, Any]
         errors.errors.append(problem)
     clean: dict[str, Any] = {}
     try:
-        clean["sold_at"] = parse_moment(data.get("sold_at"))
-        if clean["sold_at"] is None:
-            errors.add("sold_at", "required", _("La date et l'heure de la cession sont obligatoires."))
+        sold_at = clean["sold_at"] = parse_moment(data.get("sold_at"))
     except ValueError:
         errors.add(
             "sold_at", "datetime", _("Date et heure attendues (AAAA-MM-JJTHH:MM)."), "AAAA-MM-JJTHH:MM"
         )
+    else:
+        if sold_at is None:
+            errors.add("sold_at", "required", _("La date et l'heure de la cession sont obligatoires."))
+        elif sold_at > timezone.now():
+            errors.add(
+                "sold_at",
+                "future",
+                _("Une cession se déclare une fois faite : sa date et son heure sont passées."),
+                _("au plus tard maintenant"),
+            )
+        elif sold_at < EARLIEST_SALE:
+            errors.add(
+                "sold_at", "range", _("Date de cession antérieure à 1900."), f"{EARLIEST_SALE:%d/%m/%Y}–"
+            )
+    low, high = SALE_MILEAGE_RANGE
     try:
         clean["mileage_km"] = parse_int(data.get("mileage_km"))
-        if clean["mileage_km"] is not None and not 0 <= clean["mileage_km"] <= 2_000_000:
-            errors.add("mileage_km", "range", _("Kilométrage entre 0 et 2 000 000."), "0–2000000")
+        if clean["mileage_km"] is not None and not low <= clean["mileage_km"] <= high:
+            errors.add("mileage_km", "range", _("Kilométrage entre 0 et 2 000 000."), f"{low}–{high}")
     except ValueError:
         errors.add("mileage_km", "integer", _("Un nombre entier est attendu."), _("un nombre entier"))
     # Normalised here, once; whether it is well formed is the code_de_cession check's to say.
-    code = re.sub(r"[\s-]", "", _text(data.get("code_de_cession"))).upper()
-    max_length = 32
-    if len(code) > max_length:
-        errors.add("code_de_cession", "max_length", _("Au plus %(n)d caractères.") % {"n": max_length})
+    code = errors.text("code_de_cession", data.get("code_de_cession"))
+    code = re.sub(r"[\s-]", "", code).upper() if code is not None else ""
+    if len(code) > CODE_DE_CESSION_MAX_LENGTH:
+        errors.add(
+            "code_de_cession",
+            "max_length",
+            _("Au plus %(n)d caractères.") % {"n": CODE_DE_CESSION_MAX_LENGTH},
+            _("%(n)d caractères au plus") % {"n": CODE_DE_CESSION_MAX_LENGTH},
+        )
     clean["code_de_cession"] = code
     if errors.errors:
         raise InvalidInput(errors.errors)
     return clean
 
 
-def dossier_facts_clean(*, procedure: str, facts: dict[str, Any]) -> dict[str, Any]:
+def dossier_facts_clean(*, procedure: Any, facts: dict[str, Any]) -> dict[str, Any]:
     """The title facts the procedure accepts (PROCEDURE_FACTS), typed; InvalidInput otherwise.
 
     `facts` holds only the facts that were given; the others keep their model default."""
     errors = _Collector("")
     clean: dict[str, Any] = {}
-    # An unknown procedure is reported by itself; its facts are still checked for their types.
-    allowed = PROCEDURE_FACTS.get(procedure) or {name for names in PROCEDURE_FACTS.values() for name in names}
+    # An unknown procedure (or not even a string) is reported by itself; its facts are still
+    # checked for their types.
+    known = PROCEDURE_FACTS.get(procedure) if isinstance(procedure, str) else None
+    allowed = known or {name for names in PROCEDURE_FACTS.values() for name in names}
     for problem in unknown_fields(facts, allowed=allowed):
         errors.errors.append(problem)
     if "holder_is_owner" in facts:
@@ -333,12 +455,9 @@ def dossier_facts_clean(*, procedure: str, facts: dict[str, Any]) -> dict[str, A
             errors.add("holder_is_owner", "boolean", _("true ou false attendu."), "true, false")
         clean["holder_is_owner"] = value is not False
     if "validity_until" in facts:
-        try:
-            clean["validity_until"] = parse_day(facts["validity_until"])
-        except ValueError:
-            errors.add("validity_until", "date", str(_DATE_MESSAGE), "AAAA-MM-JJ")
+        clean["validity_until"] = errors.day("validity_until", facts["validity_until"])
     if "duplicate_reason" in facts:
-        reason = _text(facts["duplicate_reason"])
+        reason = errors.text("duplicate_reason", facts["duplicate_reason"])
         if reason and reason not in DuplicateReason.values:
             errors.add(
                 "duplicate_reason",

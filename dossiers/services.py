@@ -9,12 +9,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dossiers import fees as fees_module
-from dossiers import states
+from dossiers import states, validators
 from dossiers.cleaning import (
     dossier_facts_clean,
     holder_clean,
@@ -51,6 +52,37 @@ def reference_next(*, on: date | None = None) -> str:
     return f"CG-{year}-{counter_next(f'reference-{year}'):07d}"
 
 
+def _plate_required() -> InvalidInput:
+    return InvalidInput(
+        [
+            FieldError(
+                "vehicle.plate",
+                "required",
+                _("L'immatriculation actuelle est obligatoire pour cette démarche."),
+                "AA-123-AA",
+            )
+        ]
+    )
+
+
+def _plate_clean(*, procedure: Any, vehicle: Any) -> None:
+    """A procedure on a registered vehicle names its plate unless the register knows its VIN.
+
+    Checked with the other fields, on the raw input, so that the first answer lists every error."""
+    if procedure not in Procedure.values or procedure in FIRST_IN_FRANCE or not isinstance(vehicle, dict):
+        return
+    plate, vin = vehicle.get("plate"), vehicle.get("vin")
+    if plate is not None and not (isinstance(plate, str) and not plate.strip()):
+        return  # given: vehicle_clean says whether it is a plate
+    try:
+        # Only a well-formed VIN is looked up: vehicle_clean reports the others.
+        vin = validators.validate_vin(vin) if isinstance(vin, str) else None
+    except ValidationError:
+        vin = None
+    if vin is None or not Vehicle.objects.filter(vin=vin).exists():
+        raise _plate_required()
+
+
 def _vehicle_for(*, procedure: str, clean: dict[str, Any]) -> Vehicle:
     existing = Vehicle.objects.filter(vin=clean["vin"]).first()
     if procedure in FIRST_IN_FRANCE:
@@ -74,17 +106,8 @@ def _vehicle_for(*, procedure: str, clean: dict[str, Any]) -> Vehicle:
         return Vehicle.objects.create(**clean)
     if existing is not None:
         return existing
-    if not clean.get("plate"):
-        raise InvalidInput(
-            [
-                FieldError(
-                    "vehicle.plate",
-                    "required",
-                    _("L'immatriculation actuelle est obligatoire pour cette démarche."),
-                    "AA-123-AA",
-                )
-            ]
-        )
+    if not clean.get("plate"):  # the VIN's vehicle went away since _plate_clean looked
+        raise _plate_required()
     return Vehicle.objects.create(**clean)
 
 
@@ -115,17 +138,19 @@ def dossier_create(
         )
 
     def procedure_clean() -> str:
-        if procedure not in Procedure.values:
+        # Any JSON value may come here: a list or an object is an unknown procedure too.
+        if not isinstance(procedure, str) or procedure not in Procedure.values:
             raise InvalidInput(
                 [FieldError("procedure", "choice", _("Démarche inconnue."), ", ".join(Procedure.values))]
             )
         return procedure
 
-    _procedure, vehicle_data, holder_data, facts_data = merge_errors(
+    _procedure, vehicle_data, holder_data, facts_data, _plate = merge_errors(
         procedure_clean,
         lambda: part_clean(vehicle, name="vehicle", allowed=VEHICLE_FIELDS, clean=vehicle_clean),
         lambda: part_clean(holder, name="holder", allowed=HOLDER_FIELDS, clean=holder_clean),
         lambda: dossier_facts_clean(procedure=procedure, facts=facts or {}),
+        lambda: _plate_clean(procedure=procedure, vehicle=vehicle),
     )
     sale_data = facts_data.pop("sale", None)
     if filed_by.role == Role.CITIZEN:

@@ -1,6 +1,9 @@
 """One error shape for the whole API: {"errors": [{"field", "rule", "message", "expected"}]}."""
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -40,6 +43,22 @@ def exception_handler(exc, context):
             },
             status=status.HTTP_409_CONFLICT,
         )
+    if isinstance(exc, RequestDataTooBig):
+        # Raised by Django when the view reads the body; left alone it is an HTML 400 page.
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return Response(
+            {
+                "errors": [
+                    {
+                        "field": "",
+                        "rule": "too_large",
+                        "message": _("Requête trop volumineuse."),
+                        "expected": _("%(n)d octets au plus") % {"n": limit},
+                    }
+                ]
+            },
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     if isinstance(exc, DjangoValidationError):
         return Response(
             {
@@ -52,9 +71,16 @@ def exception_handler(exc, context):
             status=status.HTTP_400_BAD_REQUEST,
         )
     response = drf_exception_handler(exc, context)
-    if response is not None and response.status_code == 400:
+    # A field named "detail" would be a list of errors; DRF's own "detail" (a malformed body, a
+    # refused permission) is one error about no field.
+    whole = (
+        response is not None
+        and isinstance(response.data, dict)
+        and isinstance(response.data.get("detail"), str)
+    )
+    if response is not None and response.status_code == 400 and not whole:
         response.data = {"errors": _flatten(response.data)}
-    elif response is not None and isinstance(response.data, dict) and "detail" in response.data:
+    elif whole:
         detail = response.data["detail"]
         response.data = {
             "errors": [

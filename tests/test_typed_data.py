@@ -5,7 +5,8 @@ is recorded only by the payment service, and the certificate prints typed fields
 """
 
 import html
-from datetime import date, datetime
+import json
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -426,3 +427,181 @@ def test_data_migration_moves_the_old_details_to_the_typed_fields():
             connection.cursor(), Dossier._meta.db_table
         )
     }
+
+
+# --- Hostile input: a 400 naming each field and rule, never a 500, and nothing stored -------------
+
+
+def post_refused(user, request, *, raw: bool = False):
+    """POST the create request; assert it is refused and that nothing moved. The response."""
+    before, rows = factories.snapshot(), counts()
+    client = client_for(user)
+    if raw:  # JSON as an attacker writes it: escapes json.dumps keeps, bodies it cannot make
+        body = request if isinstance(request, bytes) else json.dumps(request)
+        response = client.post("/api/v1/dossiers/", body, content_type="application/json")
+    else:
+        response = client.post("/api/v1/dossiers/", request, format="json")
+    assert 400 <= response.status_code < 500, response.content
+    assert response["Content-Type"] == "application/json"
+    assert factories.snapshot() == before and counts() == rows
+    return response
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("procedure", [["x"], {"a": 1}, 5, None, "teleport"])
+def test_a_procedure_that_is_not_one_of_the_names_is_a_choice_error(procedure):
+    response = post_refused(factories.citizen(), payload(procedure=procedure))
+    assert response.status_code == 400
+    assert errors_of(response) == {"procedure": "choice"}
+
+
+def _in(**delta) -> str:
+    return (timezone.localtime() + timedelta(**delta)).strftime("%Y-%m-%dT%H:%M")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("sold_at", "rule"),
+    [
+        ("9999-12-31T23:59:59-05:00", "future"),  # overflowed on conversion to UTC
+        ("9999-12-31", "future"),
+        ("0001-01-01T00:00", "range"),
+        ("0001-01-01T00:00:00+05:00", "range"),
+        ("1899-12-31T23:59:00+00:00", "range"),
+        pytest.param(_in(hours=2), "future", id="in-two-hours"),  # a sale is declared once made
+    ],
+)
+def test_a_sale_outside_1900_to_now_is_refused(sold_at, rule):
+    request = payload(Procedure.CHANGE_OF_OWNER, sale={"sold_at": sold_at, "code_de_cession": "K7P2M9Q4"})
+    response = post_refused(factories.citizen(), request)
+    assert errors_of(response) == {"sale.sold_at": rule}
+
+
+@pytest.mark.django_db
+def test_a_sale_made_an_hour_ago_is_accepted():
+    request = payload(Procedure.CHANGE_OF_OWNER, sale={"sold_at": _in(hours=-1)})
+    assert (
+        client_for(factories.citizen()).post("/api/v1/dossiers/", request, format="json").status_code == 201
+    )
+
+
+@pytest.mark.django_db
+def test_dates_outside_their_plausible_range_are_all_refused_at_once():
+    tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
+    request = payload(validity_until="9999-12-31")
+    request["vehicle"].update(first_registration_date="0001-01-01", technical_inspection_date="2101-01-01")
+    request["holder"]["birth_date"] = tomorrow
+    response = post_refused(factories.citizen(), request)
+    assert errors_of(response) == {
+        "validity_until": "range",
+        "vehicle.first_registration_date": "range",
+        "vehicle.technical_inspection_date": "range",
+        "holder.birth_date": "future",
+    }
+
+    request = payload(validity_until="1899-12-31")
+    request["vehicle"]["first_registration_date"] = tomorrow
+    request["holder"]["birth_date"] = "1899-12-31"
+    response = post_refused(factories.citizen(), request)
+    assert errors_of(response) == {
+        "validity_until": "range",
+        "vehicle.first_registration_date": "future",
+        "holder.birth_date": "range",
+    }
+
+
+@pytest.mark.django_db
+def test_control_characters_in_any_text_field_are_refused():
+    request = payload(
+        Procedure.CHANGE_OF_OWNER, sale={"sold_at": _in(days=-3), "code_de_cession": "AB\u0000CD1234"}
+    )
+    request["vehicle"]["make"] = "REN\u0000AULT"
+    request["holder"].update(
+        last_name="Mar\u0000tin", city="Besan\u0007çon", address_line="12 rue\ndes Lilas"
+    )
+    response = post_refused(factories.citizen(), request)
+    assert errors_of(response) == {
+        "sale.code_de_cession": "control_character",
+        "vehicle.make": "control_character",
+        "holder.last_name": "control_character",
+        "holder.city": "control_character",
+        "holder.address_line": "control_character",
+    }
+
+
+@pytest.mark.django_db
+def test_a_lone_surrogate_is_an_encoding_error_even_in_an_unknown_field_name():
+    request = payload()
+    request["vehicle"]["make"] = "\ud800X"
+    request["holder"]["\udc00"] = "x"
+    response = post_refused(factories.citizen(), request, raw=True)
+    errors = errors_of(response)
+    assert errors.pop("vehicle.make") == "encoding"
+    assert list(errors.values()) == ["unknown_field"]
+
+
+@pytest.mark.django_db
+def test_an_email_longer_than_254_characters_is_refused():
+    email = "a" * 64 + "@" + ".".join(["b" * 63] * 3) + ".fr"
+    assert len(email) > 254
+    response = post_refused(factories.citizen(), payload(holder=factories.holder_data(email=email)))
+    assert errors_of(response) == {"holder.email": "max_length"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", [["RENAULT"], {"a": "b"}, True, 123])
+def test_a_text_field_takes_a_string_only(value):
+    request = payload()
+    request["vehicle"]["make"] = value
+    request["holder"]["postcode"] = 25000  # a postcode is a string: "01000" would lose its 0
+    response = post_refused(factories.citizen(), request)
+    assert errors_of(response) == {"vehicle.make": "string", "holder.postcode": "string"}
+    assert response.json()["errors"][0]["message"] == "Texte attendu."
+
+
+@pytest.mark.django_db
+def test_an_infinite_number_for_a_text_field_is_not_text():
+    body = json.dumps(payload()).replace('"RENAULT"', "1e400").encode()
+    response = post_refused(factories.citizen(), body, raw=True)
+    assert errors_of(response) == {"vehicle.make": "string"}
+
+
+@pytest.mark.django_db
+def test_json_nested_deeper_than_the_parser_goes_is_a_400():
+    body = b'{"procedure":"first_registration","x":' + b"[" * 1100 + b"]" * 1100 + b"}"
+    response = post_refused(factories.citizen(), body, raw=True)
+    assert response.status_code == 400
+    assert (
+        response.json()["errors"][0]["field"] == "" and response.json()["errors"][0]["rule"] == "json_depth"
+    )
+
+
+@pytest.mark.django_db
+def test_a_body_over_the_upload_limit_is_a_json_413():
+    request = payload(holder=factories.holder_data(last_name="x" * 5_000_000))
+    response = post_refused(factories.citizen(), request)
+    assert response.status_code == 413
+    assert errors_of(response) == {"": "too_large"}
+
+
+@pytest.mark.django_db
+def test_the_missing_plate_comes_with_the_other_errors_in_the_first_answer():
+    request = payload(Procedure.CHANGE_OF_OWNER, sale={"sold_at": _in(days=-1)})
+    del request["vehicle"]["plate"]
+    request["holder"]["postcode"] = "1"
+    response = post_refused(factories.citizen(), request)
+    assert errors_of(response) == {"vehicle.plate": "required", "holder.postcode": "postcode_format"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("power", ["9999.99", "0.01", 85.123])
+def test_power_with_more_decimals_than_the_register_holds_is_refused(power):
+    response = post_refused(factories.citizen(), payload(vehicle=factories.vehicle_data(power_kw=power)))
+    assert errors_of(response) == {"vehicle.power_kw": "decimal_places"}
+
+
+@pytest.mark.django_db
+def test_the_schema_gives_the_mileage_its_real_bounds():
+    schema = APIClient().get("/api/schema/?format=json").json()
+    sale = schema["components"]["schemas"]["SaleInputRequest"]["properties"]["mileage_km"]
+    assert (sale["minimum"], sale["maximum"]) == (0, 2_000_000)
