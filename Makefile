@@ -9,10 +9,12 @@ PYTHON := $(VENV)/bin/python
 # Rewritten whenever the requirements change, so that pip only runs when it has something to do.
 STAMP := $(VENV)/.requirements-installed
 
-# Tests run with DEBUG off, like production, over plain http. The key is for tests only.
+# Tests run with DEBUG off, like production, over plain http (the local-only override of
+# .env.example, SITE_URL included). The key is for tests only.
 TEST_ENV := env -u DEBUG \
 	SECRET_KEY=test-only-key-not-secret-6f1c0e9b2d4a4f7e8c3b5a19d0e2f4c6 \
-	SECURE_SSL_REDIRECT=0 SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0 DOCUMENT_SIGNING_KEY_GENERATE=1
+	SECURE_SSL_REDIRECT=0 SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0 DOCUMENT_SIGNING_KEY_GENERATE=1 \
+	SITE_URL=http://testserver SITE_URL_ALLOW_HTTP=1
 
 # Translation catalogues outside the virtualenv; compilemessages runs only when there are some.
 PO_FILES := $(shell find . -path ./$(VENV) -prune -o -name '*.po' -print 2>/dev/null)

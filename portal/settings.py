@@ -6,6 +6,7 @@ in-process after commit. Production sets DATABASE_URL, REDIS_URL, SECRET_KEY and
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -46,8 +47,25 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
-# The public base URL, used in links that leave the site (QR codes, e-mails).
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+# The public base URL, used in links that leave the site (QR codes, e-mails). Printed on every
+# certificate, so with DEBUG off it must be given and be https; SITE_URL_ALLOW_HTTP is the
+# local-only override for the compose stack served over plain http on localhost.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000" if DEBUG else "")
+SITE_URL_ALLOW_HTTP = env_bool("SITE_URL_ALLOW_HTTP", False)
+if not DEBUG:
+    if not SITE_URL:
+        raise ImproperlyConfigured(
+            "SITE_URL must be set when DEBUG is off: the QR codes of certificates point at it (see .env.example)."
+        )
+    if not SITE_URL.startswith("https://") and not (SITE_URL_ALLOW_HTTP and SITE_URL.startswith("http://")):
+        raise ImproperlyConfigured(
+            f"SITE_URL must start with https:// when DEBUG is off (got {SITE_URL!r}); "
+            "SITE_URL_ALLOW_HTTP=1 allows http:// for a local stack only (see .env.example)."
+        )
+# Reverse proxies in front of the portal that each append the address they saw to
+# X-Forwarded-For (one TLS proxy: 1). 0 reads only REMOTE_ADDR. Throttles, the login lockout and
+# the verification page identify clients through portal.network.client_ip, which reads this count.
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
 
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
 
@@ -83,6 +101,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "portal.session_timeouts.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -144,12 +163,25 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "space"
 LOGOUT_REDIRECT_URL = "home"
 
-# Login lockout (django-axes): per user and address, reset after an hour.
+# Login lockout (django-axes), counted separately per account and per client address: this many
+# failures on one account lock that account from every address, and this many failures from one
+# address (on any accounts) lock that address, each for AXES_COOLOFF_MINUTES. Keyed on the pair,
+# an attacker would move to the next account while the real user at the same address was locked.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 10)
-AXES_COOLOFF_TIME = 1
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 60))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "portal.network.client_ip"
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_LOCKOUT_TEMPLATE = "portal/lockout.html"
+
+# Session lifetimes by role (portal/session_timeouts.py): idle limit and absolute limit. Staff
+# (agents, supervisors, administrators) decide dossiers, so their sessions end sooner.
+SESSION_STAFF_IDLE_SECONDS = env_int("SESSION_STAFF_IDLE_MINUTES", 30) * 60
+SESSION_STAFF_MAX_SECONDS = env_int("SESSION_STAFF_MAX_HOURS", 10) * 3600
+SESSION_PUBLIC_IDLE_SECONDS = env_int("SESSION_PUBLIC_IDLE_MINUTES", 120) * 60
+SESSION_PUBLIC_MAX_SECONDS = env_int("SESSION_PUBLIC_MAX_HOURS", 14 * 24) * 3600
+# The cookie lasts as long as the longest session allows.
+SESSION_COOKIE_AGE = max(SESSION_STAFF_MAX_SECONDS, SESSION_PUBLIC_MAX_SECONDS)
 
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", _("Français"))]
@@ -226,6 +258,9 @@ REST_FRAMEWORK = {
         "token": env_str("THROTTLE_TOKEN", "20/minute"),
         "verify": env_str("THROTTLE_VERIFY", "60/minute"),
     },
+    # Clients are told apart by the address behind the trusted proxies, never by what they write
+    # in X-Forwarded-For (portal/network.py reads the same value).
+    "NUM_PROXIES": NUM_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Portail carte grise — API",

@@ -14,6 +14,7 @@ import pytest
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 TEST_SECRET_KEY = "test-only-key-not-secret-6f1c0e9b2d4a4f7e8c3b5a19d0e2f4c6"
+PUBLIC_URL = "https://cartegrise.example.fr"
 
 # Prints, as JSON, what the rest of the project relies on once Django has started.
 PROBE = """
@@ -55,7 +56,7 @@ def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 def _settings_under(env: dict[str, str]) -> dict:
-    result = _run(["-c", PROBE], {"DOCUMENT_SIGNING_KEY_GENERATE": "1", **env})
+    result = _run(["-c", PROBE], {"DOCUMENT_SIGNING_KEY_GENERATE": "1", "SITE_URL": PUBLIC_URL, **env})
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -89,7 +90,7 @@ def test_debug_mode_starts_without_secret_key(tmp_path):
 
 
 def test_production_start_without_a_document_signing_key_is_refused(tmp_path):
-    env = {"SECRET_KEY": secrets.token_urlsafe(50), "VAR_DIR": str(tmp_path)}
+    env = {"SECRET_KEY": secrets.token_urlsafe(50), "SITE_URL": PUBLIC_URL, "VAR_DIR": str(tmp_path)}
     result = _run(["-c", "import django; django.setup()"], env)
     assert result.returncode != 0
     assert "DOCUMENT_SIGNING_KEY" in result.stderr
@@ -100,10 +101,70 @@ def test_deploy_checks_pass_with_a_production_environment(tmp_path):
         "SECRET_KEY": secrets.token_urlsafe(50),
         "DOCUMENT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
         "ALLOWED_HOSTS": "cartegrise.example.fr",
+        "SITE_URL": PUBLIC_URL,
         "VAR_DIR": str(tmp_path),
     }
     result = _run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], env)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _env_example_values() -> dict[str, str]:
+    """The KEY=VALUE lines of .env.example that are not commented out, as docker compose reads them."""
+    values = {}
+    for line in (BASE_DIR / ".env.example").read_text().splitlines():
+        match = re.fullmatch(r"([A-Z][A-Z0-9_]*)=(.*)", line.strip())
+        if match:
+            values[match.group(1)] = match.group(2)
+    return values
+
+
+def test_deploy_checks_are_clean_with_env_example_as_shipped_plus_its_two_secrets(tmp_path):
+    env = _env_example_values()
+    # As shipped, the example never turns a security default off.
+    assert not {
+        "SECURE_SSL_REDIRECT",
+        "SESSION_COOKIE_SECURE",
+        "CSRF_COOKIE_SECURE",
+        "SITE_URL_ALLOW_HTTP",
+    } & set(env)
+    assert env["SITE_URL"].startswith("https://")
+    env["SECRET_KEY"] = secrets.token_urlsafe(50)
+    env["DOCUMENT_SIGNING_KEY"] = base64.b64encode(os.urandom(32)).decode()
+    env["VAR_DIR"] = str(tmp_path)
+
+    result = _run(["manage.py", "check", "--deploy"], env)
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "WARNINGS" not in output
+    assert "?: (security" not in output
+
+
+def test_production_start_without_site_url_is_refused(tmp_path):
+    env = {"SECRET_KEY": TEST_SECRET_KEY, "DOCUMENT_SIGNING_KEY_GENERATE": "1", "VAR_DIR": str(tmp_path)}
+    result = _run(["-c", "import django; django.setup()"], env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "SITE_URL must be set" in result.stderr
+
+
+def test_production_refuses_an_http_site_url_unless_the_local_override_is_on(tmp_path):
+    env = {
+        "SECRET_KEY": TEST_SECRET_KEY,
+        "DOCUMENT_SIGNING_KEY_GENERATE": "1",
+        "VAR_DIR": str(tmp_path),
+        "SITE_URL": "http://127.0.0.1:8000",
+    }
+    refused = _run(["-c", "import django; django.setup()"], env)
+    assert refused.returncode != 0
+    assert "SITE_URL must start with https://" in refused.stderr
+
+    allowed = _run(
+        ["-c", "import django; django.setup(); from django.conf import settings; print(settings.SITE_URL)"],
+        {**env, "SITE_URL_ALLOW_HTTP": "1"},
+    )
+    assert allowed.returncode == 0, allowed.stderr
+    assert allowed.stdout.strip() == "http://127.0.0.1:8000"
 
 
 def test_without_services_the_portal_runs_embedded(tmp_path):

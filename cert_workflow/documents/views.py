@@ -20,6 +20,7 @@ from cert_workflow.documents.signing import (
     public_key_pem,
     token_verify,
 )
+from portal.network import client_ip
 
 DEFAULT_RATE = "60/minute"
 PUBLIC_KEY_MAX_AGE = 3600
@@ -33,6 +34,10 @@ class VerifyRateThrottle(SimpleRateThrottle):
     def get_rate(self) -> str:
         # Read at call time so that a deployment (or a test) can change it through settings.
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope) or DEFAULT_RATE
+
+    def get_ident(self, request) -> str:
+        # The address behind the trusted proxies only: X-Forwarded-For is the client's to write.
+        return client_ip(request)
 
     def get_cache_key(self, request, view) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
