@@ -134,11 +134,14 @@ class User(AbstractBaseUser, PermissionsMixin):
             and (self._password is not None or getattr(self, "_password_disabled", False))
             and (update_fields is None or "password" in update_fields)
         )
-        with transaction.atomic(using=kwargs.get("using")):
+        if not password_changed:
             super().save(*args, **kwargs)
-            if password_changed:
+        else:
+            with transaction.atomic(using=kwargs.get("using")):
+                super().save(*args, **kwargs)
                 # Whoever held a token under the old password loses it with the password.
                 ApiToken.objects.filter(user=self, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        # Like Django's `_password`, the flag is spent by the save that follows the change.
         self._password_disabled = False
 
 

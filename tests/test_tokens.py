@@ -217,6 +217,14 @@ def test_saving_the_account_or_rehashing_the_same_password_keeps_the_tokens(sett
     assert not ApiToken.objects.filter(revoked_at__isnull=False).exists()
 
 
+def test_an_account_created_without_password_keeps_its_tokens_when_saved():
+    user = User.objects.create_user("sans-mot-de-passe@example.fr")
+    secret = factories.token_for(user)
+    user.first_name = "Dominique"
+    user.save()
+    assert call(secret).status_code == 200
+
+
 # --- listed and revoked by their owner -------------------------------------------------------------
 
 
