@@ -1,12 +1,14 @@
 """Administration of accounts and dealer organisations, for staff."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal.models import Organisation, OrganisationToken, Role, User
+from portal import tokens
+from portal.models import ApiToken, Organisation, OrganisationToken, Role, User
 
 
 class AccountFormMixin:
@@ -82,12 +84,12 @@ class UserAdmin(DjangoUserAdmin):
 class OrganisationTokenInline(admin.TabularInline):
     model = OrganisationToken
     extra = 0
-    fields = ("name", "created_by", "created_at", "revoked_at")
-    readonly_fields = ("created_by", "created_at")
+    fields = ("name", "prefix", "created_by", "created_at", "expires_at", "last_used_at", "revoked_at")
+    readonly_fields = ("prefix", "created_by", "created_at", "expires_at", "last_used_at")
     can_delete = False
 
     def has_add_permission(self, request, obj=None) -> bool:
-        # A token is created by a dealer for themselves, so that its requests act as that person.
+        # A token is created on its own page, which shows its secret once.
         return False
 
 
@@ -99,13 +101,77 @@ class OrganisationAdmin(admin.ModelAdmin):
     inlines = [OrganisationTokenInline]
 
 
+@admin.action(description=_("Révoquer les jetons sélectionnés"))
+def revoke_tokens(modeladmin, request, queryset) -> None:
+    count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    modeladmin.message_user(request, _("%(count)d jeton(s) révoqué(s).") % {"count": count})
+
+
 @admin.register(OrganisationToken)
 class OrganisationTokenAdmin(admin.ModelAdmin):
-    list_display = ("organisation", "name", "created_by", "created_at", "revoked_at")
+    list_display = (
+        "organisation",
+        "name",
+        "prefix",
+        "created_by",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    )
     list_filter = ("organisation",)
     list_select_related = ("organisation", "created_by")
-    search_fields = ("organisation__name", "name", "created_by__email")
+    search_fields = ("organisation__name", "name", "prefix", "created_by__email")
     raw_id_fields = ("created_by",)
     autocomplete_fields = ("organisation",)
-    readonly_fields = ("key", "created_at")
-    fields = ("organisation", "name", "created_by", "key", "created_at", "revoked_at")
+    actions = [revoke_tokens]
+
+    def get_fields(self, request, obj=None) -> tuple[str, ...]:
+        if obj is None:
+            # The expiry defaults to API_TOKEN_DAYS from now; the secret is drawn on save.
+            return ("organisation", "name", "created_by", "expires_at")
+        return (
+            "organisation",
+            "name",
+            "created_by",
+            "prefix",
+            "created_at",
+            "expires_at",
+            "last_used_at",
+            "revoked_at",
+        )
+
+    def get_readonly_fields(self, request, obj=None) -> tuple[str, ...]:
+        if obj is None:
+            return ()
+        # Who the token acts as and for whom is fixed: a different use is a different token.
+        return ("organisation", "created_by", "prefix", "created_at", "last_used_at")
+
+    def save_model(self, request, obj, form, change) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        secret = tokens.token_secret_assign(token=obj, mark=tokens.ORGANISATION_MARK)
+        super().save_model(request, obj, form, change)
+        # Only the digest is stored: this message is the one time anyone sees the secret.
+        self.message_user(
+            request,
+            _("Jeton créé. Copiez-le maintenant, il ne sera plus jamais affiché : %(secret)s")
+            % {"secret": secret},
+            level=messages.WARNING,
+        )
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Personal tokens are created through the API by their owner; staff can see and revoke them."""
+
+    list_display = ("user", "name", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at")
+    list_select_related = ("user",)
+    search_fields = ("user__email", "name", "prefix")
+    fields = ("user", "name", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at")
+    readonly_fields = ("user", "name", "prefix", "created_at", "expires_at", "last_used_at")
+    actions = [revoke_tokens]
+
+    def has_add_permission(self, request) -> bool:
+        return False

@@ -1,40 +1,48 @@
 """API authentication: a personal token (any user) or a dealer organisation's token, both as
-`Authorization: Token <key>`."""
+`Authorization: Token <secret>`. Only the secret's digest is stored (see portal.tokens)."""
 
-from django.utils.translation import gettext_lazy as _
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
-from rest_framework.authtoken.models import Token
 
-from portal.models import OrganisationToken
-
-
-class PersonalTokenAuthentication(TokenAuthentication):
-    """A user's personal token; an unknown key is left to the organisation-token check."""
-
-    def authenticate_credentials(self, key):
-        token = Token.objects.select_related("user").filter(key=key).first()
-        if token is None:
-            return OrganisationTokenAuthentication().authenticate_credentials(key)
-        if not token.user.is_active:
-            raise exceptions.AuthenticationFailed(_("Compte désactivé."))
-        return token.user, token
+from portal import tokens
+from portal.models import ApiToken
 
 
-class OrganisationTokenAuthentication(TokenAuthentication):
-    """A dealer organisation's token: acts as the staff member who created it, for that organisation."""
+class ApiTokenAuthentication(TokenAuthentication):
+    """A personal token acts as its owner; an organisation token as the staff member who created
+    it, for that organisation. Revocation and expiry take effect on the next request."""
 
     def authenticate_credentials(self, key):
-        token = (
-            OrganisationToken.objects.select_related("created_by", "organisation")
-            .filter(key=key, revoked_at__isnull=True)
-            .first()
-        )
+        token = tokens.token_find(secret=key)
         if token is None:
-            raise exceptions.AuthenticationFailed(_("Jeton invalide."))
-        user = token.created_by
-        if not (
-            user.is_active and token.organisation.active and user.organisation_id == token.organisation_id
-        ):
-            raise exceptions.AuthenticationFailed(_("Jeton d'organisation inactif."))
+            raise exceptions.AuthenticationFailed(_("Jeton invalide."), code="token_invalid")
+        if token.revoked_at is not None:
+            raise exceptions.AuthenticationFailed(_("Jeton révoqué."), code="token_revoked")
+        personal = isinstance(token, ApiToken)
+        if token.is_expired:
+            when = formats.date_format(timezone.localtime(token.expires_at), "SHORT_DATE_FORMAT")
+            if personal:
+                message = _(
+                    "Jeton expiré le %(date)s : demandez-en un nouveau avec votre adresse électronique "
+                    "et votre mot de passe (POST /api/v1/auth/token/)."
+                )
+            else:
+                message = _(
+                    "Jeton d'organisation expiré le %(date)s : demandez-en un nouveau à "
+                    "l'administration du portail."
+                )
+            raise exceptions.AuthenticationFailed(message % {"date": when}, code="token_expired")
+        if personal:
+            user = token.user
+            if not user.is_active:
+                raise exceptions.AuthenticationFailed(_("Compte désactivé."))
+        else:
+            user = token.created_by
+            if not (
+                user.is_active and token.organisation.active and user.organisation_id == token.organisation_id
+            ):
+                raise exceptions.AuthenticationFailed(_("Jeton d'organisation inactif."))
+        tokens.token_touch(token=token)
         return user, token

@@ -4,7 +4,7 @@ import secrets
 
 from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin
 from django.contrib.auth.models import BaseUserManager as DjangoBaseUserManager
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -113,23 +113,90 @@ class User(AbstractBaseUser, PermissionsMixin):
     def get_short_name(self) -> str:
         return self.first_name or self.email
 
+    def set_password(self, raw_password: str | None) -> None:
+        super().set_password(raw_password)
+        if raw_password is None:
+            # Django records no raw password for an unusable one (see save below).
+            self._password_disabled = True
+
+    def set_unusable_password(self) -> None:
+        super().set_unusable_password()
+        # Locking password login out is a password change too: the personal tokens go with it.
+        self._password_disabled = True
+
+    def save(self, *args, **kwargs) -> None:
+        # set_password() leaves the raw password in `_password` until the save; a hash upgrade at
+        # login clears it first (AbstractBaseUser.check_password), so a rehash of the same
+        # password does not count as a change. A save that leaves the column out stores no change.
+        update_fields = kwargs.get("update_fields")
+        password_changed = (
+            not self._state.adding
+            and (self._password is not None or getattr(self, "_password_disabled", False))
+            and (update_fields is None or "password" in update_fields)
+        )
+        if not password_changed:
+            super().save(*args, **kwargs)
+        else:
+            with transaction.atomic(using=kwargs.get("using")):
+                super().save(*args, **kwargs)
+                # Whoever held a token under the old password loses it with the password.
+                ApiToken.objects.filter(user=self, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        # Like Django's `_password`, the flag is spent by the save that follows the change.
+        self._password_disabled = False
+
 
 def _new_token_key() -> str:
+    # Kept for migration 0001, whose plain-text `key` column used it as a default.
     return secrets.token_hex(20)
 
 
-class OrganisationToken(models.Model):
+class HashedToken(models.Model):
+    """An API secret stored as its SHA-256 digest: the secret itself is shown once, at creation.
+
+    A fast digest is enough because the secret is random (256 bits), not a password: there is
+    nothing to guess, and a slow password hasher would cost every API request hundreds of ms.
+    """
+
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(_("début du jeton"), max_length=16, editable=False)
+    created_at = models.DateTimeField(_("créé le"), default=timezone.now)
+    # Every token expires (settings.API_TOKEN_DAYS after its creation unless staff set a date).
+    expires_at = models.DateTimeField(_("expire le"), blank=True)
+    last_used_at = models.DateTimeField(_("dernière utilisation"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("révoqué le"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+
+class ApiToken(HashedToken):
+    """A user's personal API token. Revoked when the user's password changes."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("nom"), max_length=100)
+
+    class Meta:
+        verbose_name = _("jeton d'API personnel")
+        verbose_name_plural = _("jetons d'API personnels")
+        indexes = [models.Index(fields=["user", "-created_at"], name="apitoken_user_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user.email}: {self.name} ({self.prefix}…)"
+
+
+class OrganisationToken(HashedToken):
     """An API token of a dealer organisation, for its dealer-management software.
 
     Requests made with it act as the staff member who created it, so every action stays attributed.
     """
 
-    key = models.CharField(max_length=40, unique=True, default=_new_token_key)
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="tokens")
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     name = models.CharField(_("nom"), max_length=100)
-    created_at = models.DateTimeField(default=timezone.now)
-    revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("jeton d'API d'organisation")

@@ -81,7 +81,6 @@ INSTALLED_APPS = [
     "widget_tweaks",
     "dsfr",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
@@ -235,8 +234,8 @@ CONTENT_SECURITY_POLICY = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        # Personal tokens, then dealer organisation tokens, both as "Authorization: Token <key>".
-        "portal.authentication.PersonalTokenAuthentication",
+        # Personal or dealer organisation tokens, both as "Authorization: Token <secret>".
+        "portal.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -262,6 +261,11 @@ REST_FRAMEWORK = {
     # in X-Forwarded-For (portal/network.py reads the same value).
     "NUM_PROXIES": NUM_PROXIES,
 }
+# Lifetime of a new API token (personal or organisation), in days: a leaked token stops working.
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90)
+if API_TOKEN_DAYS < 1:
+    raise ImproperlyConfigured("API_TOKEN_DAYS must be at least 1: every API token expires.")
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Portail carte grise — API",
     "DESCRIPTION": "Dépôt et suivi des demandes de certificat d'immatriculation.",

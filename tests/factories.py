@@ -10,7 +10,6 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from cert_workflow.models import (
@@ -38,7 +37,8 @@ from dossiers.models import (
 )
 from dossiers.plates import plate_from_ordinal
 from dossiers.services import dossier_create
-from portal.models import Organisation, OrganisationToken, Role, User
+from portal import tokens
+from portal.models import Organisation, Role, User
 
 PASSWORD = "mot-de-passe-de-test-2026"
 
@@ -114,8 +114,9 @@ def supervisor(**kwargs) -> User:
     return UserFactory(role=Role.SUPERVISOR, **kwargs)
 
 
-def token_for(user: User) -> str:
-    return Token.objects.get_or_create(user=user)[0].key
+def token_for(user: User, *, name: str = "Tests") -> str:
+    """The secret of a new personal token of `user` (only its digest is stored)."""
+    return tokens.api_token_create(user=user, name=name)[1]
 
 
 def api_client(user: User | None = None, *, token: str | None = None) -> APIClient:
@@ -132,7 +133,8 @@ def text_of(response) -> str:
 
 
 def organisation_token(user: User) -> str:
-    return OrganisationToken.objects.create(organisation=user.organisation, created_by=user, name="DMS").key
+    """The secret of a new token of the dealer's organisation, acting as `user`."""
+    return tokens.organisation_token_create(organisation=user.organisation, created_by=user, name="DMS")[1]
 
 
 _vin_counter = iter(range(1, 10**9))

@@ -1,5 +1,6 @@
 """`manage.py seed_demo`: safe to run twice, refused on a production-like server, every login works."""
 
+import re
 from io import StringIO
 
 import pytest
@@ -8,7 +9,7 @@ from rest_framework.test import APIClient
 
 from dossiers.models import Cert, Dossier, DossierEvent, Holder, State, Vehicle
 from dossiers.validators import vin_check_digit_ok
-from portal.models import Organisation, OrganisationToken, Role, User
+from portal.models import ApiToken, Organisation, OrganisationToken, Role, User
 
 pytestmark = pytest.mark.django_db
 
@@ -29,9 +30,29 @@ def seed(*args: str) -> str:
     return out.getvalue()
 
 
+SECRET = re.compile(r"\bcg[po]_[A-Za-z0-9_-]{43}\b")
+
+
 def row_counts() -> dict[str, int]:
-    models = (User, Organisation, OrganisationToken, Cert, Vehicle, Holder, Dossier, DossierEvent)
+    models = (User, Organisation, ApiToken, OrganisationToken, Cert, Vehicle, Holder, Dossier, DossierEvent)
     return {model.__name__: model.objects.count() for model in models}
+
+
+def printed_tokens(output: str) -> dict[str, str]:
+    """The API token printed on each account's line, and the organisation's under its name."""
+    found = {}
+    for line in output.splitlines():
+        secret = SECRET.search(line)
+        if secret:
+            found[line.split()[0] if "@" in line else "organisation"] = secret.group()
+    return found
+
+
+def own_token_prefixes(secret: str) -> list[str]:
+    """The prefixes of the tokens listed to whoever holds `secret`: their own tokens only."""
+    response = APIClient().get("/api/v1/auth/tokens/", HTTP_AUTHORIZATION=f"Token {secret}")
+    assert response.status_code == 200, response.content
+    return [row["prefix"] for row in response.json()["results"]]
 
 
 def test_seed_refuses_without_debug_unless_forced(settings):
@@ -41,14 +62,23 @@ def test_seed_refuses_without_debug_unless_forced(settings):
     assert not User.objects.filter(email="citoyen@example.fr").exists()
 
 
-def test_second_run_creates_nothing_and_prints_the_same_logins(settings):
+def test_second_run_creates_nothing_and_prints_the_same_logins_with_new_tokens(settings):
     settings.DEBUG = True
     first = seed()
     counts = row_counts()
     second = seed()
 
-    assert row_counts() == counts
-    assert first.splitlines()[1:] == second.splitlines()[1:]  # only the created/existing line differs
+    assert row_counts() == counts  # the demo tokens were replaced, not added
+    # Only the created/existing line and the one-time secrets differ.
+    assert SECRET.sub("<jeton>", first).splitlines()[1:] == SECRET.sub("<jeton>", second).splitlines()[1:]
+    old, new = printed_tokens(first), printed_tokens(second)
+    assert old.keys() == new.keys() == {*DEMO_LOGINS, "organisation"}
+    assert not set(old.values()) & set(new.values())
+    auth = "/api/v1/dossiers/"
+    for secret in old.values():
+        assert APIClient().get(auth, HTTP_AUTHORIZATION=f"Token {secret}").status_code == 401
+    for secret in new.values():
+        assert APIClient().get(auth, HTTP_AUTHORIZATION=f"Token {secret}").status_code == 200
     total = Dossier.objects.count()
     assert total >= 30
     assert f"{total} créés" in first and f"0 créés, {total} déjà présents" in second
@@ -69,9 +99,18 @@ def test_every_demo_login_authenticates_and_gets_an_api_token(settings):
         )
         assert response.status_code == 200, (email, response.content)
         assert response.json()["role"] == role
-        assert response.json()["token"] in output  # the printed token is the one the API hands out
-    organisation_token = OrganisationToken.objects.get(organisation__name="Garage de la Gare")
-    assert organisation_token.key in output
+        # The printed token is the account's own: it lists itself among the account's tokens.
+        printed = printed_tokens(output)[email]
+        assert printed[:12] in own_token_prefixes(printed)
+        assert printed[:12] in own_token_prefixes(response.json()["token"])
+    dealer_system = APIClient()
+    dealer_system.credentials(HTTP_AUTHORIZATION=f"Token {printed_tokens(output)['organisation']}")
+    listed = dealer_system.get("/api/v1/dossiers/?page_size=200")
+    assert listed.status_code == 200
+    assert (
+        len(listed.json()["results"])
+        == Dossier.objects.filter(organisation__name="Garage de la Gare").count()
+    )
     assert User.objects.get(email="agent.bes@example.fr").cert.code == "BES"
     assert User.objects.get(email="admin@example.fr").is_superuser
 

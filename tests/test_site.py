@@ -245,6 +245,7 @@ def test_admin_lists_every_model_of_the_portal(staff_client):
         "portal/user",
         "portal/organisation",
         "portal/organisationtoken",
+        "portal/apitoken",
         "dossiers/cert",
         "dossiers/vehicle",
         "dossiers/holder",

@@ -1,7 +1,8 @@
 """`manage.py seed_demo`: demo accounts for every role, the nine CERTs and a few dozen dossiers.
 
-Idempotent: accounts, tokens and the organisation are found by their natural keys, demo dossiers by
-their vehicle's VIN, so a second run creates nothing and prints the same logins. Every dossier is
+Idempotent: accounts and the organisation are found by their natural keys, demo dossiers by their
+vehicle's VIN, so a second run creates nothing and prints the same logins. The demo API tokens are
+the exception: only their digest is stored, so each run replaces them and prints the new secrets. Every dossier is
 created and moved through dossiers.services and dossiers.transitions, exactly as the web and the API
 would do it.
 """
@@ -14,7 +15,6 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from rest_framework.authtoken.models import Token
 
 from cert_workflow.review import decisions
 from cert_workflow.routing import services as routing
@@ -26,7 +26,8 @@ from dossiers.services import dossier_create, dossier_submit, dossier_withdraw
 from dossiers.states import TransitionNotAllowed
 from dossiers.transitions import dossier_transition
 from dossiers.validators import vin_check_digit
-from portal.models import Organisation, OrganisationToken, Role, User
+from portal import tokens
+from portal.models import ApiToken, Organisation, OrganisationToken, Role, User
 
 DEFAULT_PASSWORD = "demo-portail-2026"  # noqa: S105 - a documented demo password, refused without DEBUG
 
@@ -39,6 +40,7 @@ GARAGE = {
     "tax_agrement": True,
 }
 ORGANISATION_TOKEN_NAME = "Logiciel de gestion (démonstration)"  # noqa: S105 - a label, not a secret
+API_TOKEN_NAME = "Démonstration"  # noqa: S105 - a label, not a secret
 
 
 @dataclass(frozen=True)
@@ -304,14 +306,17 @@ class Command(BaseCommand):
 
         certs = self._certs()
         users = self._accounts(password=password, certs=certs)
-        organisation_token = self._organisation_token(dealer=users["garage@example.fr"])
+        api_tokens = self._api_tokens(users=users)
+        organisation_token, organisation_secret = self._organisation_token(dealer=users["garage@example.fr"])
         created, existing = self._dossiers(users=users, certs=certs)
         # The public figures are computed by a periodic task; the demo shows them at once.
         stats.stats_refresh()
         self._report(
             users=users,
             password=password,
+            api_tokens=api_tokens,
             organisation_token=organisation_token,
+            organisation_secret=organisation_secret,
             created=created,
             existing=existing,
         )
@@ -347,18 +352,26 @@ class Command(BaseCommand):
             if created or not user.check_password(password):
                 user.set_password(password)
             user.save(update_fields=[*values, "password"])
-            Token.objects.get_or_create(user=user)
             users[account.email] = user
         return users
 
-    def _organisation_token(self, *, dealer: User) -> OrganisationToken:
-        token, _created = OrganisationToken.objects.get_or_create(
-            organisation=dealer.organisation,
-            name=ORGANISATION_TOKEN_NAME,
-            revoked_at=None,
-            defaults={"created_by": dealer},
+    @transaction.atomic
+    def _api_tokens(self, *, users: dict[str, User]) -> dict[str, str]:
+        # A secret cannot be printed again from its digest: the previous run's demo token is
+        # replaced by a new one, whose secret is printed this once.
+        ApiToken.objects.filter(user__in=users.values(), name=API_TOKEN_NAME).delete()
+        return {
+            email: tokens.api_token_create(user=user, name=API_TOKEN_NAME)[1] for email, user in users.items()
+        }
+
+    @transaction.atomic
+    def _organisation_token(self, *, dealer: User) -> tuple[OrganisationToken, str]:
+        OrganisationToken.objects.filter(
+            organisation=dealer.organisation, name=ORGANISATION_TOKEN_NAME
+        ).delete()
+        return tokens.organisation_token_create(
+            organisation=dealer.organisation, created_by=dealer, name=ORGANISATION_TOKEN_NAME
         )
-        return token
 
     def _dossiers(self, *, users: dict[str, User], certs: dict[str, Cert]) -> tuple[int, int]:
         owners = {"citizen": users["citoyen@example.fr"], "dealer": users["garage@example.fr"]}
@@ -437,7 +450,9 @@ class Command(BaseCommand):
         *,
         users: dict[str, User],
         password: str,
+        api_tokens: dict[str, str],
         organisation_token: OrganisationToken,
+        organisation_secret: str,
         created: int,
         existing: int,
     ) -> None:
@@ -454,21 +469,27 @@ class Command(BaseCommand):
                 _("Comptes de démonstration (mot de passe : %(password)s)") % {"password": password}
             )
         )
-        tokens = dict(Token.objects.filter(user__in=users.values()).values_list("user_id", "key"))
         write(f"  {_('Adresse électronique'):<28} {_('Rôle'):<26} {_('Mot de passe'):<20} {_('Jeton d’API')}")
         for email, user in users.items():
             role = user.get_role_display()
             if user.cert_id:
                 role = f"{role} {user.cert.code}"
-            write(f"  {email:<28} {role:<26} {password:<20} {tokens[user.pk]}")
+            write(f"  {email:<28} {role:<26} {password:<20} {api_tokens[email]}")
         write("")
         write(
             _("Jeton d'API de l'organisation « %(name)s » : %(key)s")
-            % {"name": organisation_token.organisation.name, "key": organisation_token.key}
+            % {"name": organisation_token.organisation.name, "key": organisation_secret}
         )
         write(
             _(
                 "Utilisation : Authorization: Token <jeton>, ou POST /api/v1/auth/token/ avec "
                 '{"email": ..., "password": ...}.'
             )
+        )
+        write(
+            _(
+                "Ces jetons ne sont affichés qu'ici (le portail n'en garde que l'empreinte) : un nouveau "
+                "lancement les remplace. Ils expirent dans %(days)d jours."
+            )
+            % {"days": settings.API_TOKEN_DAYS}
         )
