@@ -19,8 +19,8 @@ REFUSAL = "title_not_proved"
 
 
 @pytest.fixture(autouse=True)
-def _media_in_tmp(media_in_tmp):
-    """Dossiers here upload documents and issue certificates: see `media_in_tmp` in conftest.py."""
+def _issuing(issuing):
+    """Dossiers here upload documents and issue certificates, tasks in-process: see conftest.py."""
 
 
 def counts() -> dict:
