@@ -168,6 +168,25 @@ def formule_number_clean(value: str) -> str:
     return formule
 
 
+def formule_number_before_portal(value: str) -> str:
+    """A formule number of a title issued before the portal: the portal numbers its certificates
+    from its own yearly counter (issuing.serials_allocate), so a loaded title of this year or a
+    later one could meet a serial it issues."""
+    formule = formule_number_clean(value)
+    if int(formule[:4]) >= timezone.localdate().year:
+        raise InvalidInput(
+            [
+                FieldError(
+                    "formule_number",
+                    "formule_year",
+                    _("Un titre du fichier du registre est antérieur à l'année en cours."),
+                    _("une année antérieure à %(year)d") % {"year": timezone.localdate().year},
+                )
+            ]
+        )
+    return formule
+
+
 def register_entry_load(
     *, vehicle: dict[str, Any], holder: dict[str, Any], formule_number: str, issued_at: datetime | None = None
 ) -> tuple[RegisteredTitle, bool]:
@@ -179,7 +198,7 @@ def register_entry_load(
     vehicle_data, holder_data, formule = merge_errors(
         lambda: vehicle_clean(vehicle),
         lambda: holder_clean(holder),
-        lambda: formule_number_clean(formule_number),
+        lambda: formule_number_before_portal(formule_number),
     )
     if not vehicle_data.get("plate"):
         raise InvalidInput(

@@ -4,7 +4,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from cert_workflow.checks import services as checks
@@ -393,3 +393,25 @@ def test_register_load_is_idempotent_on_the_vin(tmp_path, capsys):
         True,
     )
     assert "0 titres chargés, 2 déjà présents" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_register_load_reports_wrong_rows_and_loads_the_others(tmp_path, capsys):
+    vehicle, holder = vehicle_data(plate="GB-331-KL"), holder_data()
+    this_year = timezone.localdate().year
+    columns = [*vehicle, *holder, "formule_number"]
+    rows = [
+        [*vehicle.values(), *holder.values(), "2018CK00431"],
+        # A formule number of this year could meet a serial the portal issues.
+        [*vehicle_data(plate="GB-332-KL").values(), *holder.values(), f"{this_year}CK00432"],
+        [*vehicle_data(plate="GB-333-KL").values(), *holder.values(), "CK00433"],
+    ]
+    path = tmp_path / "registre.csv"
+    path.write_text("\n".join(",".join(map(str, row)) for row in [columns, *rows]) + "\n", encoding="utf-8")
+
+    with pytest.raises(CommandError, match="2 lignes refusées"):
+        call_command("register_load", str(path))
+
+    assert list(RegisteredTitle.objects.values_list("formule_number", flat=True)) == ["2018CK00431"]
+    errors = capsys.readouterr().err
+    assert "ligne 3" in errors and "ligne 4" in errors
