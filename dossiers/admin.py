@@ -84,6 +84,7 @@ class DossierEventInline(ReadOnlyInline):
 
 class SaleInline(ReadOnlyInline):
     model = Sale
+    fk_name = "dossier"
     fields = ("sold_at", "mileage_km", "code_de_cession")
 
 

@@ -22,6 +22,7 @@ from dossiers.cleaning import (
     SALE_FIELDS,
     SALE_MILEAGE_RANGE,
     VEHICLE_INT_RANGES,
+    VEHICLE_PROCEDURES,
 )
 from dossiers.models import (
     HOLDER_FIELDS,
@@ -47,6 +48,8 @@ class VehicleInput(serializers.ModelSerializer):
         # The bounds documented are dossiers.cleaning's own (VEHICLE_INT_RANGES), not the column's.
         extra_kwargs = {
             "vin": {"validators": []},
+            # Documented for its format; an input plate is refused (plate_assigned): plates come
+            # from the national series only.
             "plate": {"validators": []},
             **{
                 name: {"min_value": low, "max_value": high}
@@ -80,17 +83,33 @@ class SaleInput(serializers.ModelSerializer):
         }
 
 
+class TitleInput(serializers.Serializer):
+    """The proof of title (dossiers.register): the current certificate's plate (A) and numéro de
+    formule. A change of owner may give the seller's code de cession instead of the formule number."""
+
+    plate = serializers.CharField(max_length=9, help_text="A — immatriculation, AA-123-AA")
+    formule_number = serializers.CharField(
+        max_length=20, required=False, help_text="Numéro de formule du certificat en cours, ex. 2026AB12345"
+    )
+
+
 def _create_input(procedure: str) -> type[serializers.ModelSerializer]:
-    """The create input of one procedure: procedure, vehicle, holder and its own facts."""
+    """The create input of one procedure: procedure, its vehicle (first registration and import
+    only, never with a plate) or its proof of title, the holder and its own facts."""
     facts = PROCEDURE_FACTS[procedure]
     declared: dict[str, Any] = {
         "procedure": serializers.ChoiceField(choices=[(procedure, Procedure(procedure).label)]),
-        "vehicle": VehicleInput(),
         "holder": HolderInput(),
     }
+    inputs = [name for name in DOSSIER_INPUT_FIELDS if name != "vehicle"]
+    if procedure in VEHICLE_PROCEDURES:
+        declared["vehicle"] = VehicleInput()
+        inputs.insert(1, "vehicle")
+    if "title" in facts:
+        declared["title"] = TitleInput()
     if "sale" in facts:
         declared["sale"] = SaleInput(required=False)
-    meta = type("Meta", (), {"model": Dossier, "fields": (*DOSSIER_INPUT_FIELDS, *facts)})
+    meta = type("Meta", (), {"model": Dossier, "fields": (*inputs, *facts)})
     name = "".join(part.title() for part in procedure.split("_")) + "CreateInput"
     doc = f"Dépôt d'un dossier « {procedure} » : véhicule, titulaire et données propres à la démarche."
     return type(name, (serializers.ModelSerializer,), {**declared, "Meta": meta, "__doc__": doc})

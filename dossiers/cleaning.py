@@ -94,15 +94,19 @@ EARLIEST_SALE = datetime(1900, 1, 1, tzinfo=UTC)
 _CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # What each procedure accepts besides procedure, vehicle and holder: the API's input per
 # procedure is built from this, and anything else is refused as an unknown field.
+# `title` is the proof of title of a procedure on a registered vehicle (dossiers.register).
 PROCEDURE_FACTS: dict[str, tuple[str, ...]] = {
     Procedure.FIRST_REGISTRATION: ("holder_is_owner", "validity_until"),
-    Procedure.CHANGE_OF_OWNER: ("sale", "holder_is_owner"),
-    Procedure.SALE_DECLARATION: ("sale",),
-    Procedure.CHANGE_OF_ADDRESS: ("holder_is_owner",),
-    Procedure.DUPLICATE: ("duplicate_reason", "holder_is_owner"),
-    Procedure.CORRECTION: ("holder_is_owner",),
+    Procedure.CHANGE_OF_OWNER: ("title", "sale", "holder_is_owner"),
+    Procedure.SALE_DECLARATION: ("title", "sale"),
+    Procedure.CHANGE_OF_ADDRESS: ("title", "holder_is_owner"),
+    Procedure.DUPLICATE: ("title", "duplicate_reason", "holder_is_owner"),
+    Procedure.CORRECTION: ("title", "holder_is_owner"),
     Procedure.IMPORT: ("holder_is_owner", "validity_until"),
 }
+# Only these procedures bring a vehicle the register does not know; the others take it from there.
+VEHICLE_PROCEDURES = (Procedure.FIRST_REGISTRATION, Procedure.IMPORT)
+TITLE_FIELDS = ("plate", "formule_number")
 DOSSIER_INPUT_FIELDS = ("procedure", "vehicle", "holder")
 _DATE_MESSAGE = _lazy("Date attendue au format AAAA-MM-JJ ou JJ/MM/AAAA.")
 
@@ -343,16 +347,52 @@ def holder_clean(data: dict[str, Any], *, prefix: str = "holder.") -> dict[str, 
         errors.text("postcode", data.get("postcode")),
         _("5 chiffres"),
     )
-    department = _upper(errors.text("department", data.get("department")))
-    if department is None:
-        clean["department"] = None
-    elif department:
-        clean["department"] = errors.run("department", geography.validate_department, department)
-    elif clean["postcode"]:
-        clean["department"] = errors.run("postcode", geography.department_from_postcode, clean["postcode"])
-    else:
-        clean["department"] = None
+    clean["department"] = _department_derive(
+        errors, clean["postcode"], _upper(errors.text("department", data.get("department"))) or ""
+    )
 
+    if errors.errors:
+        raise InvalidInput(errors.errors)
+    return clean
+
+
+def _department_derive(errors: _Collector, postcode: str | None, given: str) -> str | None:
+    """The department of the postcode (it sets the tax and the centre); a given one must agree."""
+    derived = errors.run("postcode", geography.department_from_postcode, postcode) if postcode else None
+    if given and derived and given != derived:
+        errors.add(
+            "department",
+            "department_mismatch",
+            _("Le département %(given)s ne correspond pas au code postal %(postcode)s (%(derived)s).")
+            % {"given": given, "postcode": postcode, "derived": derived},
+            derived,
+        )
+    elif given and not postcode:
+        errors.run("department", geography.validate_department, given)
+    return derived
+
+
+def title_clean(data: Any, *, procedure: str) -> dict[str, str]:
+    """The proof of title as typed: plate and numéro de formule, upper case without spaces.
+
+    Whether they prove anything is dossiers.register's to say. A change of owner may leave the
+    formule number out when it gives the seller's code de cession."""
+    if not isinstance(data, dict):
+        raise InvalidInput(
+            [FieldError("title", "object", _("Un objet est attendu."), ", ".join(TITLE_FIELDS))]
+        )
+    errors = _Collector("title.")
+    errors.errors += unknown_fields(data, allowed=TITLE_FIELDS, prefix="title.")
+    clean = {}
+    for name in TITLE_FIELDS:
+        value = data.get(name)
+        clean[name] = re.sub(r"\s", "", value).upper()[:20] if isinstance(value, str) else ""
+    if not clean["plate"]:
+        errors.add("plate", "required", _("L'immatriculation est obligatoire."), "AA-123-AA")
+    else:
+        clean["plate"] = errors.run("plate", plates.validate_plate, clean["plate"], "AA-123-AA") or ""
+    if not clean["formule_number"] and procedure != Procedure.CHANGE_OF_OWNER:
+        errors.add("formule_number", "required", _("Le numéro de formule est obligatoire."), "2026AB12345")
     if errors.errors:
         raise InvalidInput(errors.errors)
     return clean
@@ -466,6 +506,11 @@ def dossier_facts_clean(*, procedure: Any, facts: dict[str, Any]) -> dict[str, A
                 ", ".join(DuplicateReason.values),
             )
         clean["duplicate_reason"] = reason
+    if "title" in facts:
+        try:
+            clean["title"] = title_clean(facts["title"], procedure=procedure)
+        except InvalidInput as exc:
+            errors.errors += exc.errors
     if "sale" in facts:
         sale = facts["sale"]
         if sale is None:

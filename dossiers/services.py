@@ -9,14 +9,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dossiers import fees as fees_module
-from dossiers import states, validators
+from dossiers import register, states
 from dossiers.cleaning import (
+    PROCEDURE_FACTS,
+    VEHICLE_PROCEDURES,
     dossier_facts_clean,
     holder_clean,
     merge_errors,
@@ -25,6 +26,7 @@ from dossiers.cleaning import (
 )
 from dossiers.errors import FieldError, InvalidInput
 from dossiers.models import (
+    FINAL_STATES,
     HOLDER_FIELDS,
     VEHICLE_FIELDS,
     Dossier,
@@ -52,63 +54,47 @@ def reference_next(*, on: date | None = None) -> str:
     return f"CG-{year}-{counter_next(f'reference-{year}'):07d}"
 
 
-def _plate_required() -> InvalidInput:
+def _vin_unavailable() -> InvalidInput:
+    # Says neither the plate nor the holder nor whose dossier holds the VIN.
     return InvalidInput(
         [
             FieldError(
-                "vehicle.plate",
-                "required",
-                _("L'immatriculation actuelle est obligatoire pour cette démarche."),
-                "AA-123-AA",
+                "vehicle.vin",
+                "vin_unavailable",
+                _(
+                    "Ce VIN ne peut pas faire l'objet d'une première immatriculation ici : il est "
+                    "déjà immatriculé ou en cours d'immatriculation."
+                ),
+                _("le VIN d'un véhicule jamais immatriculé en France"),
             )
         ]
     )
 
 
-def _plate_clean(*, procedure: Any, vehicle: Any) -> None:
-    """A procedure on a registered vehicle names its plate unless the register knows its VIN.
+def _new_vehicle(*, clean: dict[str, Any]) -> Vehicle:
+    """The vehicle of a first registration or an import: a VIN the register does not know.
 
-    Checked with the other fields, on the raw input, so that the first answer lists every error."""
-    if procedure not in Procedure.values or procedure in FIRST_IN_FRANCE or not isinstance(vehicle, dict):
-        return
-    plate, vin = vehicle.get("plate"), vehicle.get("vin")
-    if plate is not None and not (isinstance(plate, str) and not plate.strip()):
-        return  # given: vehicle_clean says whether it is a plate
-    try:
-        # Only a well-formed VIN is looked up: vehicle_clean reports the others.
-        vin = validators.validate_vin(vin) if isinstance(vin, str) else None
-    except ValidationError:
-        vin = None
-    if vin is None or not Vehicle.objects.filter(vin=vin).exists():
-        raise _plate_required()
-
-
-def _vehicle_for(*, procedure: str, clean: dict[str, Any]) -> Vehicle:
-    existing = Vehicle.objects.filter(vin=clean["vin"]).first()
-    if procedure in FIRST_IN_FRANCE:
-        if existing is not None and existing.plate:
-            raise InvalidInput(
-                [
-                    FieldError(
-                        "vehicle.vin",
-                        "vin_already_registered",
-                        _(
-                            "Ce VIN est déjà immatriculé (%(plate)s) : "
-                            "ce n'est pas une première immatriculation."
-                        )
-                        % {"plate": existing.plate},
-                        _("le VIN d'un véhicule jamais immatriculé en France"),
-                    )
-                ]
-            )
-        if existing is not None:
-            return existing
+    A VIN with a plate, a title or an open dossier is refused; a row left by closed dossiers only
+    (rejected, withdrawn: nobody is using it, their documents keep their frozen values) takes the
+    new data. So a dossier never reads nor overwrites another's vehicle data."""
+    existing = Vehicle.objects.select_for_update().filter(vin=clean["vin"]).first()
+    if existing is None:
         return Vehicle.objects.create(**clean)
-    if existing is not None:
-        return existing
-    if not clean.get("plate"):  # the VIN's vehicle went away since _plate_clean looked
-        raise _plate_required()
-    return Vehicle.objects.create(**clean)
+    if (
+        existing.plate
+        or existing.titles.exists()
+        or existing.dossiers.exclude(state__in=FINAL_STATES).exists()
+        or existing.dossiers.filter(state=State.ISSUED).exists()
+    ):
+        raise _vin_unavailable()
+    for name, value in clean.items():
+        setattr(existing, name, value)
+    existing.save(update_fields=list(clean))
+    return existing
+
+
+def _input_refused(field: str, rule: str, message: str, expected: str = "") -> InvalidInput:
+    return InvalidInput([FieldError(field, rule, message, expected)])
 
 
 def dossier_create(
@@ -123,9 +109,10 @@ def dossier_create(
 ) -> Dossier:
     """Create a draft dossier with its vehicle and holder, or raise InvalidInput and write nothing.
 
-    `facts` are the procedure's own inputs (cleaning.PROCEDURE_FACTS: sale, duplicate_reason,
-    holder_is_owner, validity_until); any other key is refused as an unknown field. Every error of
-    the procedure, vehicle, holder and facts is raised at once."""
+    `facts` are the procedure's own inputs (cleaning.PROCEDURE_FACTS: title, sale, duplicate_reason,
+    holder_is_owner, validity_until); any other key is refused as an unknown field. Only a first
+    registration or an import sends a vehicle (never its plate); the other procedures prove a title
+    (dossiers.register) and take the vehicle from the register. Every input error is raised at once."""
     if filed_by.role not in (Role.CITIZEN, Role.DEALER):
         raise InvalidInput(
             [
@@ -137,6 +124,9 @@ def dossier_create(
             ]
         )
 
+    # Any JSON value may come as the procedure: only a known name is looked up in the tables below.
+    known = procedure if isinstance(procedure, str) and procedure in Procedure.values else None
+
     def procedure_clean() -> str:
         # Any JSON value may come here: a list or an object is an unknown procedure too.
         if not isinstance(procedure, str) or procedure not in Procedure.values:
@@ -145,33 +135,89 @@ def dossier_create(
             )
         return procedure
 
-    _procedure, vehicle_data, holder_data, facts_data, _plate = merge_errors(
+    def vehicle_part() -> dict[str, Any] | None:
+        if known is None:
+            return None  # which vehicle input applies depends on the procedure, refused above
+        if known not in VEHICLE_PROCEDURES:
+            if vehicle is not None:
+                raise _input_refused(
+                    "vehicle",
+                    "unknown_field",
+                    _("Le véhicule d'une démarche sur un véhicule immatriculé vient du registre."),
+                    "title",
+                )
+            return None
+        clean = part_clean(vehicle, name="vehicle", allowed=VEHICLE_FIELDS, clean=vehicle_clean)
+        if clean.get("plate"):
+            raise _input_refused(
+                "vehicle.plate",
+                "plate_assigned",
+                _("L'immatriculation est attribuée dans la série nationale, elle ne se choisit pas."),
+                _("aucune immatriculation"),
+            )
+        return clean
+
+    def title_required() -> None:
+        if known in PROCEDURE_FACTS and "title" in PROCEDURE_FACTS[known] and "title" not in (facts or {}):
+            raise _input_refused(
+                "title",
+                "required",
+                _("L'immatriculation et le numéro de formule du certificat en cours sont obligatoires."),
+                "plate, formule_number",
+            )
+
+    _procedure, vehicle_data, holder_data, facts_data, _title = merge_errors(
         procedure_clean,
-        lambda: part_clean(vehicle, name="vehicle", allowed=VEHICLE_FIELDS, clean=vehicle_clean),
+        vehicle_part,
         lambda: part_clean(holder, name="holder", allowed=HOLDER_FIELDS, clean=holder_clean),
         lambda: dossier_facts_clean(procedure=procedure, facts=facts or {}),
-        lambda: _plate_clean(procedure=procedure, vehicle=vehicle),
+        title_required,
     )
     sale_data = facts_data.pop("sale", None)
+    title_data = facts_data.pop("title", None)
     if filed_by.role == Role.CITIZEN:
         applicant = filed_by
     organisation = filed_by.organisation if filed_by.role == Role.DEALER else None
 
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                vehicle_row = _vehicle_for(procedure=procedure, clean=vehicle_data)
-        except IntegrityError as exc:  # a concurrent request created the same VIN or plate
-            raise InvalidInput(
-                [
-                    FieldError(
-                        "vehicle.vin",
-                        "vin_duplicate",
-                        _("Ce véhicule est en cours d'enregistrement par ailleurs."),
-                    )
-                ]
-            ) from exc
-        holder_row = Holder.objects.create(**holder_data)
+        code_source = None
+        if procedure in VEHICLE_PROCEDURES:
+            try:
+                with transaction.atomic():
+                    vehicle_row = _new_vehicle(clean=vehicle_data)
+            except IntegrityError as exc:  # a concurrent request created the same VIN
+                raise _vin_unavailable() from exc
+            holder_row = Holder.objects.create(**holder_data)
+        elif procedure == Procedure.CHANGE_OF_OWNER:
+            code = (sale_data or {}).get("code_de_cession", "")
+            if code:
+                code_source = register.sale_for_code(plate=title_data["plate"], code=code)
+                vehicle_row = code_source.dossier.vehicle
+            elif title_data["formule_number"]:
+                # The buyer holds the crossed-out title and the signed cerfa 15776: an agent reads them.
+                found = register.title_current(
+                    plate=title_data["plate"], formule_number=title_data["formule_number"]
+                )
+                if found is None:
+                    raise register.title_refused()
+                vehicle_row = found.vehicle
+            else:
+                raise register.title_refused()
+            holder_row = Holder.objects.create(**holder_data)
+        else:
+            found = register.title_prove(title=title_data, holder=holder_data)
+            vehicle_row = found.vehicle
+            changes = None
+            if procedure == Procedure.CHANGE_OF_ADDRESS:
+                changes = {name: holder_data[name] for name in register.ADDRESS_FIELDS}
+            holder_row = register.holder_copy(holder=found.holder, changes=changes)
+        if procedure == Procedure.SALE_DECLARATION:
+            sale_data = sale_data or {}
+            # The code is the server's, shown to the seller who hands it to the buyer.
+            sale_data["code_de_cession"] = register.code_de_cession_new()
+            sale_data["code_expires_at"] = (
+                sale_data.get("sold_at") or timezone.now()
+            ) + register.CODE_VALIDITY
         dossier = Dossier.objects.create(
             reference=reference_next(),
             procedure=procedure,
@@ -187,6 +233,9 @@ def dossier_create(
         )
         if sale_data is not None:
             Sale.objects.create(dossier=dossier, **sale_data)
+        if code_source is not None:
+            code_source.code_used_by = dossier
+            code_source.save(update_fields=["code_used_by"])
         event_record(dossier=dossier, actor=filed_by, action="created", to_state=State.DRAFT)
     return dossier
 

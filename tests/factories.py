@@ -21,7 +21,8 @@ from cert_workflow.models import (
     RoutingDecision,
 )
 from cert_workflow.review import decisions
-from dossiers import services, transitions
+from dossiers import cleaning, register, services, transitions
+from dossiers.cleaning import VEHICLE_PROCEDURES
 from dossiers.documents import document_attach
 from dossiers.models import (
     HOLDER_FIELDS,
@@ -32,6 +33,8 @@ from dossiers.models import (
     DossierEvent,
     Holder,
     Procedure,
+    RegisteredTitle,
+    Sale,
     State,
     Vehicle,
 )
@@ -194,20 +197,104 @@ def holder_data(**overrides) -> dict:
     return _known(data, HOLDER_FIELDS, "holder")
 
 
+_formules = itertools.count(1)
+
+
+def formule_number_new() -> str:
+    # Titles of the register file are older than the portal: they never meet a serial it issues.
+    return f"2019AA{next(_formules):05d}"
+
+
+def registered(*, vehicle: dict | None = None, holder: dict | None = None) -> RegisteredTitle:
+    """A vehicle of the register with its current title, as register_load writes it."""
+    vehicle = dict(vehicle or vehicle_data())
+    holder = holder or holder_data()
+    existing = Vehicle.objects.filter(vin=vehicle["vin"]).first()
+    if existing is not None:
+        # A vehicle the portal already knows (a test's earlier dossier): its current title, or one now.
+        return existing.titles.filter(current=True).first() or register.title_record(
+            vehicle=existing,
+            holder=Holder(**cleaning.holder_clean(holder)),
+            formule_number=formule_number_new(),
+        )
+    vehicle.setdefault("plate", plate_from_ordinal(next(_plates)))
+    vehicle["plate"] = vehicle["plate"] or plate_from_ordinal(next(_plates))
+    title, _created = register.register_entry_load(
+        vehicle=vehicle, holder=holder, formule_number=formule_number_new()
+    )
+    return title
+
+
+def proof(title: RegisteredTitle) -> dict:
+    """The proof of title a holder types from their certificate."""
+    return {"plate": title.vehicle.plate, "formule_number": title.formule_number}
+
+
+def sale_declared(
+    *, title: RegisteredTitle, code: str | None = None, sold_at: str = "2026-11-20T10:00"
+) -> Sale:
+    """The holder's declaration of sale of a registered vehicle, filed by a citizen who is its holder.
+
+    `code` replaces the generated code de cession (test data: a test names the code the buyer types)."""
+    seller = citizen()
+    holder = {
+        name: getattr(title.holder, name)
+        for name in ("last_name", "first_names", "address_line", "postcode", "city")
+    }
+    holder["birth_date"] = title.holder.birth_date.isoformat()
+    dossier = dossier_create(
+        procedure=Procedure.SALE_DECLARATION,
+        vehicle=None,
+        holder=holder,
+        filed_by=seller,
+        facts={"title": proof(title), "sale": {"sold_at": sold_at}},
+    )
+    sale = dossier.sale
+    if code is not None:
+        Sale.objects.filter(pk=sale.pk).update(code_de_cession=code)
+        sale.refresh_from_db()
+    return sale
+
+
 def draft(
     *,
     filed_by: User,
     procedure: str = Procedure.FIRST_REGISTRATION,
     vehicle: dict | None = None,
     holder: dict | None = None,
+    facts: dict | None = None,
     **kwargs,
 ):
+    """A draft through dossier_create. A procedure on a registered vehicle first puts `vehicle` in
+    the register with `holder` as its holder (the seller for a change of owner) and proves the title."""
+    holder = holder or holder_data()
+    if procedure in VEHICLE_PROCEDURES or procedure not in Procedure.values:
+        return dossier_create(
+            procedure=procedure,
+            vehicle=vehicle or vehicle_data(),
+            holder=holder,
+            filed_by=filed_by,
+            facts=facts,
+            **kwargs,
+        )
+    facts = dict(facts or {})
+    if procedure == Procedure.CHANGE_OF_OWNER:
+        title = registered(vehicle=vehicle, holder=holder_data(last_name="Vendeur", first_names="Paul"))
+        code = (facts.get("sale") or {}).get("code_de_cession")
+        if code:
+            sale_declared(
+                title=title,
+                code=cleaning.sale_clean({"sold_at": "2026-11-20T10:00", "code_de_cession": code})[
+                    "code_de_cession"
+                ],
+            )
+            facts.setdefault("title", {"plate": title.vehicle.plate})
+        else:
+            facts.setdefault("title", proof(title))
+    elif "title" not in facts:  # a test that names the title proves it itself
+        facts["title"] = proof(registered(vehicle=vehicle, holder=holder))
     return dossier_create(
-        procedure=procedure,
-        vehicle=vehicle or vehicle_data(),
-        holder=holder or holder_data(),
-        filed_by=filed_by,
-        **kwargs,
+        procedure=procedure, vehicle=None, holder=holder, filed_by=filed_by, facts=facts, **kwargs
     )
 
 

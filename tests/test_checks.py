@@ -295,6 +295,7 @@ def test_complete_dossier_gets_one_passed_result_per_check_and_a_low_risk():
         "documents",
         "fees",
         "payment",
+        "mandate",  # filed by the holder, title proved
     }
     assert set(results.values()) == {PASSED}
     assert dossier.assessment.risk == Risk.LOW
@@ -339,11 +340,13 @@ def test_dealer_first_registration_without_mandate_is_high_risk_and_goes_to_revi
 
 @pytest.mark.django_db
 def test_two_open_dossiers_on_one_vehicle_are_both_flagged_but_a_draft_is_not():
-    vin = factories.new_vin()
-    first = submitted(procedure=Procedure.FIRST_REGISTRATION, vehicle=factories.vehicle_data(vin=vin))
-    second = submitted(procedure=Procedure.FIRST_REGISTRATION, vehicle=factories.vehicle_data(vin=vin))
-    factories.draft(filed_by=factories.citizen(), vehicle=factories.vehicle_data(vin=vin))
-    alone = submitted(procedure=Procedure.FIRST_REGISTRATION)
+    # The holder's two dossiers on one registered vehicle (a second first registration of a VIN
+    # is refused at creation).
+    title = factories.proof(factories.registered())
+    first = submitted(procedure=Procedure.CHANGE_OF_ADDRESS, facts={"title": title})
+    second = submitted(procedure=Procedure.CHANGE_OF_ADDRESS, facts={"title": title})
+    factories.draft(filed_by=factories.citizen(), procedure=Procedure.CORRECTION, facts={"title": title})
+    alone = submitted(procedure=Procedure.CHANGE_OF_ADDRESS)
 
     checks.dossiers_assess(dossier_ids=[first.pk, second.pk, alone.pk])
 
@@ -408,11 +411,10 @@ def _mixed_chunk(size: int) -> list[int]:
     checks.straight_through_rules()
     StraightThroughRule.objects.filter(procedure=Procedure.CHANGE_OF_ADDRESS).update(sampling_rate=0)
     ids = []
-    owner, vin = factories.citizen(), factories.new_vin()
+    owner, title = factories.citizen(), factories.proof(factories.registered())
     for n in range(size):
         if n % 5 == 0:
-            vehicle = factories.vehicle_data(vin=vin)
-            dossier = submitted(owner=owner, procedure=Procedure.FIRST_REGISTRATION, vehicle=vehicle)
+            dossier = submitted(owner=owner, procedure=Procedure.CORRECTION, facts={"title": title})
         elif n % 5 == 1:
             dossier = submitted(owner=owner, documents=["identity"])
         else:

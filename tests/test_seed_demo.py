@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
-from dossiers.models import Cert, Dossier, DossierEvent, Holder, State, Vehicle
+from dossiers.models import Cert, Dossier, DossierEvent, Holder, RegisteredTitle, State, Vehicle
 from dossiers.validators import vin_check_digit_ok
 from portal.models import ApiToken, Organisation, OrganisationToken, Role, User
 
@@ -170,3 +170,34 @@ def test_demo_work_went_through_the_workflow_for_every_procedure(settings):
     assert {c["code"] for c in snapshot.payload["centres"]} == set(
         Cert.objects.values_list("code", flat=True)
     )
+
+
+def test_printed_plates_and_formule_numbers_prove_the_demo_citizens_titles(settings):
+    settings.DEBUG = True
+    output = seed()
+    titles = RegisteredTitle.objects.filter(
+        current=True, dossier__isnull=True, vehicle__dossiers__isnull=True
+    )
+    camille = [t for t in titles.select_related("vehicle", "holder") if t.holder.last_name == "Martin"]
+    assert len(camille) == 2
+    client = APIClient()
+    client.force_authenticate(User.objects.get(email="citoyen@example.fr"))
+    for title in camille:
+        assert f"{title.vehicle.plate}" in output and title.formule_number in output
+        response = client.post(
+            "/api/v1/dossiers/",
+            {
+                "procedure": "change_of_address",
+                "title": {"plate": title.vehicle.plate, "formule_number": title.formule_number},
+                "holder": {
+                    "last_name": "Martin",
+                    "first_names": "Camille Louise",
+                    "birth_date": "1985-04-12",
+                    "address_line": "8 quai Saint-Vincent",
+                    "postcode": "69001",
+                    "city": "Lyon",
+                },
+            },
+            format="json",
+        )
+        assert response.status_code == 201, response.content

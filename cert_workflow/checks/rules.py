@@ -350,6 +350,15 @@ def check_code_de_cession(*, sale: "Sale | None", has_sale_certificate: bool) ->
     return _passed(_("Code de cession présent et bien formé."))
 
 
+def check_mandate(*, by_professional: bool) -> CheckOutcome:
+    """A professional acts on a registered vehicle under the holder's mandate: an agent reads it."""
+    if by_professional:
+        return _warning(
+            _("Déposé par un professionnel pour le titulaire : le mandat (cerfa 13757) est à vérifier.")
+        )
+    return _passed(_("Déposé par le titulaire lui-même, titre prouvé."))
+
+
 def check_duplicate_reason(*, reason: str, present: set[str]) -> CheckOutcome:
     """A duplicate says why; after a theft, the police report is attached."""
     if reason not in DUPLICATE_REASONS:

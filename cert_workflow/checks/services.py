@@ -29,6 +29,7 @@ from cert_workflow.checks.rules import (
     check_duplicates,
     check_fees,
     check_fiscal_power,
+    check_mandate,
     check_payment,
     check_sale_date,
     check_vehicle_codes,
@@ -43,6 +44,7 @@ from cert_workflow.models import Assessment, CheckResult, Risk, StraightThroughR
 from cert_workflow.routing import services as routing
 from dossiers.errors import FieldError, InvalidInput
 from dossiers.models import Document, Dossier, Procedure, State
+from dossiers.register import TITLE_PROCEDURES
 from dossiers.services import FIRST_IN_FRANCE, dossier_fees
 from dossiers.transitions import dossier_transition_many
 from portal.models import Role, User
@@ -94,6 +96,9 @@ def dossier_checks(*, dossier: Dossier, others: list[OpenDossier]) -> dict[str, 
         results["code_de_cession"] = check_code_de_cession(
             sale=sale, has_sale_certificate=Kind.SALE_CERTIFICATE in present
         )
+    if dossier.procedure in TITLE_PROCEDURES:
+        # Proved at creation (dossiers.register); a mandate never goes straight through.
+        results["mandate"] = check_mandate(by_professional=dossier.organisation_id is not None)
     if dossier.procedure == Procedure.DUPLICATE:
         results["duplicate_reason"] = check_duplicate_reason(reason=dossier.duplicate_reason, present=present)
     return results

@@ -25,6 +25,7 @@ from cert_workflow.documents.signing import verification_url
 from cert_workflow.enqueue import task_enqueue
 from cert_workflow.models import DocumentKind, IssuedDocument
 from dossiers.models import Dossier, State
+from dossiers.register import titles_record_issued
 from dossiers.selectors import dossier_mail_recipients
 from dossiers.transitions import dossier_transition_many
 from portal.mail import mail_render, mail_send_many
@@ -178,6 +179,11 @@ def _renders_record(*, stored: dict[int, dict[str, Any]], documents: list[Issued
                 actor=None,
                 reason=_("Le certificat d'immatriculation est produit et disponible."),
                 data={d.dossier_id: {"document": d.pk, "serial": d.serial} for d in certificates},
+            )
+            # The register follows the certificate: its holder and serial become the current title.
+            moved = set(issued)
+            titles_record_issued(
+                serials={d.dossier_id: d.serial for d in certificates if d.dossier_id in moved}, issued_at=now
             )
             notices = _issued_notices(dossier_ids=issued)
             # Mail leaves only once the issue is committed, and outside the transaction.

@@ -21,7 +21,8 @@ from cert_workflow.routing import services as routing
 from cert_workflow.stats import services as stats
 from dossiers.centres import CERTS, cert_defaults
 from dossiers.errors import InvalidInput
-from dossiers.models import Cert, Dossier, Procedure, State
+from dossiers.models import Cert, Dossier, Procedure, RegisteredTitle, State
+from dossiers.register import register_entry_load
 from dossiers.services import dossier_create, dossier_submit, dossier_withdraw
 from dossiers.states import TransitionNotAllowed
 from dossiers.transitions import dossier_transition
@@ -202,7 +203,7 @@ DEALER_DOSSIERS = (
 # (at once in the embedded mode), then approve them or route them to a centre.
 SUBMITTED_DOSSIERS = (
     (31, Procedure.FIRST_REGISTRATION, "model_y", CUSTOMERS["payet"],    NO_FACTS),
-    (32, Procedure.CHANGE_OF_OWNER,    "c3",      CUSTOMERS["girard"],   _sale(32, "11-21", "15:10", code_de_cession="K7P2M9Q4")),
+    (32, Procedure.CHANGE_OF_OWNER,    "c3",      CUSTOMERS["girard"],   _sale(32, "11-21", "15:10")),
     (33, Procedure.SALE_DECLARATION,   "clio",    CUSTOMERS["laurent"],  _sale(33, "11-24", "08:40")),
     (34, Procedure.CHANGE_OF_ADDRESS,  "golf",    CUSTOMERS["muller"],   NO_FACTS),
     (35, Procedure.DUPLICATE,          "208",     CUSTOMERS["fontaine"], {"duplicate_reason": "loss"}),
@@ -232,6 +233,20 @@ DOSSIERS: tuple[DemoDossier, ...] = (
         for key, procedure, model, holder, facts in SUBMITTED_DOSSIERS
     ),
 )
+
+# The holder in the register of the vehicles the demo's changes of owner buy.
+SELLER = {
+    "holder_kind": "person",
+    "last_name": "Lambert",
+    "first_names": "Paul",
+    "birth_date": "1970-02-03",
+    "address_line": "7 rue Battant",
+    "postcode": "25000",
+    "city": "Besançon",
+}
+# Vehicles of the register with no dossier yet: a demo user proves their title with the plate and
+# formule number printed at the end (key, model, holder).
+REGISTER_ONLY = ((41, "clio", CAMILLE), (42, "yaris", CAMILLE), (43, "208", CUSTOMERS["dubois"]))
 
 # The moves from a draft to each demo state, in order.
 PATHS: dict[str, tuple[str, ...]] = {
@@ -272,6 +287,21 @@ def demo_vehicle(spec: DemoDossier) -> dict[str, Any]:
         data["plate"] = demo_plate(key=spec.key)
         data["first_registration_date"] = f"{2016 + spec.key % 8}-{1 + spec.key % 12:02d}-15"
     return data
+
+
+def demo_formule(*, key: int) -> str:
+    """The numéro de formule of a demo title loaded in the register (REFERENCE.md §2), from before
+    the portal: the serials the portal issues never meet it."""
+    return f"2021DM{key:05d}"
+
+
+def demo_title(*, key: int, model: str, holder: dict[str, Any], procedure: str) -> RegisteredTitle:
+    """The demo vehicle `key` in the register with its current title (as register_load loads it)."""
+    spec = DemoDossier(key, "citizen", procedure, State.DRAFT, model, holder)
+    title, _created = register_entry_load(
+        vehicle=demo_vehicle(spec), holder=holder, formule_number=demo_formule(key=key)
+    )
+    return title
 
 
 class Command(BaseCommand):
@@ -388,17 +418,34 @@ class Command(BaseCommand):
             # by the workflow start after commit, once the dossier is in its demo state.
             with transaction.atomic():
                 try:
+                    facts = dict(spec.facts)
+                    if spec.procedure not in FIRST_IN_FRANCE:
+                        # A registered vehicle: in the register first, then its title proved.
+                        seller = spec.procedure == Procedure.CHANGE_OF_OWNER
+                        title = demo_title(
+                            key=spec.key,
+                            model=spec.model,
+                            holder=SELLER if seller else spec.holder,
+                            procedure=spec.procedure,
+                        )
+                        facts["title"] = {
+                            "plate": title.vehicle.plate,
+                            "formule_number": title.formule_number,
+                        }
+                        vehicle = None
                     dossier = dossier_create(
                         procedure=spec.procedure,
                         vehicle=vehicle,
                         holder=spec.holder,
                         filed_by=owners[spec.owner],
-                        facts=spec.facts,
+                        facts=facts,
                     )
                     self._drive(dossier, spec=spec, owner=owners[spec.owner], agents=agents)
                 except (InvalidInput, TransitionNotAllowed) as exc:
                     raise CommandError(f"demo dossier {spec.key} ({spec.procedure}): {exc}") from exc
             created += 1
+        for key, model, holder in REGISTER_ONLY:
+            demo_title(key=key, model=model, holder=holder, procedure=Procedure.CHANGE_OF_ADDRESS)
         return created, existing
 
     def _drive(
@@ -475,6 +522,21 @@ class Command(BaseCommand):
             if user.cert_id:
                 role = f"{role} {user.cert.code}"
             write(f"  {email:<28} {role:<26} {password:<20} {api_tokens[email]}")
+        write("")
+        write(self.style.MIGRATE_HEADING(_("Véhicules au registre, sans dossier (preuve du titre)")))
+        write(
+            f"  {_('Immatriculation'):<16} {_('Numéro de formule'):<20} {_('Titulaire (nom, date de naissance)')}"
+        )
+        vins = [demo_vin(model=model, key=key) for key, model, _holder in REGISTER_ONLY]
+        for title in (
+            RegisteredTitle.objects.filter(vehicle__vin__in=vins, current=True)
+            .select_related("vehicle", "holder")
+            .order_by("vehicle__plate")
+        ):
+            birth = title.holder.birth_date.strftime("%d/%m/%Y") if title.holder.birth_date else ""
+            write(
+                f"  {title.vehicle.plate:<16} {title.formule_number:<20} {title.holder.display_name} {birth}"
+            )
         write("")
         write(
             _("Jeton d'API de l'organisation « %(name)s » : %(key)s")

@@ -1,0 +1,78 @@
+"""`manage.py register_load <file.csv>`: load the vehicles registered before the portal.
+
+One row per vehicle: its certificate fields and its holder's under their docs/domain/FIELDS.md
+names (vin, plate, make, ..., holder_kind, last_name, birth_date, ..., postcode), the
+`formule_number` of its current title and optionally `issued_at` (AAAA-MM-JJ). Idempotent on the
+VIN: a vehicle already in the register is left as it is, so the file can be loaded again. Every
+row is checked by the rules of a dossier; a wrong row is reported with its line and the others load.
+"""
+
+import csv
+from datetime import datetime
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from dossiers.errors import InvalidInput
+from dossiers.models import HOLDER_FIELDS, VEHICLE_FIELDS
+from dossiers.register import register_entry_load
+
+
+class Command(BaseCommand):
+    help = gettext_lazy("Charge le fichier du registre (véhicules immatriculés avant le portail).")
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("path", type=Path)
+
+    def handle(self, *args, path: Path, **options) -> None:
+        try:
+            handle = path.open(encoding="utf-8-sig", newline="")
+        except OSError as exc:
+            raise CommandError(str(exc)) from exc
+        created = existing = 0
+        errors: list[str] = []
+        with handle:
+            reader = csv.DictReader(handle)
+            unknown = set(reader.fieldnames or ()) - {
+                *VEHICLE_FIELDS,
+                *HOLDER_FIELDS,
+                "formule_number",
+                "issued_at",
+            }
+            if unknown:
+                raise CommandError(
+                    _("Colonnes inconnues : %(names)s") % {"names": ", ".join(sorted(unknown))}
+                )
+            for line, row in enumerate(reader, start=2):
+                values = {name: (value or "").strip() for name, value in row.items()}
+                try:
+                    issued_at = None
+                    if values.get("issued_at"):
+                        issued_at = timezone.make_aware(datetime.fromisoformat(values["issued_at"]))
+                    _title, new = register_entry_load(
+                        vehicle={name: values[name] for name in VEHICLE_FIELDS if values.get(name)},
+                        holder={name: values[name] for name in HOLDER_FIELDS if values.get(name)},
+                        formule_number=values.get("formule_number", ""),
+                        issued_at=issued_at,
+                    )
+                except InvalidInput as exc:
+                    errors.append(f"{_('ligne')} {line}: {exc}")
+                    continue
+                except ValueError:
+                    errors.append(f"{_('ligne')} {line}: issued_at AAAA-MM-JJ")
+                    continue
+                created += new
+                existing += not new
+        for error in errors:
+            self.stderr.write(error)
+        self.stdout.write(
+            _(
+                "Registre : %(created)d titres chargés, %(existing)d déjà présents, %(errors)d lignes refusées."
+            )
+            % {"created": created, "existing": existing, "errors": len(errors)}
+        )
+        if errors:
+            raise CommandError(_("%(n)d lignes refusées.") % {"n": len(errors)})

@@ -1,0 +1,243 @@
+"""The register of titles: who holds which vehicle under which numéro de formule.
+
+The register decides, not the applicant (DESIGN.md "Who decides what is true"). A procedure on a
+registered vehicle proves the title: plate + numéro de formule of the current title, and the
+applicant's identity as typed in `holder` must be the recorded holder's (a person: last name and
+birth date; a company: SIRET). A citizen files for themselves; a dealer files under the holder's
+mandate, which an agent checks (the checks never send it straight through). A change of owner
+proves the seller's code de cession instead (or the old title's formule number, with the signed
+cerfa 15776 that an agent reads). Every failure is the one TITLE_REFUSED error: it never says
+whether the plate exists, the formule is wrong or the holder differs.
+
+The register changes in one place: `titles_record_issued`, when a dossier's certificate is issued.
+"""
+
+import re
+import secrets
+import unicodedata
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from dossiers.cleaning import holder_clean, merge_errors, vehicle_clean
+from dossiers.errors import FieldError, InvalidInput
+from dossiers.models import (
+    HOLDER_FIELDS,
+    Dossier,
+    Holder,
+    HolderKind,
+    Procedure,
+    RegisteredTitle,
+    Sale,
+    State,
+    Vehicle,
+)
+
+# Procedures on a registered vehicle made by its holder: they prove the title.
+TITLE_PROCEDURES = frozenset(
+    {Procedure.CHANGE_OF_ADDRESS, Procedure.DUPLICATE, Procedure.CORRECTION, Procedure.SALE_DECLARATION}
+)
+# The fields of the holder a change of address may change; the identity stays the register's.
+ADDRESS_FIELDS = ("address_line", "postcode", "city", "department")
+# REFERENCE.md §8: the code de cession is kept 3 months after the declared sale.
+CODE_VALIDITY = timedelta(days=92)
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no I, O, 0, 1: read aloud and typed again
+CODE_LENGTH = 12
+
+
+def title_refused() -> InvalidInput:
+    """The one refusal of a title proof: the same field, rule and text whatever failed."""
+    return InvalidInput(
+        [
+            FieldError(
+                "title",
+                "title_not_proved",
+                _(
+                    "Nous ne pouvons pas établir que vous êtes titulaire de ce véhicule : vérifiez "
+                    "l'immatriculation, le numéro de formule (ou le code de cession) et l'identité "
+                    "du titulaire, telles qu'elles figurent sur le certificat."
+                ),
+                _("l'immatriculation et le numéro de formule du certificat en cours"),
+            )
+        ]
+    )
+
+
+def _folded(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text or "")
+    return "".join(c for c in text if c.isalnum()).upper()
+
+
+def holder_matches(*, recorded: Holder, given: dict[str, Any]) -> bool:
+    """True when the identity typed in `given` is the recorded holder's (accents and case ignored)."""
+    if recorded.holder_kind == HolderKind.COMPANY:
+        return bool(recorded.siret) and given.get("siret") == recorded.siret
+    return (
+        recorded.birth_date is not None
+        and given.get("birth_date") == recorded.birth_date
+        and _folded(given.get("last_name", "")) == _folded(recorded.last_name)
+    )
+
+
+def title_current(*, plate: str, formule_number: str) -> RegisteredTitle | None:
+    """The current title of this plate with this formule number, or None (never which one failed)."""
+    return (
+        RegisteredTitle.objects.select_related("vehicle", "holder")
+        .filter(current=True, vehicle__plate=plate, formule_number=formule_number)
+        .first()
+    )
+
+
+def title_prove(*, title: dict[str, str], holder: dict[str, Any]) -> RegisteredTitle:
+    """The current title proved by plate, formule number and the holder's identity; else refused."""
+    found = title_current(plate=title.get("plate", ""), formule_number=title.get("formule_number", ""))
+    if found is None or not holder_matches(recorded=found.holder, given=holder):
+        raise title_refused()
+    return found
+
+
+def holder_copy(*, holder: Holder, changes: dict[str, Any] | None = None) -> Holder:
+    """A new Holder row with `holder`'s values and `changes`: a dossier never shares the register's row."""
+    values = {name: getattr(holder, name) for name in HOLDER_FIELDS}
+    values.update(changes or {})
+    return Holder.objects.create(**values)
+
+
+def code_de_cession_new() -> str:
+    """A fresh code de cession: 12 characters of an unambiguous alphabet (about 60 bits)."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def sale_for_code(*, plate: str, code: str, now: datetime | None = None) -> Sale:
+    """The seller's sale declaration of this plate's registered vehicle carrying `code`, unused and
+    unexpired, locked for the buyer's dossier to take; else the one title refusal."""
+    now = now or timezone.now()
+    sale = (
+        Sale.objects.select_for_update()
+        .filter(
+            dossier__procedure=Procedure.SALE_DECLARATION,
+            dossier__vehicle__plate=plate,
+            dossier__vehicle__titles__current=True,
+            code_de_cession=code,
+            code_used_by__isnull=True,
+            code_expires_at__gt=now,
+        )
+        .exclude(dossier__state__in=(State.REJECTED, State.WITHDRAWN))
+        .select_related("dossier__vehicle")
+        .first()
+    )
+    if not code or sale is None:
+        raise title_refused()
+    return sale
+
+
+@transaction.atomic
+def title_record(
+    *,
+    vehicle: Vehicle,
+    holder: Holder,
+    formule_number: str,
+    issued_at: datetime | None = None,
+    dossier: Dossier | None = None,
+) -> RegisteredTitle:
+    """Make a new current title of `vehicle` (the previous one stops being current)."""
+    RegisteredTitle.objects.filter(vehicle=vehicle, current=True).update(current=False)
+    return RegisteredTitle.objects.create(
+        vehicle=vehicle,
+        holder=holder_copy(holder=holder),
+        formule_number=formule_number,
+        issued_at=issued_at or timezone.now(),
+        current=True,
+        dossier=dossier,
+    )
+
+
+FORMULE_RE = re.compile(r"[0-9]{4}[A-Z]{2}[0-9]{5}")
+
+
+def formule_number_clean(value: str) -> str:
+    """A numéro de formule of docs/domain/REFERENCE.md §2: 4-digit year, 2 letters, 5 digits."""
+    formule = re.sub(r"\s", "", value or "").upper()
+    if not FORMULE_RE.fullmatch(formule):
+        raise InvalidInput(
+            [FieldError("formule_number", "formule_format", _("Numéro de formule mal formé."), "2026AB12345")]
+        )
+    return formule
+
+
+def formule_number_before_portal(value: str) -> str:
+    """A formule number of a title issued before the portal: the portal numbers its certificates
+    from its own yearly counter (issuing.serials_allocate), so a loaded title of this year or a
+    later one could meet a serial it issues."""
+    formule = formule_number_clean(value)
+    if int(formule[:4]) >= timezone.localdate().year:
+        raise InvalidInput(
+            [
+                FieldError(
+                    "formule_number",
+                    "formule_year",
+                    _("Un titre du fichier du registre est antérieur à l'année en cours."),
+                    _("une année antérieure à %(year)d") % {"year": timezone.localdate().year},
+                )
+            ]
+        )
+    return formule
+
+
+def register_entry_load(
+    *, vehicle: dict[str, Any], holder: dict[str, Any], formule_number: str, issued_at: datetime | None = None
+) -> tuple[RegisteredTitle, bool]:
+    """One vehicle registered before the portal, with its current title; idempotent on the VIN.
+
+    A VIN already in the register is left as it is (False): the register file never overwrites
+    what the portal recorded since. The plate is required; the values go through the same rules
+    as a dossier's (cleaning.vehicle_clean, holder_clean)."""
+    vehicle_data, holder_data, formule = merge_errors(
+        lambda: vehicle_clean(vehicle),
+        lambda: holder_clean(holder),
+        lambda: formule_number_before_portal(formule_number),
+    )
+    if not vehicle_data.get("plate"):
+        raise InvalidInput(
+            [FieldError("vehicle.plate", "required", _("Ce champ est obligatoire."), "AA-123-AA")]
+        )
+    with transaction.atomic():
+        existing = RegisteredTitle.objects.filter(vehicle__vin=vehicle_data["vin"], current=True).first()
+        if existing is not None:
+            return existing, False
+        vehicle_row = Vehicle.objects.create(**vehicle_data)
+        holder_row = Holder.objects.create(**holder_data)
+        title = RegisteredTitle.objects.create(
+            vehicle=vehicle_row,
+            holder=holder_row,
+            formule_number=formule,
+            issued_at=issued_at or timezone.now(),
+            current=True,
+        )
+    return title, True
+
+
+def titles_record_issued(*, serials: dict[int, str], issued_at: datetime | None = None) -> int:
+    """The register follows the certificates just issued: for each dossier id → its certificate's
+    serial (the new numéro de formule), the dossier's holder becomes the vehicle's current title.
+    A sale declaration issues no certificate and so changes nothing. Safe to run twice."""
+    done = set(
+        RegisteredTitle.objects.filter(dossier_id__in=list(serials)).values_list("dossier_id", flat=True)
+    )
+    dossiers = Dossier.objects.filter(pk__in=[pk for pk in serials if pk not in done]).select_related(
+        "vehicle", "holder"
+    )
+    count = 0
+    for dossier in dossiers.order_by("pk"):
+        title_record(
+            vehicle=dossier.vehicle,
+            holder=dossier.holder,
+            formule_number=serials[dossier.pk],
+            issued_at=issued_at,
+            dossier=dossier,
+        )
+        count += 1
+    return count
