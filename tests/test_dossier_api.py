@@ -157,3 +157,18 @@ def test_openapi_schema_is_served():
     response = APIClient().get("/api/schema/")
     assert response.status_code == 200
     assert b"/api/v1/dossiers/{reference}/submit/" in response.content
+
+
+def test_a_reference_with_a_nul_byte_or_of_any_length_is_the_404_of_an_unknown_dossier():
+    owner = factories.citizen()
+    dossier = factories.draft(filed_by=owner)
+    client = factories.api_client(owner)
+    before = factories.snapshot(dossier)
+    for reference in (f"{dossier.reference}%00", "CG%00", "C" * 5000):
+        for suffix in ("", "submit/", "withdraw/", "events/", "certificate.pdf"):
+            method = client.post if suffix in ("submit/", "withdraw/") else client.get
+            response = method(
+                f"/api/v1/dossiers/{reference}/{suffix}".replace("/certificate.pdf/", "/certificate.pdf")
+            )
+            assert response.status_code == 404, (reference, suffix)
+    assert factories.snapshot(dossier) == before

@@ -595,3 +595,12 @@ def test_search_lookups_are_served_by_the_trigram_indexes(postgres, lookup, inde
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert index in plan
+
+
+def test_search_with_control_characters_is_read_without_them(client):
+    cert = factories.CertFactory()
+    (dossier,) = queued_dossiers(cert=cert, owner=factories.citizen(), last_names=["Rousseau"])
+    client.force_login(factories.agent(cert=cert))
+    response = client.get(reverse("agent-search"), {"q": "rous\x00seau"})
+    assert response.status_code == 200
+    assert reverse("agent-dossier", args=[dossier.reference]) in response.content.decode()

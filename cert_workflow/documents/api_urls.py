@@ -2,22 +2,23 @@
 
 from django.urls import path
 
+import portal.converters  # noqa: F401  (registers the <reference:...> converter)
 from cert_workflow.documents import api as api_documents
 from cert_workflow.models import DocumentKind
 
 urlpatterns = [
     path(
-        "dossiers/<str:reference>/certificate.pdf",
+        "dossiers/<reference:reference>/certificate.pdf",
         api_documents.DossierDocumentPdfApi.as_view(kind=DocumentKind.CERTIFICATE),
         name="api-dossier-certificate",
     ),
     path(
-        "dossiers/<str:reference>/cpi.pdf",
+        "dossiers/<reference:reference>/cpi.pdf",
         api_documents.DossierDocumentPdfApi.as_view(kind=DocumentKind.CPI),
         name="api-dossier-cpi",
     ),
     path(
-        "dossiers/<str:reference>/receipt.pdf",
+        "dossiers/<reference:reference>/receipt.pdf",
         api_documents.DossierDocumentPdfApi.as_view(kind=DocumentKind.RECEIPT),
         name="api-dossier-receipt",
     ),

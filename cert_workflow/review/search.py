@@ -29,7 +29,8 @@ _VIN_PART = re.compile(r"[0-9A-Z]{4,17}")
 def search_terms(q: str) -> SearchTerms:
     """What a search box entry may be: a reference, a plate (dashes optional), part of a VIN
     (letters and digits), or part of a holder's name (no digit)."""
-    text = " ".join((q or "").split())
+    # Control characters (a NUL byte is a DataError on PostgreSQL) can be part of no name.
+    text = " ".join("".join(c for c in (q or "") if c.isprintable() or c.isspace()).split())
     upper = text.upper()
     compact = re.sub(r"[\s-]", "", upper)
     if _REFERENCE.fullmatch(upper):

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+import portal.converters  # noqa: F401  (registers the <reference:...> converter)
 from cert_workflow.review import views as views_agent
 
 urlpatterns = [
@@ -9,12 +10,20 @@ urlpatterns = [
     path("instruction/prendre/", views_agent.claim_view, name="agent-claim"),
     path("instruction/recherche/", views_agent.search_view, name="agent-search"),
     path("instruction/acceptation-groupee/", views_agent.bulk_approve_view, name="agent-bulk-approve"),
-    path("instruction/dossiers/<str:reference>/", views_agent.dossier_view, name="agent-dossier"),
-    path("instruction/dossiers/<str:reference>/decision/", views_agent.decide_view, name="agent-decide"),
-    path("instruction/dossiers/<str:reference>/liberer/", views_agent.release_view, name="agent-release"),
-    path("instruction/dossiers/<str:reference>/prolonger/", views_agent.lease_renew_view, name="agent-renew"),
+    path("instruction/dossiers/<reference:reference>/", views_agent.dossier_view, name="agent-dossier"),
     path(
-        "instruction/dossiers/<str:reference>/pieces/<int:document_id>/",
+        "instruction/dossiers/<reference:reference>/decision/", views_agent.decide_view, name="agent-decide"
+    ),
+    path(
+        "instruction/dossiers/<reference:reference>/liberer/", views_agent.release_view, name="agent-release"
+    ),
+    path(
+        "instruction/dossiers/<reference:reference>/prolonger/",
+        views_agent.lease_renew_view,
+        name="agent-renew",
+    ),
+    path(
+        "instruction/dossiers/<reference:reference>/pieces/<int:document_id>/",
         views_agent.document_view,
         name="agent-document",
     ),
