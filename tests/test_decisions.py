@@ -263,6 +263,46 @@ def test_dealer_organisation_answers_the_complement_of_its_dossier():
     assert (answered.state, answered.cert) == (State.QUEUED, cert)
 
 
+def test_an_empty_complement_answer_is_refused_naming_what_is_missing_and_changes_nothing():
+    dossier, agent, owner = _claimed()
+    decisions.dossier_decide(
+        dossier=dossier,
+        agent=agent,
+        decision="request_complement",
+        items=["proof_of_address", "insurance"],
+    )
+    # A document of a requested kind from before the request is not an answer to it.
+    _upload(dossier, owner, "proof_of_address", "insurance")
+    requested_at = ComplementRequest.objects.get(dossier=dossier).requested_at
+    dossier.documents.filter(kind="proof_of_address").update(created_at=requested_at - timedelta(days=1))
+    before = factories.snapshot(dossier)
+
+    response = factories.api_client(owner).post(reverse("api-dossier-complement", args=[dossier.reference]))
+
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert (error["field"], error["rule"]) == ("proof_of_address", "complement_document_missing")
+    assert "Justificatif de domicile" in error["message"]
+    assert factories.snapshot(dossier) == before
+    assert Dossier.objects.get(pk=dossier.pk).state == State.AWAITING_COMPLEMENT
+    assert ComplementRequest.objects.get(dossier=dossier).answered_at is None
+
+
+def test_a_complement_asking_for_a_field_cannot_be_answered_until_the_field_can_be_corrected():
+    dossier, agent, owner = _claimed()
+    decisions.dossier_decide(
+        dossier=dossier, agent=agent, decision="request_complement", items=["identity", "co2_g_km"]
+    )
+    _upload(dossier, owner, "identity")
+    before = factories.snapshot(dossier)
+    with pytest.raises(InvalidInput) as excinfo:
+        complements.complement_answer(dossier=dossier, actor=owner)
+    assert [(e.field, e.rule) for e in excinfo.value.errors] == [
+        ("co2_g_km", "complement_field_not_corrected")
+    ]
+    assert factories.snapshot(dossier) == before
+
+
 # --- API and the complement round trip ---------------------------------------------------------
 
 
