@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 from PIL import Image
 from pypdf import PdfReader
-from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
 
 from dossiers.errors import FieldError
 
@@ -79,9 +79,8 @@ def _pdf_has_active_content(reader: PdfReader) -> bool:
             for name, value in obj.items():
                 if name in _ACTIVE_NAMES:
                     return True
-                if name == "/S" and value in _ACTIVE_NAMES:
-                    return True
-                if name == "/Subtype" and value in _ACTIVE_NAMES:
+                # An action's type (/S) or an annotation's (/Subtype) names what it does.
+                if name in ("/S", "/Subtype") and isinstance(value, NameObject) and value in _ACTIVE_NAMES:
                     return True
                 stack.append(value)
         elif isinstance(obj, ArrayObject):
@@ -106,8 +105,9 @@ def _check_pdf(content: bytes) -> list[FieldError]:
     except Exception:  # pypdf raises many types on malformed input; any of them refuses the file.
         return [_error("pdf_invalid", _("Le PDF est illisible ou endommagé."))]
     # Bytes after the last %%EOF (HTML of a polyglot, a second document) are never a PDF's own.
+    # (Writers may pad with whitespace or NUL bytes; anything else is refused.)
     tail = content[content.rfind(b"%%EOF") + 5 :] if b"%%EOF" in content else b"x"
-    if tail.strip():
+    if tail.strip(b" \t\r\n\f\0"):
         return [_error("pdf_invalid", _("Le PDF contient des données après sa fin."))]
     return []
 
