@@ -204,6 +204,11 @@ STORAGES = {
 }
 # Uploaded documents: a scan or a PDF, never more than this.
 DOCUMENT_MAX_BYTES = env_int("DOCUMENT_MAX_BYTES", 10 * 1024 * 1024)
+# An uploaded image is decoded (and re-encoded) only under this many pixels: a tiny file may claim
+# 30000×30000 and cost gigabytes once decoded.
+DOCUMENT_MAX_PIXELS = env_int("DOCUMENT_MAX_PIXELS", 40_000_000)
+# Documents per dossier: enough for every kind and a few pages each, not an unbounded store.
+DOCUMENT_MAX_PER_DOSSIER = env_int("DOCUMENT_MAX_PER_DOSSIER", 20)
 
 # Security headers. Behind a TLS-terminating proxy, SECURE_SSL_REDIRECT and the HSTS values come
 # from the environment; they are on by default when DEBUG is off.

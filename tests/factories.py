@@ -1,6 +1,7 @@
 """Factories for tests: real rows through the ORM, and valid vehicle/holder payloads."""
 
 import html
+import io
 import itertools
 import os
 from datetime import datetime, timedelta
@@ -325,7 +326,40 @@ def snapshot(*dossiers: Dossier) -> dict:
 
 # --- Dossiers in a given state, through the services --------------------------------------------
 
-PDF = b"%PDF-1.4\n% test document\n"
+
+def pdf(text: str = "Piece justificative") -> bytes:
+    """A genuine one-page PDF (cross-reference table included) that passes the upload checks;
+    a different `text` gives a different file."""
+    stream = f"BT /F1 24 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def image(fmt: str = "PNG", size: tuple[int, int] = (4, 3), colour=(128, 64, 32)) -> bytes:
+    """A genuine small image (PNG or JPEG) made by Pillow."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, format=fmt)
+    return out.getvalue()
+
+
+PDF = pdf()
 _plates = itertools.count(50_000)
 
 # What a complete dossier of each procedure carries (written out, not taken from the code under test).
@@ -355,7 +389,7 @@ COMPLETE = {
 
 def documents_attach(*, dossier: Dossier, owner, kinds) -> None:
     for kind in kinds:
-        uploaded = SimpleUploadedFile(f"{kind}.pdf", PDF + kind.encode(), content_type="application/pdf")
+        uploaded = SimpleUploadedFile(f"{kind}.pdf", pdf(kind), content_type="application/pdf")
         document_attach(dossier=dossier, kind=kind, uploaded=uploaded, actor=owner)
 
 

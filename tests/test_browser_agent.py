@@ -156,7 +156,17 @@ def test_agent_takes_asks_for_a_complement_takes_it_again_and_approves(live_serv
     expect(page.get_by_text(f"Le complément est demandé pour le dossier {old.reference}")).to_be_visible()
 
     # The applicant answers (the citizen space will call the same service).
-    in_own_thread(lambda: complements.complement_answer(dossier=Dossier.objects.get(pk=old.pk), actor=owner))
+    def answer():
+        dossier = Dossier.objects.get(pk=old.pk)
+        document_attach(
+            dossier=dossier,
+            kind="proof_of_address",
+            uploaded=SimpleUploadedFile("edf.pdf", _pdf("Facture EDF de juin")),
+            actor=owner,
+        )
+        return complements.complement_answer(dossier=dossier, actor=owner)
+
+    in_own_thread(answer)
 
     page.reload()
     page.get_by_role("button", name="Prendre le dossier suivant").click()

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
@@ -16,6 +17,7 @@ from pypdf import PdfReader
 
 from cert_workflow.models import ComplementItem, ComplementRequest, IssuedDocument, Risk, SweepAction
 from cert_workflow.review import bulk, claim, complements, decisions
+from dossiers.documents import document_attach
 from dossiers.errors import InvalidInput
 from dossiers.models import Dossier, DossierEvent, State
 from dossiers.states import TransitionNotAllowed
@@ -35,6 +37,17 @@ def _claimed(cert=None, **kwargs):
     agent = factories.agent(cert=cert)
     queued_dossiers(cert=cert, owner=owner, **kwargs)
     return claim.queue_claim_next(agent=agent), agent, owner
+
+
+def _upload(dossier, actor, *kinds):
+    """The applicant uploads a new document of each of `kinds` (as a complement answer needs)."""
+    for kind in kinds:
+        document_attach(
+            dossier=dossier,
+            kind=kind,
+            uploaded=SimpleUploadedFile(f"{kind}.pdf", factories.pdf(f"{kind} (complement)")),
+            actor=actor,
+        )
 
 
 def codes(request: ComplementRequest) -> list[str]:
@@ -222,6 +235,7 @@ def test_a_decided_dossier_cannot_be_decided_again():
 def test_only_the_applicant_answers_a_complement():
     dossier, agent, owner = _claimed()
     decisions.dossier_decide(dossier=dossier, agent=agent, decision="request_complement", items=["identity"])
+    _upload(dossier, owner, "identity")
     before = factories.snapshot(dossier)
     with pytest.raises(PermissionDenied):
         complements.complement_answer(dossier=dossier, actor=agent)
@@ -242,10 +256,51 @@ def test_dealer_organisation_answers_the_complement_of_its_dossier():
     agent = factories.agent(cert=cert)
     claimed = claim.queue_claim_next(agent=agent)
     decisions.dossier_decide(dossier=claimed, agent=agent, decision="request_complement", items=["invoice"])
+    _upload(claimed, staff, "invoice")
 
     answered = complements.complement_answer(dossier=claimed, actor=colleague)
 
     assert (answered.state, answered.cert) == (State.QUEUED, cert)
+
+
+def test_an_empty_complement_answer_is_refused_naming_what_is_missing_and_changes_nothing():
+    dossier, agent, owner = _claimed()
+    decisions.dossier_decide(
+        dossier=dossier,
+        agent=agent,
+        decision="request_complement",
+        items=["proof_of_address", "insurance"],
+    )
+    # A document of a requested kind from before the request is not an answer to it.
+    _upload(dossier, owner, "proof_of_address", "insurance")
+    requested_at = ComplementRequest.objects.get(dossier=dossier).requested_at
+    dossier.documents.filter(kind="proof_of_address").update(created_at=requested_at - timedelta(days=1))
+    before = factories.snapshot(dossier)
+
+    response = factories.api_client(owner).post(reverse("api-dossier-complement", args=[dossier.reference]))
+
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert (error["field"], error["rule"]) == ("proof_of_address", "complement_document_missing")
+    assert "Justificatif de domicile" in error["message"]
+    assert factories.snapshot(dossier) == before
+    assert Dossier.objects.get(pk=dossier.pk).state == State.AWAITING_COMPLEMENT
+    assert ComplementRequest.objects.get(dossier=dossier).answered_at is None
+
+
+def test_a_complement_asking_for_a_field_cannot_be_answered_until_the_field_can_be_corrected():
+    dossier, agent, owner = _claimed()
+    decisions.dossier_decide(
+        dossier=dossier, agent=agent, decision="request_complement", items=["identity", "co2_g_km"]
+    )
+    _upload(dossier, owner, "identity")
+    before = factories.snapshot(dossier)
+    with pytest.raises(InvalidInput) as excinfo:
+        complements.complement_answer(dossier=dossier, actor=owner)
+    assert [(e.field, e.rule) for e in excinfo.value.errors] == [
+        ("co2_g_km", "complement_field_not_corrected")
+    ]
+    assert factories.snapshot(dossier) == before
 
 
 # --- API and the complement round trip ---------------------------------------------------------
@@ -271,7 +326,13 @@ def test_complement_round_trip_comes_back_to_the_same_centre_ahead_of_newer_work
     )
     queued_dossiers(cert=other, owner=factories.citizen(), since=timezone.now() - timedelta(days=9))
 
-    response = factories.api_client(owner).post(reverse("api-dossier-complement", args=[dossier.reference]))
+    owner_api = factories.api_client(owner)
+    upload = owner_api.post(
+        reverse("api-dossier-documents", args=[dossier.reference]),
+        {"kind": "proof_of_address", "file": SimpleUploadedFile("edf.pdf", factories.pdf("EDF juin"))},
+    )
+    assert upload.status_code == 201, upload.content
+    response = owner_api.post(reverse("api-dossier-complement", args=[dossier.reference]))
 
     assert response.status_code == 200
     body = response.json()
@@ -375,13 +436,13 @@ def test_review_page_shows_data_documents_inline_checks_and_history(client, sett
     pdf = document_attach(
         dossier=draft,
         kind="identity",
-        uploaded=SimpleUploadedFile("cni.pdf", b"%PDF-1.4\n%%EOF\n", content_type="application/pdf"),
+        uploaded=SimpleUploadedFile("cni.pdf", factories.pdf(), content_type="application/pdf"),
         actor=owner,
     )
     png = document_attach(
         dossier=draft,
         kind="proof_of_address",
-        uploaded=SimpleUploadedFile("facture.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 16),
+        uploaded=SimpleUploadedFile("facture.png", factories.image()),
         actor=owner,
     )
     cert = factories.CertFactory()

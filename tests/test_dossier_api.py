@@ -125,7 +125,7 @@ def test_document_upload_detects_type_and_refuses_other_formats():
     user = factories.citizen()
     reference = factories.draft(filed_by=user).reference
     client = factories.api_client(user)
-    pdf = SimpleUploadedFile("facture.pdf", b"%PDF-1.4\n%test\n", content_type="application/pdf")
+    pdf = SimpleUploadedFile("facture.pdf", factories.pdf(), content_type="application/pdf")
     ok = client.post(f"/api/v1/dossiers/{reference}/documents/", {"kind": "invoice", "file": pdf})
     assert ok.status_code == 201, ok.content
     assert ok.json()["content_type"] == "application/pdf" and len(ok.json()["sha256"]) == 64

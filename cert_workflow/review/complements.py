@@ -22,7 +22,8 @@ from cert_workflow.models import (
     ComplementRequest,
 )
 from dossiers import states
-from dossiers.models import DocumentKind, Dossier, State
+from dossiers.errors import FieldError, InvalidInput
+from dossiers.models import Document, DocumentKind, Dossier, State
 from dossiers.selectors import dossier_mail_recipients
 from dossiers.transitions import dossier_transition, dossier_transition_many
 from portal.mail import mail_render, mail_send_many
@@ -82,7 +83,9 @@ def complement_item_labels(*, request: ComplementRequest) -> list[str]:
 
 def complement_answer(*, dossier: Dossier, actor: User) -> Dossier:
     """The applicant answered the open complement request: the dossier is queued again in the
-    centre that asked, ahead of new work (priority at least COMPLEMENT_PRIORITY)."""
+    centre that asked, ahead of new work (priority at least COMPLEMENT_PRIORITY). Refused
+    (InvalidInput, a 400 naming each item still missing, nothing written) unless every requested
+    document was uploaded since the request and every requested field corrected."""
     if actor.role not in states.OWNER_ROLES:
         raise PermissionDenied(_("Seul le demandeur répond à une demande de complément."))
     with transaction.atomic():
@@ -95,6 +98,9 @@ def complement_answer(*, dossier: Dossier, actor: User) -> Dossier:
         )
         if locked.state != State.AWAITING_COMPLEMENT or request is None:
             raise states.TransitionNotAllowed(locked.state, State.QUEUED, states.role_of(actor))
+        missing = _complement_missing(dossier=locked, request=request)
+        if missing:
+            raise InvalidInput(missing)
         now = timezone.now()
         request.answered_at = now
         request.save(update_fields=["answered_at"])
@@ -105,6 +111,40 @@ def complement_answer(*, dossier: Dossier, actor: User) -> Dossier:
             data={"complement_request": request.pk},
             changes={"cert": request.cert, "priority": max(locked.priority, COMPLEMENT_PRIORITY)},
         )
+
+
+def _complement_missing(*, dossier: Dossier, request: ComplementRequest) -> list[FieldError]:
+    """What `request` asked for and the dossier does not carry yet, one FieldError per item: a
+    requested document kind needs a document of that kind uploaded since the request; a requested
+    field cannot be corrected by the applicant through any service yet, so it is always missing
+    (the applicant cannot claim to have corrected what they had no way to change)."""
+    document_kinds = set(DocumentKind.values)
+    uploaded_since = set(
+        Document.objects.filter(dossier=dossier, created_at__gte=request.requested_at).values_list(
+            "kind", flat=True
+        )
+    )
+    errors = []
+    for item in request.items.all():
+        label = item.get_code_display()
+        if item.code in document_kinds:
+            if item.code not in uploaded_since:
+                errors.append(
+                    FieldError(
+                        item.code,
+                        "complement_document_missing",
+                        _("Pièce demandée non déposée depuis la demande : %(label)s.") % {"label": label},
+                    )
+                )
+        else:
+            errors.append(
+                FieldError(
+                    item.code,
+                    "complement_field_not_corrected",
+                    _("Champ à corriger non corrigé : %(label)s.") % {"label": label},
+                )
+            )
+    return errors
 
 
 def complement_expire_many(
