@@ -288,7 +288,7 @@ def test_an_empty_complement_answer_is_refused_naming_what_is_missing_and_change
     assert ComplementRequest.objects.get(dossier=dossier).answered_at is None
 
 
-def test_a_complement_asking_for_a_field_cannot_be_answered_until_the_field_can_be_corrected():
+def test_a_complement_asking_for_a_field_is_answered_only_with_a_document_showing_the_value():
     dossier, agent, owner = _claimed()
     decisions.dossier_decide(
         dossier=dossier, agent=agent, decision="request_complement", items=["identity", "co2_g_km"]
@@ -298,9 +298,13 @@ def test_a_complement_asking_for_a_field_cannot_be_answered_until_the_field_can_
     with pytest.raises(InvalidInput) as excinfo:
         complements.complement_answer(dossier=dossier, actor=owner)
     assert [(e.field, e.rule) for e in excinfo.value.errors] == [
-        ("co2_g_km", "complement_field_not_corrected")
+        ("co2_g_km", "complement_field_proof_missing")
     ]
+    assert "V.7" in excinfo.value.errors[0].message
     assert factories.snapshot(dossier) == before
+
+    _upload(dossier, owner, "other")
+    assert complements.complement_answer(dossier=dossier, actor=owner).state == State.QUEUED
 
 
 # --- API and the complement round trip ---------------------------------------------------------

@@ -115,9 +115,10 @@ def complement_answer(*, dossier: Dossier, actor: User) -> Dossier:
 
 def _complement_missing(*, dossier: Dossier, request: ComplementRequest) -> list[FieldError]:
     """What `request` asked for and the dossier does not carry yet, one FieldError per item: a
-    requested document kind needs a document of that kind uploaded since the request; a requested
-    field cannot be corrected by the applicant through any service yet, so it is always missing
-    (the applicant cannot claim to have corrected what they had no way to change)."""
+    requested document kind needs a document of that kind uploaded since the request. A requested
+    field is answered with a supporting document (kind « Autre ») uploaded since the request that
+    shows the right value: the applicant does not rewrite the field, the agent who reads it decides
+    what the title says."""
     document_kinds = set(DocumentKind.values)
     uploaded_since = set(
         Document.objects.filter(dossier=dossier, created_at__gte=request.requested_at).values_list(
@@ -136,12 +137,16 @@ def _complement_missing(*, dossier: Dossier, request: ComplementRequest) -> list
                         _("Pièce demandée non déposée depuis la demande : %(label)s.") % {"label": label},
                     )
                 )
-        else:
+        elif DocumentKind.OTHER not in uploaded_since:
             errors.append(
                 FieldError(
                     item.code,
-                    "complement_field_not_corrected",
-                    _("Champ à corriger non corrigé : %(label)s.") % {"label": label},
+                    "complement_field_proof_missing",
+                    _(
+                        "Champ à corriger : %(label)s. Déposez une pièce (type « Autre ») qui montre "
+                        "la bonne valeur."
+                    )
+                    % {"label": label},
                 )
             )
     return errors
