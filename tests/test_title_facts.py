@@ -1,28 +1,59 @@
 """Leasing (C.4a) and validity (H) are facts of the title, not the applicant's word (issue 12)."""
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from cert_workflow.checks import services as checks
 from cert_workflow.documents.data import OWNER_MENTION, document_data
 from cert_workflow.models import DocumentKind, IssuedDocument
-from dossiers import register
-from dossiers.models import Dossier, Procedure, RegisteredTitle, State
+from dossiers import register, services
+from dossiers.models import Dossier, DossierEvent, Holder, Procedure, RegisteredTitle, Sale, State, Vehicle
 from tests import factories
-from tests.factories import holder_data, vehicle_data
-from tests.test_title import (
-    address_change,
-    change_of_owner,
-    counts,
-    errors_of,
-    post,
-    sale_declaration,
-    straight_through_issue,
-)
+from tests.factories import COMPLETE, api_client, documents_attach, holder_data, vehicle_data
 
 LEASE_END = date(2029, 6, 30)
+
+
+def counts() -> dict:
+    return {
+        "models": {
+            model.__name__: model.objects.count()
+            for model in (Dossier, Vehicle, Holder, RegisteredTitle, Sale, DossierEvent, IssuedDocument)
+        },
+        "snapshot": factories.snapshot(),
+    }
+
+
+def errors_of(response) -> dict[str, str]:
+    return {error["field"]: error["rule"] for error in response.json()["errors"]}
+
+
+def post(user, body):
+    return api_client(user).post("/api/v1/dossiers/", body, format="json")
+
+
+def address_change(title: RegisteredTitle) -> dict:
+    return {
+        "procedure": Procedure.CHANGE_OF_ADDRESS,
+        "title": factories.proof(title),
+        "holder": holder_data(address_line="4 place Granvelle", postcode="25000", city="Besançon"),
+    }
+
+
+def straight_through_issue(capture, *, dossier: Dossier, owner) -> Dossier:
+    """Documents, submission and checks with everything after commit run: straight-through issues."""
+    checks.straight_through_rule_set(
+        procedure=dossier.procedure, enabled=True, sampling_rate=Decimal(0), actor=factories.supervisor()
+    )
+    documents_attach(dossier=dossier, owner=owner, kinds=COMPLETE[dossier.procedure])
+    with capture(execute=True):
+        services.dossier_submit(dossier=dossier, actor=owner)
+    dossier.refresh_from_db()
+    return dossier
 
 
 @pytest.fixture(autouse=True)
@@ -132,10 +163,28 @@ def test_a_dealers_first_registration_prints_its_leasing_and_validity_and_the_re
 def test_the_buyer_of_a_leased_vehicle_is_its_owner():
     title = leased()
     seller = factories.citizen()
-    declared = sale_declaration(seller, title)
+    sold_at = timezone.localtime().strftime("%Y-%m-%dT%H:%M")
+    declared = post(
+        seller,
+        {
+            "procedure": Procedure.SALE_DECLARATION,
+            "title": factories.proof(title),
+            "holder": holder_data(),
+            "sale": {"sold_at": sold_at, "mileage_km": 42000},
+        },
+    )
     assert declared.status_code == 201, declared.content
     code = declared.json()["sale"]["code_de_cession"]
-    response = post(factories.citizen(), change_of_owner(title, code))
+    buyer = holder_data(last_name="Acheteur", first_names="Jean", birth_date="1990-01-01")
+    response = post(
+        factories.citizen(),
+        {
+            "procedure": Procedure.CHANGE_OF_OWNER,
+            "title": {"plate": title.vehicle.plate},
+            "holder": buyer,
+            "sale": {"sold_at": sold_at, "code_de_cession": code},
+        },
+    )
     assert response.status_code == 201, response.content
     dossier = Dossier.objects.get(reference=response.json()["reference"])
     assert (dossier.holder_is_owner, dossier.validity_until) == (True, None)
