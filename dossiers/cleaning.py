@@ -97,13 +97,16 @@ _CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # `title` is the proof of title of a procedure on a registered vehicle (dossiers.register).
 PROCEDURE_FACTS: dict[str, tuple[str, ...]] = {
     Procedure.FIRST_REGISTRATION: ("holder_is_owner", "validity_until"),
-    Procedure.CHANGE_OF_OWNER: ("title", "sale", "holder_is_owner"),
+    Procedure.CHANGE_OF_OWNER: ("title", "sale"),
     Procedure.SALE_DECLARATION: ("title", "sale"),
-    Procedure.CHANGE_OF_ADDRESS: ("title", "holder_is_owner"),
-    Procedure.DUPLICATE: ("title", "duplicate_reason", "holder_is_owner"),
-    Procedure.CORRECTION: ("title", "holder_is_owner"),
+    Procedure.CHANGE_OF_ADDRESS: ("title",),
+    Procedure.DUPLICATE: ("title", "duplicate_reason"),
+    Procedure.CORRECTION: ("title",),
     Procedure.IMPORT: ("holder_is_owner", "validity_until"),
 }
+# Leasing (C.4a) and validity (H) of a new vehicle come from the habilitated dealer's certificate
+# of conformity or contract: only a dealer sends them; a registered vehicle's come from its title.
+DEALER_FACTS = ("holder_is_owner", "validity_until")
 # Only these procedures bring a vehicle the register does not know; the others take it from there.
 VEHICLE_PROCEDURES = (Procedure.FIRST_REGISTRATION, Procedure.IMPORT)
 TITLE_FIELDS = ("plate", "formule_number")

@@ -371,6 +371,10 @@ class RegisteredTitle(models.Model):
     formule_number = models.CharField(_("numéro de formule"), max_length=20, unique=True)
     issued_at = models.DateTimeField(_("délivré le"), default=timezone.now)
     current = models.BooleanField(_("titre en cours"), default=True)
+    # Facts of the title, never the applicant's word: the register file's, then the issuing
+    # dossier's (a dealer's for a new vehicle, the previous title's otherwise).
+    holder_is_owner = models.BooleanField(_("le titulaire est propriétaire (C.4a)"), default=True)
+    validity_until = models.DateField(_("fin de validité (H)"), null=True, blank=True)
     # The dossier whose certificate made this title; empty for a title loaded from the register file.
     dossier = models.OneToOneField(
         Dossier, null=True, blank=True, on_delete=models.PROTECT, related_name="registered_title"

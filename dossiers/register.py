@@ -15,7 +15,7 @@ The register changes in one place: `titles_record_issued`, when a dossier's cert
 import re
 import secrets
 import unicodedata
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -142,6 +142,8 @@ def title_record(
     formule_number: str,
     issued_at: datetime | None = None,
     dossier: Dossier | None = None,
+    holder_is_owner: bool = True,
+    validity_until: date | None = None,
 ) -> RegisteredTitle:
     """Make a new current title of `vehicle` (the previous one stops being current)."""
     RegisteredTitle.objects.filter(vehicle=vehicle, current=True).update(current=False)
@@ -152,6 +154,8 @@ def title_record(
         issued_at=issued_at or timezone.now(),
         current=True,
         dossier=dossier,
+        holder_is_owner=holder_is_owner,
+        validity_until=validity_until,
     )
 
 
@@ -188,7 +192,13 @@ def formule_number_before_portal(value: str) -> str:
 
 
 def register_entry_load(
-    *, vehicle: dict[str, Any], holder: dict[str, Any], formule_number: str, issued_at: datetime | None = None
+    *,
+    vehicle: dict[str, Any],
+    holder: dict[str, Any],
+    formule_number: str,
+    issued_at: datetime | None = None,
+    holder_is_owner: bool = True,
+    validity_until: date | None = None,
 ) -> tuple[RegisteredTitle, bool]:
     """One vehicle registered before the portal, with its current title; idempotent on the VIN.
 
@@ -216,13 +226,16 @@ def register_entry_load(
             formule_number=formule,
             issued_at=issued_at or timezone.now(),
             current=True,
+            holder_is_owner=holder_is_owner,
+            validity_until=validity_until,
         )
     return title, True
 
 
 def titles_record_issued(*, serials: dict[int, str], issued_at: datetime | None = None) -> int:
     """The register follows the certificates just issued: for each dossier id → its certificate's
-    serial (the new numéro de formule), the dossier's holder becomes the vehicle's current title.
+    serial (the new numéro de formule), the dossier's holder becomes the vehicle's current title,
+    with the dossier's leasing (C.4a) and validity (H) as printed on that certificate.
     A sale declaration issues no certificate and so changes nothing. Safe to run twice."""
     done = set(
         RegisteredTitle.objects.filter(dossier_id__in=list(serials)).values_list("dossier_id", flat=True)
@@ -238,6 +251,8 @@ def titles_record_issued(*, serials: dict[int, str], issued_at: datetime | None 
             formule_number=serials[dossier.pk],
             issued_at=issued_at,
             dossier=dossier,
+            holder_is_owner=dossier.holder_is_owner,
+            validity_until=dossier.validity_until,
         )
         count += 1
     return count

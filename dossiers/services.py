@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from dossiers import fees as fees_module
 from dossiers import register, states
 from dossiers.cleaning import (
+    DEALER_FACTS,
     PROCEDURE_FACTS,
     VEHICLE_PROCEDURES,
     dossier_facts_clean,
@@ -110,7 +111,8 @@ def dossier_create(
     """Create a draft dossier with its vehicle and holder, or raise InvalidInput and write nothing.
 
     `facts` are the procedure's own inputs (cleaning.PROCEDURE_FACTS: title, sale, duplicate_reason,
-    holder_is_owner, validity_until); any other key is refused as an unknown field. Only a first
+    and, from a dealer for a new vehicle, holder_is_owner and validity_until); any other key is
+    refused as an unknown field. A registered vehicle's leasing and validity are its title's. Only a first
     registration or an import sends a vehicle (never its plate); the other procedures prove a title
     (dossiers.register) and take the vehicle from the register. Every input error is raised at once."""
     if filed_by.role not in (Role.CITIZEN, Role.DEALER):
@@ -166,12 +168,33 @@ def dossier_create(
                 "plate, formule_number",
             )
 
-    _procedure, vehicle_data, holder_data, facts_data, _title = merge_errors(
+    def dealer_facts() -> None:
+        # A new vehicle's leasing and validity are the dealer's certificate of conformity or
+        # contract; a citizen has no such document, and a registered vehicle's are its title's.
+        if known in VEHICLE_PROCEDURES and filed_by.role != Role.DEALER:
+            sent = [name for name in DEALER_FACTS if name in (facts or {})]
+            if sent:
+                raise InvalidInput(
+                    [
+                        FieldError(
+                            name,
+                            "dealer_only",
+                            _(
+                                "Seul le professionnel habilité déclare ce fait, d'après le "
+                                "certificat de conformité ou le contrat du véhicule."
+                            ),
+                        )
+                        for name in sent
+                    ]
+                )
+
+    _procedure, vehicle_data, holder_data, facts_data, _title, _dealer = merge_errors(
         procedure_clean,
         vehicle_part,
         lambda: part_clean(holder, name="holder", allowed=HOLDER_FIELDS, clean=holder_clean),
         lambda: dossier_facts_clean(procedure=procedure, facts=facts or {}),
         title_required,
+        dealer_facts,
     )
     sale_data = facts_data.pop("sale", None)
     title_data = facts_data.pop("title", None)
@@ -204,6 +227,8 @@ def dossier_create(
             else:
                 raise register.title_refused()
             holder_row = Holder.objects.create(**holder_data)
+            # The buyer owns what they bought: the seller's leasing and validity do not pass on
+            # (the model defaults, owner and no end of validity); an agent may correct them.
         else:
             found = register.title_prove(title=title_data, holder=holder_data)
             vehicle_row = found.vehicle
@@ -211,6 +236,9 @@ def dossier_create(
             if procedure == Procedure.CHANGE_OF_ADDRESS:
                 changes = {name: holder_data[name] for name in register.ADDRESS_FIELDS}
             holder_row = register.holder_copy(holder=found.holder, changes=changes)
+            # Same holder, same title facts: leasing and validity are the register's.
+            facts_data["holder_is_owner"] = found.holder_is_owner
+            facts_data["validity_until"] = found.validity_until
         if procedure == Procedure.SALE_DECLARATION:
             sale_data = sale_data or {}
             # The code is the server's, shown to the seller who hands it to the buyer.

@@ -11,9 +11,9 @@ from cert_workflow.checks import services as checks
 from cert_workflow.documents import signing
 from cert_workflow.models import Assessment, DocumentKind, IssuedDocument
 from dossiers import services
-from dossiers.models import Dossier, DossierEvent, Holder, Procedure, RegisteredTitle, Sale, State, Vehicle
+from dossiers.models import Dossier, Procedure, RegisteredTitle, Sale, State, Vehicle
 from tests import factories
-from tests.factories import COMPLETE, api_client, documents_attach, holder_data, vehicle_data
+from tests.factories import COMPLETE, documents_attach, holder_data, vehicle_data
 
 REFUSAL = "title_not_proved"
 
@@ -21,24 +21,6 @@ REFUSAL = "title_not_proved"
 @pytest.fixture(autouse=True)
 def _issuing(issuing):
     """Dossiers here upload documents and issue certificates, tasks in-process: see conftest.py."""
-
-
-def counts() -> dict:
-    return {
-        "models": {
-            model.__name__: model.objects.count()
-            for model in (Dossier, Vehicle, Holder, RegisteredTitle, Sale, DossierEvent, IssuedDocument)
-        },
-        "snapshot": factories.snapshot(),
-    }
-
-
-def errors_of(response) -> dict[str, str]:
-    return {error["field"]: error["rule"] for error in response.json()["errors"]}
-
-
-def post(user, body):
-    return api_client(user).post("/api/v1/dossiers/", body, format="json")
 
 
 def straight_through_issue(capture, *, dossier: Dossier, owner) -> Dossier:
@@ -70,7 +52,7 @@ def test_the_holders_change_of_address_goes_straight_through_and_the_register_fo
 ):
     title = factories.registered()
     holder = factories.citizen()
-    response = post(holder, address_change(title))
+    response = factories.dossier_post(holder, address_change(title))
     assert response.status_code == 201, response.content
 
     dossier = straight_through_issue(
@@ -96,30 +78,32 @@ def test_another_citizen_with_the_vin_plate_and_formule_gets_nothing_and_the_cer
 ):
     title = factories.registered()
     holder = factories.citizen()
-    genuine = Dossier.objects.get(reference=post(holder, address_change(title)).json()["reference"])
+    genuine = Dossier.objects.get(
+        reference=factories.dossier_post(holder, address_change(title)).json()["reference"]
+    )
     genuine = straight_through_issue(django_capture_on_commit_callbacks, dossier=genuine, owner=holder)
     certificate = IssuedDocument.objects.get(dossier=genuine, kind=DocumentKind.CERTIFICATE)
     current = RegisteredTitle.objects.get(vehicle=title.vehicle, current=True)
     attacker = factories.citizen(last_name="Durand")
-    before = counts()
+    before = factories.register_counts()
 
     # Their own name, the real VIN, plate and even the current formule number: refused.
     with_vehicle = {**address_change(current, last_name="Durand"), "vehicle": {"vin": title.vehicle.vin}}
-    assert errors_of(post(attacker, with_vehicle)) == {"vehicle": "unknown_field"}
+    assert factories.errors_of(factories.dossier_post(attacker, with_vehicle)) == {"vehicle": "unknown_field"}
     for procedure in (Procedure.CHANGE_OF_ADDRESS, Procedure.DUPLICATE, Procedure.CORRECTION):
         body = {**address_change(current, last_name="Durand"), "procedure": procedure}
-        response = post(attacker, body)
+        response = factories.dossier_post(attacker, body)
         assert response.status_code == 400
-        assert errors_of(response) == {"title": REFUSAL}
+        assert factories.errors_of(response) == {"title": REFUSAL}
     sale = {
         "procedure": Procedure.SALE_DECLARATION,
         "title": factories.proof(current),
         "holder": holder_data(last_name="Durand"),
         "sale": {"sold_at": "2026-11-20T10:00"},
     }
-    assert errors_of(post(attacker, sale)) == {"title": REFUSAL}
+    assert factories.errors_of(factories.dossier_post(attacker, sale)) == {"title": REFUSAL}
 
-    assert counts() == before
+    assert factories.register_counts() == before
     assert signing.token_verify(signing.document_token(certificate)).status == "authentique"
 
 
@@ -127,7 +111,7 @@ def test_another_citizen_with_the_vin_plate_and_formule_gets_nothing_and_the_cer
 def test_unknown_plate_wrong_formule_and_not_the_holder_get_the_same_answer():
     title = factories.registered()
     attacker = factories.citizen()
-    before = counts()
+    before = factories.register_counts()
 
     unknown_plate = address_change(title)
     unknown_plate["title"] = {"plate": "HX-404-QZ", "formule_number": title.formule_number}
@@ -137,15 +121,16 @@ def test_unknown_plate_wrong_formule_and_not_the_holder_get_the_same_answer():
     wrong_birth_date = address_change(title, birth_date="1985-04-13")
 
     answers = [
-        post(attacker, body) for body in (unknown_plate, wrong_formule, not_the_holder, wrong_birth_date)
+        factories.dossier_post(attacker, body)
+        for body in (unknown_plate, wrong_formule, not_the_holder, wrong_birth_date)
     ]
     assert {response.status_code for response in answers} == {400}
     assert len({response.content for response in answers}) == 1
-    assert errors_of(answers[0]) == {"title": REFUSAL}
+    assert factories.errors_of(answers[0]) == {"title": REFUSAL}
     for response in answers:
         assert title.vehicle.vin not in response.content.decode()
         assert title.vehicle.make not in response.content.decode()
-    assert counts() == before
+    assert factories.register_counts() == before
 
 
 @pytest.mark.django_db
@@ -154,7 +139,7 @@ def test_a_dealer_under_mandate_files_for_the_holder_but_never_straight_through(
 ):
     title = factories.registered()
     garage = factories.dealer()
-    response = post(garage, address_change(title))
+    response = factories.dossier_post(garage, address_change(title))
     assert response.status_code == 201, response.content
     dossier = Dossier.objects.get(reference=response.json()["reference"])
     documents_attach(dossier=dossier, owner=garage, kinds=["mandate"])
@@ -171,7 +156,7 @@ def test_a_dealer_under_mandate_files_for_the_holder_but_never_straight_through(
 def test_a_change_of_address_changes_only_the_address_of_the_registered_holder():
     title = factories.registered()
     body = address_change(title, first_names="Autre Prénom", email="autre@example.fr")
-    response = post(factories.citizen(), body)
+    response = factories.dossier_post(factories.citizen(), body)
     assert response.status_code == 201, response.content
     holder = Dossier.objects.get(reference=response.json()["reference"]).holder
     assert (holder.first_names, holder.email) == (title.holder.first_names, title.holder.email)
@@ -185,21 +170,21 @@ def test_a_change_of_address_changes_only_the_address_of_the_registered_holder()
 @pytest.mark.django_db
 def test_a_department_that_disagrees_with_the_postcode_is_refused():
     user = factories.citizen()
-    before = counts()
+    before = factories.register_counts()
     body = {
         "procedure": Procedure.FIRST_REGISTRATION,
         "vehicle": vehicle_data(),
         "holder": holder_data(postcode="75001", city="Paris", department="976"),
     }
-    response = post(user, body)
+    response = factories.dossier_post(user, body)
     assert response.status_code == 400
-    assert errors_of(response) == {"holder.department": "department_mismatch"}
-    assert counts() == before
+    assert factories.errors_of(response) == {"holder.department": "department_mismatch"}
+    assert factories.register_counts() == before
 
     body["holder"]["department"] = "75"
-    assert post(user, body).status_code == 201
+    assert factories.dossier_post(user, body).status_code == 201
     body = {**body, "vehicle": vehicle_data(), "holder": holder_data(postcode="75001", city="Paris")}
-    created = post(user, body).json()
+    created = factories.dossier_post(user, body).json()
     assert created["holder"]["department"] == "75"
 
 
@@ -210,9 +195,9 @@ def test_a_department_that_disagrees_with_the_postcode_is_refused():
 def test_a_known_vin_is_refused_for_a_first_registration_without_its_data():
     title = factories.registered(vehicle=vehicle_data(make="ALPINE", commercial_name="A110"))
     user = factories.citizen()
-    before = counts()
+    before = factories.register_counts()
 
-    response = post(
+    response = factories.dossier_post(
         user,
         {
             "procedure": Procedure.IMPORT,
@@ -222,24 +207,24 @@ def test_a_known_vin_is_refused_for_a_first_registration_without_its_data():
     )
 
     assert response.status_code == 400
-    assert errors_of(response) == {"vehicle.vin": "vin_unavailable"}
+    assert factories.errors_of(response) == {"vehicle.vin": "vin_unavailable"}
     text = response.content.decode()
     assert title.vehicle.plate not in text and "ALPINE" not in text and "A110" not in text
-    assert counts() == before
+    assert factories.register_counts() == before
 
 
 @pytest.mark.django_db
 def test_a_dealers_later_dossier_never_takes_another_users_vehicle_data():
     citizen = factories.citizen()
     invented = vehicle_data(make="INVENTE", fiscal_power=1, co2_g_km=0)
-    first = post(
+    first = factories.dossier_post(
         citizen, {"procedure": Procedure.FIRST_REGISTRATION, "vehicle": invented, "holder": holder_data()}
     )
     assert first.status_code == 201
     vehicle_row = list(Vehicle.objects.filter(vin=invented["vin"]).values())
-    before = counts()
+    before = factories.register_counts()
 
-    response = post(
+    response = factories.dossier_post(
         factories.dealer(),
         {
             "procedure": Procedure.FIRST_REGISTRATION,
@@ -249,10 +234,10 @@ def test_a_dealers_later_dossier_never_takes_another_users_vehicle_data():
     )
 
     assert response.status_code == 400
-    assert errors_of(response) == {"vehicle.vin": "vin_unavailable"}
+    assert factories.errors_of(response) == {"vehicle.vin": "vin_unavailable"}
     assert "INVENTE" not in response.content.decode()
     assert list(Vehicle.objects.filter(vin=invented["vin"]).values()) == vehicle_row
-    assert counts() == before
+    assert factories.register_counts() == before
 
 
 # --- Finding 5: a first registration with a chosen plate ----------------------------------------
@@ -262,13 +247,13 @@ def test_a_dealers_later_dossier_never_takes_another_users_vehicle_data():
 @pytest.mark.parametrize("procedure", [Procedure.FIRST_REGISTRATION, Procedure.IMPORT])
 def test_a_new_vehicle_never_comes_with_a_chosen_plate(procedure):
     user = factories.dealer()
-    before = counts()
-    response = post(
+    before = factories.register_counts()
+    response = factories.dossier_post(
         user, {"procedure": procedure, "vehicle": vehicle_data(plate="ZZ-999-ZZ"), "holder": holder_data()}
     )
     assert response.status_code == 400
-    assert errors_of(response) == {"vehicle.plate": "plate_assigned"}
-    assert counts() == before
+    assert factories.errors_of(response) == {"vehicle.plate": "plate_assigned"}
+    assert factories.register_counts() == before
     assert not Vehicle.objects.filter(plate="ZZ-999-ZZ").exists()
 
 
@@ -276,7 +261,7 @@ def test_a_new_vehicle_never_comes_with_a_chosen_plate(procedure):
 
 
 def sale_declaration(user, title: RegisteredTitle):
-    return post(
+    return factories.dossier_post(
         user,
         {
             "procedure": Procedure.SALE_DECLARATION,
@@ -306,7 +291,7 @@ def test_the_sellers_code_de_cession_opens_one_change_of_owner_and_only_one():
     assert len(code) == 12
 
     buyer = factories.citizen(last_name="Acheteur")
-    bought = post(buyer, change_of_owner(title, code.lower()))
+    bought = factories.dossier_post(buyer, change_of_owner(title, code.lower()))
     assert bought.status_code == 201, bought.content
     dossier = Dossier.objects.get(reference=bought.json()["reference"])
     assert dossier.vehicle_id == title.vehicle_id and dossier.holder.last_name == "Acheteur"
@@ -317,11 +302,11 @@ def test_the_sellers_code_de_cession_opens_one_change_of_owner_and_only_one():
     # The register changes only when the buyer's certificate is issued.
     assert RegisteredTitle.objects.get(vehicle=title.vehicle, current=True) == title
 
-    before = counts()
-    again = post(factories.citizen(), change_of_owner(title, code))
+    before = factories.register_counts()
+    again = factories.dossier_post(factories.citizen(), change_of_owner(title, code))
     assert again.status_code == 400
-    assert errors_of(again) == {"title": REFUSAL}
-    assert counts() == before
+    assert factories.errors_of(again) == {"title": REFUSAL}
+    assert factories.register_counts() == before
 
 
 @pytest.mark.django_db
@@ -329,17 +314,19 @@ def test_a_wrong_or_expired_code_de_cession_gets_the_one_refusal():
     title = factories.registered()
     code = sale_declaration(factories.citizen(), title).json()["sale"]["code_de_cession"]
     other = factories.registered()
-    before = counts()
+    before = factories.register_counts()
 
-    wrong = post(factories.citizen(), change_of_owner(title, "ABCDEFGH2345"))
-    elsewhere = post(factories.citizen(), change_of_owner(other, code))  # another vehicle's plate
+    wrong = factories.dossier_post(factories.citizen(), change_of_owner(title, "ABCDEFGH2345"))
+    elsewhere = factories.dossier_post(
+        factories.citizen(), change_of_owner(other, code)
+    )  # another vehicle's plate
     Sale.objects.filter(code_de_cession=code).update(code_expires_at=timezone.now() - timedelta(seconds=1))
-    expired = post(factories.citizen(), change_of_owner(title, code))
+    expired = factories.dossier_post(factories.citizen(), change_of_owner(title, code))
 
     assert {r.status_code for r in (wrong, elsewhere, expired)} == {400}
     assert len({r.content for r in (wrong, elsewhere, expired)}) == 1
-    assert errors_of(wrong) == {"title": REFUSAL}
-    assert counts() == before
+    assert factories.errors_of(wrong) == {"title": REFUSAL}
+    assert factories.register_counts() == before
 
 
 @pytest.mark.django_db
@@ -347,7 +334,7 @@ def test_a_change_of_owner_without_code_goes_to_a_human_with_the_old_title():
     title = factories.registered()
     body = change_of_owner(title, "")
     body["title"] = factories.proof(title)
-    response = post(factories.citizen(), body)
+    response = factories.dossier_post(factories.citizen(), body)
     assert response.status_code == 201, response.content
     dossier = Dossier.objects.get(reference=response.json()["reference"])
     # Even with straight-through turned on for changes of owner, the cerfa is read by an agent.
@@ -380,10 +367,10 @@ def test_register_load_is_idempotent_on_the_vin(tmp_path, capsys):
     path.write_text("\n".join(",".join(map(str, row)) for row in [columns, *rows]) + "\n", encoding="utf-8")
 
     call_command("register_load", str(path))
-    loaded = counts()
+    loaded = factories.register_counts()
     call_command("register_load", str(path))
 
-    assert counts() == loaded
+    assert factories.register_counts() == loaded
     assert loaded["models"]["RegisteredTitle"] == 2
     title = RegisteredTitle.objects.get(formule_number="2018CK00421")
     assert (title.vehicle.plate, title.vehicle.vin, title.holder.last_name, title.current) == (

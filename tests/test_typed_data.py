@@ -169,7 +169,7 @@ def test_openapi_schema_documents_every_vehicle_and_holder_field_with_its_type()
     assert set(create["discriminator"]["mapping"]) == set(Procedure.values)
 
     change_of_owner = _resolve(schema, {"$ref": create["discriminator"]["mapping"]["change_of_owner"]})
-    assert set(change_of_owner["properties"]) == {"procedure", "title", "holder", "sale", "holder_is_owner"}
+    assert set(change_of_owner["properties"]) == {"procedure", "title", "holder", "sale"}
     first = _resolve(schema, {"$ref": create["discriminator"]["mapping"]["first_registration"]})
     vehicle = _resolve(schema, first["properties"]["vehicle"])
     holder = _resolve(schema, change_of_owner["properties"]["holder"])
@@ -250,7 +250,6 @@ def test_change_of_owner_stores_the_sale_typed_and_shows_the_title_facts():
     request = payload(
         Procedure.CHANGE_OF_OWNER,
         sale={"sold_at": "2026-11-14T10:30", "mileage_km": "48 200", "code_de_cession": "k7p2-m9q4 x"},
-        holder_is_owner=False,
     )
     response = client_for(user).post("/api/v1/dossiers/", request, format="json")
     assert response.status_code == 201, response.content
@@ -259,7 +258,8 @@ def test_change_of_owner_stores_the_sale_typed_and_shows_the_title_facts():
     assert timezone.localtime(sale.sold_at).strftime("%d/%m/%Y %H:%M") == "14/11/2026 10:30"
     assert (sale.mileage_km, sale.code_de_cession) == (48200, "K7P2M9Q4X")
     assert body["sale"]["code_de_cession"] == "K7P2M9Q4X" and body["sale"]["mileage_km"] == 48200
-    assert body["holder_is_owner"] is False and body["duplicate_reason"] == "" and body["mentions"] == []
+    # The buyer owns what they bought: leasing is not the buyer's to declare (nor the seller's to pass on).
+    assert body["holder_is_owner"] is True and body["duplicate_reason"] == "" and body["mentions"] == []
     assert "details" not in body
 
 
@@ -282,9 +282,10 @@ def test_certificate_values_come_from_the_typed_fields():
         filed_by=factories.citizen(),
         procedure=Procedure.DUPLICATE,
         vehicle=vehicle,
-        facts={"duplicate_reason": "loss", "holder_is_owner": False},
+        facts={"duplicate_reason": "loss"},
     )
-    Dossier.objects.filter(pk=dossier.pk).update(validity_until=date(2027, 3, 4))
+    # Leasing and validity are the register's title's (tests/test_title_facts.py), set here directly.
+    Dossier.objects.filter(pk=dossier.pk).update(holder_is_owner=False, validity_until=date(2027, 3, 4))
     services.title_mentions_set(dossier=dossier, mentions=["ATTELAGE AUTORISÉ", "VÉHICULE DE COLLECTION"])
     dossier.refresh_from_db()
 
@@ -506,7 +507,8 @@ def test_dates_outside_their_plausible_range_are_all_refused_at_once():
     request = payload(validity_until="9999-12-31")
     request["vehicle"].update(first_registration_date="0001-01-01", technical_inspection_date="2101-01-01")
     request["holder"]["birth_date"] = tomorrow
-    response = post_refused(factories.citizen(), request)
+    # validity_until is a dealer's fact (a citizen's is refused as dealer_only).
+    response = post_refused(factories.dealer(), request)
     assert errors_of(response) == {
         "validity_until": "range",
         "vehicle.first_registration_date": "range",
@@ -517,7 +519,7 @@ def test_dates_outside_their_plausible_range_are_all_refused_at_once():
     request = payload(validity_until="1899-12-31")
     request["vehicle"]["first_registration_date"] = tomorrow
     request["holder"]["birth_date"] = "1899-12-31"
-    response = post_refused(factories.citizen(), request)
+    response = post_refused(factories.dealer(), request)
     assert errors_of(response) == {
         "validity_until": "range",
         "vehicle.first_registration_date": "future",

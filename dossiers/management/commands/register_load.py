@@ -2,13 +2,14 @@
 
 One row per vehicle: its certificate fields and its holder's under their docs/domain/FIELDS.md
 names (vin, plate, make, ..., holder_kind, last_name, birth_date, ..., postcode), the
-`formule_number` of its current title and optionally `issued_at` (AAAA-MM-JJ). Idempotent on the
+`formule_number` of its current title and optionally `issued_at` (AAAA-MM-JJ), `holder_is_owner`
+(true/false, C.4a: false for a leased vehicle; true when absent) and `validity_until` (AAAA-MM-JJ, H). Idempotent on the
 VIN: a vehicle already in the register is left as it is, so the file can be loaded again. Every
 row is checked by the rules of a dossier; a wrong row is reported with its line and the others load.
 """
 
 import csv
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -41,6 +42,8 @@ class Command(BaseCommand):
                 *HOLDER_FIELDS,
                 "formule_number",
                 "issued_at",
+                "holder_is_owner",
+                "validity_until",
             }
             if unknown:
                 raise CommandError(
@@ -52,17 +55,26 @@ class Command(BaseCommand):
                     issued_at = None
                     if values.get("issued_at"):
                         issued_at = timezone.make_aware(datetime.fromisoformat(values["issued_at"]))
+                    owner = values.get("holder_is_owner", "").lower()
+                    if owner not in ("", "true", "false", "1", "0", "oui", "non"):
+                        errors.append(f"{_('ligne')} {line}: holder_is_owner true/false")
+                        continue
+                    validity = None
+                    if values.get("validity_until"):
+                        validity = date.fromisoformat(values["validity_until"])
                     _title, new = register_entry_load(
                         vehicle={name: values[name] for name in VEHICLE_FIELDS if values.get(name)},
                         holder={name: values[name] for name in HOLDER_FIELDS if values.get(name)},
                         formule_number=values.get("formule_number", ""),
                         issued_at=issued_at,
+                        holder_is_owner=owner not in ("false", "0", "non"),
+                        validity_until=validity,
                     )
                 except InvalidInput as exc:
                     errors.append(f"{_('ligne')} {line}: {exc}")
                     continue
                 except ValueError:
-                    errors.append(f"{_('ligne')} {line}: issued_at AAAA-MM-JJ")
+                    errors.append(f"{_('ligne')} {line}: issued_at, validity_until AAAA-MM-JJ")
                     continue
                 created += new
                 existing += not new
