@@ -240,19 +240,36 @@ def titles_record_issued(*, serials: dict[int, str], issued_at: datetime | None 
     done = set(
         RegisteredTitle.objects.filter(dossier_id__in=list(serials)).values_list("dossier_id", flat=True)
     )
-    dossiers = Dossier.objects.filter(pk__in=[pk for pk in serials if pk not in done]).select_related(
-        "vehicle", "holder"
+    dossiers = list(
+        Dossier.objects.filter(pk__in=[pk for pk in serials if pk not in done])
+        .select_related("holder")
+        .order_by("pk")
     )
-    count = 0
-    for dossier in dossiers.order_by("pk"):
-        title_record(
-            vehicle=dossier.vehicle,
-            holder=dossier.holder,
-            formule_number=serials[dossier.pk],
-            issued_at=issued_at,
-            dossier=dossier,
-            holder_is_owner=dossier.holder_is_owner,
-            validity_until=dossier.validity_until,
-        )
-        count += 1
-    return count
+    if not dossiers:
+        return 0
+    # Set-based, as issuing is: one UPDATE, one insert of the holders' copies, one of the titles.
+    now = issued_at or timezone.now()
+    RegisteredTitle.objects.filter(
+        vehicle_id__in={dossier.vehicle_id for dossier in dossiers}, current=True
+    ).update(current=False)
+    # Two certificates of one vehicle in a batch: the later one is the current title.
+    latest = {dossier.vehicle_id: dossier.pk for dossier in dossiers}
+    holders = Holder.objects.bulk_create(
+        [Holder(**{name: getattr(dossier.holder, name) for name in HOLDER_FIELDS}) for dossier in dossiers]
+    )
+    RegisteredTitle.objects.bulk_create(
+        [
+            RegisteredTitle(
+                vehicle_id=dossier.vehicle_id,
+                holder=holder,
+                formule_number=serials[dossier.pk],
+                issued_at=now,
+                current=latest[dossier.vehicle_id] == dossier.pk,
+                dossier=dossier,
+                holder_is_owner=dossier.holder_is_owner,
+                validity_until=dossier.validity_until,
+            )
+            for dossier, holder in zip(dossiers, holders, strict=True)
+        ]
+    )
+    return len(dossiers)

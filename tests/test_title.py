@@ -5,6 +5,8 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from cert_workflow.checks import services as checks
@@ -12,6 +14,7 @@ from cert_workflow.documents import signing
 from cert_workflow.models import Assessment, DocumentKind, IssuedDocument
 from dossiers import services
 from dossiers.models import Dossier, Procedure, RegisteredTitle, Sale, State, Vehicle
+from dossiers.register import titles_record_issued
 from tests import factories
 from tests.factories import COMPLETE, documents_attach, holder_data, vehicle_data
 
@@ -402,3 +405,23 @@ def test_register_load_reports_wrong_rows_and_loads_the_others(tmp_path, capsys)
     assert list(RegisteredTitle.objects.values_list("formule_number", flat=True)) == ["2018CK00431"]
     errors = capsys.readouterr().err
     assert "ligne 3" in errors and "ligne 4" in errors
+
+
+@pytest.mark.django_db
+def test_the_register_follows_a_batch_of_certificates_in_the_same_number_of_queries_whatever_its_size():
+    serial = iter(range(1, 100))
+    counts = []
+    for size in (2, 6):
+        dossiers = [
+            factories.draft(filed_by=factories.citizen(), procedure=Procedure.CHANGE_OF_ADDRESS)
+            for _ in range(size)
+        ]
+        serials = {dossier.pk: f"2026ZZ{next(serial):05d}" for dossier in dossiers}
+        with CaptureQueriesContext(connection) as queries:
+            assert titles_record_issued(serials=serials) == size
+        counts.append(len(queries))
+        for dossier in dossiers:
+            current = RegisteredTitle.objects.get(vehicle=dossier.vehicle, current=True)
+            assert (current.formule_number, current.dossier_id) == (serials[dossier.pk], dossier.pk)
+        assert titles_record_issued(serials=serials) == 0  # safe to run twice
+    assert counts[0] == counts[1]
