@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
+from PIL import Image
 from rest_framework.test import APIClient
 
 from cert_workflow.models import (
@@ -352,8 +353,6 @@ def pdf(text: str = "Piece justificative") -> bytes:
 
 def image(fmt: str = "PNG", size: tuple[int, int] = (4, 3), colour=(128, 64, 32)) -> bytes:
     """A genuine small image (PNG or JPEG) made by Pillow."""
-    from PIL import Image
-
     out = io.BytesIO()
     Image.new("RGB", size, colour).save(out, format=fmt)
     return out.getvalue()

@@ -3,9 +3,7 @@ complement; the applicant's answer arrives (through the service until the citize
 the agent takes the dossier again, ahead of newer work, and approves it."""
 
 import re
-import struct
 import threading
-import zlib
 from datetime import timedelta
 
 import pytest
@@ -20,44 +18,6 @@ from tests import factories
 from tests.factories import queued_dossiers
 
 AGENT_EMAIL = "instructeur@cert.example.fr"
-
-
-def _png(width: int = 4, height: int = 3) -> bytes:
-    """A real (grey) PNG, so that the browser can decode it."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    rows = b"".join(b"\0" + b"\x80" * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
-
-
-def _pdf(text: str = "Carte nationale d'identite") -> bytes:
-    """A real one-page PDF (with its cross-reference table), so that the viewer can open it."""
-    stream = f"BT /F1 24 Tf 72 720 Td ({text}) Tj ET".encode()
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
-        b" /Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out, offsets = bytearray(b"%PDF-1.4\n"), []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
 
 
 def in_own_thread(work):
@@ -94,13 +54,13 @@ def centre_with_work(settings, tmp_path):
     document_attach(
         dossier=old,
         kind="identity",
-        uploaded=SimpleUploadedFile("cni.pdf", _pdf()),
+        uploaded=SimpleUploadedFile("cni.pdf", factories.pdf()),
         actor=owner,
     )
     document_attach(
         dossier=old,
         kind="previous_certificate",
-        uploaded=SimpleUploadedFile("ancien-titre.png", _png()),
+        uploaded=SimpleUploadedFile("ancien-titre.png", factories.image()),
         actor=owner,
     )
     Dossier.objects.filter(pk=old.pk).update(
@@ -161,7 +121,7 @@ def test_agent_takes_asks_for_a_complement_takes_it_again_and_approves(live_serv
         document_attach(
             dossier=dossier,
             kind="proof_of_address",
-            uploaded=SimpleUploadedFile("edf.pdf", _pdf("Facture EDF de juin")),
+            uploaded=SimpleUploadedFile("edf.pdf", factories.pdf("Facture EDF de juin")),
             actor=owner,
         )
         return complements.complement_answer(dossier=dossier, actor=owner)
