@@ -9,4 +9,6 @@ urlpatterns = [
     path("", include("dossiers.api_urls")),
     path("", include("cert_workflow.review.api_urls")),
     path("", include("cert_workflow.documents.api_urls")),
+    path("", include("payments.api_urls")),
+    path("", include("tracking.api_urls")),
 ]

@@ -89,6 +89,9 @@ INSTALLED_APPS = [
     "portal",
     "dossiers",
     "cert_workflow",
+    "filing",
+    "payments",
+    "tracking",
 ]
 
 MIDDLEWARE = [

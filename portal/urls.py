@@ -16,4 +16,7 @@ urlpatterns = [
     path("api/v1/", include("portal.api_urls")),
     path("", include("dossiers.urls")),
     path("", include("cert_workflow.urls")),
+    path("", include("filing.urls")),
+    path("", include("payments.urls")),
+    path("", include("tracking.urls")),
 ]

@@ -39,3 +39,44 @@ def page():
             yield browser.new_page()
         finally:
             browser.close()
+
+
+def serious_violations(page) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now, one line each
+    (rule, impact, the first offending elements), so that a failing test says what to fix."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    response = Axe().run(page).response
+    found = []
+    for violation in response["violations"]:
+        if violation.get("impact") in ("serious", "critical"):
+            targets = ", ".join(str(node["target"]) for node in violation["nodes"][:3])
+            found.append(
+                f"{page.url}: {violation['id']} ({violation['impact']}): {violation['help']} — {targets}"
+            )
+    return found
+
+
+class Screenshots:
+    """Full-page screenshots of every step of a browser test, numbered in a folder it prints.
+
+    The folder is under SCREENSHOTS_DIR when set (CI keeps it), else under pytest's tmp_path."""
+
+    def __init__(self, page, folder: Path) -> None:
+        self.page = page
+        self.folder = folder
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.count = 0
+        print(f"screenshots: {self.folder}")
+
+    def take(self, name: str) -> Path:
+        self.count += 1
+        path = self.folder / f"{self.count:02d}-{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+@pytest.fixture
+def screenshots(page, request, tmp_path):
+    base = Path(os.environ["SCREENSHOTS_DIR"]) if os.environ.get("SCREENSHOTS_DIR") else tmp_path
+    return Screenshots(page, base / request.node.name)
