@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from portal.stubs import not_built
+
+urlpatterns = [
+    path("demarches/", not_built, name="filing-start"),
+]

@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+import portal.converters  # noqa: F401  (registers the <reference:...> converter)
+from portal.stubs import not_built
+
+urlpatterns = [
+    path("mon-espace/dossiers/<reference:reference>/paiement/", not_built, name="payment-start"),
+]
