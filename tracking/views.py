@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from cert_workflow.models import IssuedDocument
+from cert_workflow.models import COMPLEMENT_HOLDER_FIELDS, IssuedDocument
 from dossiers import states
 from dossiers.errors import InvalidInput
 from dossiers.models import Document, DocumentKind, Dossier, Holder
@@ -60,7 +60,7 @@ def _page(request: HttpRequest, dossier: Dossier, *, errors: dict | None = None,
         "complement_inputs": [
             {
                 "name": name,
-                "label": Holder._meta.get_field(name).verbose_name,
+                "label": _field_label(name),
                 "value": (values or {}).get(name, ""),
                 "current": getattr(dossier.holder, name) or "",
                 "errors": errors.get(name, []),
@@ -78,6 +78,11 @@ def _page(request: HttpRequest, dossier: Dossier, *, errors: dict | None = None,
     return render(request, "tracking/dossier.html", context, status=status)
 
 
+def _field_label(name: str) -> str:
+    """A holder field as the complement request names it (« C.3 — Adresse »)."""
+    return str(COMPLEMENT_HOLDER_FIELDS.get(name) or Holder._meta.get_field(name).verbose_name)
+
+
 def _summary(errors: dict[str, list[str]], *, kinds: list[str], fields: list[str]) -> list[dict]:
     """The error summary's lines, in the order of the form; errors of no field point at the form."""
     order = [*kinds, *fields]
@@ -86,7 +91,7 @@ def _summary(errors: dict[str, list[str]], *, kinds: list[str], fields: list[str
         if name in kinds:
             label = DocumentKind(name).label
         elif name in fields:
-            label = Holder._meta.get_field(name).verbose_name
+            label = _field_label(name)
         else:
             label = _("Réponse")
         anchor = f"complement-{name}" if name in order else "complement-form"
