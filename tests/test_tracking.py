@@ -13,7 +13,7 @@ from django.utils import timezone
 from cert_workflow.models import ComplementRequest
 from cert_workflow.review import claim
 from dossiers import states, transitions
-from dossiers.models import Document, DossierEvent, Holder, State
+from dossiers.models import Document, Dossier, DossierEvent, Holder, State
 from tests import factories
 from tests.factories import awaiting_complement, queued_dossiers
 from tracking import selectors, timeline
@@ -144,8 +144,6 @@ def test_estimate_moves_with_the_position_in_the_queue_and_the_measured_rate():
     assert unknown.on is None and "aucune décision" in unknown.why
 
     _decisions(cert, count=selectors.ESTIMATE_WINDOW_DAYS, agent=agent, now=now)  # 1 a day
-    from dossiers.models import Dossier
-
     Dossier.objects.filter(cert=cert).exclude(pk__in=[d.pk for d in queue]).update(state=State.APPROVED)
     first = selectors.dossier_estimate(dossier=queue[0], now=now)
     third = selectors.dossier_estimate(dossier=queue[2], now=now)

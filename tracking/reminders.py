@@ -24,7 +24,7 @@ def complement_reminders_send(*, now: datetime | None = None) -> int:
     """Mail the applicant of every open complement request whose deadline is within
     COMPLEMENT_REMINDER_DAYS and not yet past, once per request: the claim (a ComplementReminder
     row, unique per request) and an audit event are committed first, the mails leave after. Returns
-    how many requests were reminded now; a second run finds none."""
+    how many reminders were sent now; a second run finds none."""
     now = now or timezone.now()
     due = (
         ComplementRequest.objects.filter(
@@ -42,12 +42,12 @@ def complement_reminders_send(*, now: datetime | None = None) -> int:
     messages = []
     with transaction.atomic():
         for request in due:
-            claimed = ComplementReminder.objects.bulk_create(
+            ComplementReminder.objects.bulk_create(
                 [ComplementReminder(request=request, sent_at=now)], ignore_conflicts=True
             )
-            # With ignore_conflicts the row's pk is not read back: whether this run claimed it is
-            # whether a row for the request now carries this run's time.
-            if not claimed or not ComplementReminder.objects.filter(request=request, sent_at=now).exists():
+            # With ignore_conflicts the row's pk is not read back: this run claimed the request
+            # if the request's row carries this run's time (a concurrent run's insert lost).
+            if not ComplementReminder.objects.filter(request=request, sent_at=now).exists():
                 continue
             event_record(
                 dossier=request.dossier,
