@@ -341,7 +341,14 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 290},
     },
+    "complement-reminders": {
+        "task": "tracking.tasks.send_complement_reminders",
+        "schedule": 3600.0,
+        "options": {"expires": 3500},
+    },
 }
+# The applicant is reminded by mail, once, when their complement deadline is this many days away.
+COMPLEMENT_REMINDER_DAYS = env_int("COMPLEMENT_REMINDER_DAYS", 7)
 # The sweep works on chunks, acts on dossiers this many minutes past their deadline, and re-runs
 # lost checks this many times before leaving the dossier to a human (it then shows as stuck).
 SWEEP_CHUNK_SIZE = env_int("SWEEP_CHUNK_SIZE", 500)

@@ -22,7 +22,7 @@ from cert_workflow.models import (
     IssuedDocument,
     RoutingDecision,
 )
-from cert_workflow.review import decisions
+from cert_workflow.review import claim, decisions
 from dossiers import cleaning, register, services, transitions
 from dossiers.cleaning import VEHICLE_PROCEDURES
 from dossiers.documents import document_attach
@@ -612,3 +612,22 @@ def errors_of(response) -> dict[str, str]:
 
 def dossier_post(user, body):
     return api_client(user).post("/api/v1/dossiers/", body, format="json")
+
+
+# --- Following a dossier (tracking) ---------------------------------------------------------------
+
+
+def awaiting_complement(
+    *, owner=None, cert=None, items=("identity", "address_line"), message="Merci de compléter."
+) -> tuple[Dossier, User]:
+    """A dossier of `owner` for which an agent of `cert` asked a complement of `items`: (dossier, agent)."""
+    owner = owner or citizen()
+    cert = cert or CertFactory()
+    agent_user = agent(cert=cert)
+    queued_dossiers(cert=cert, owner=owner)
+    dossier = claim.queue_claim_next(agent=agent_user)
+    decisions.dossier_decide(
+        dossier=dossier, agent=agent_user, decision="request_complement", items=list(items), message=message
+    )
+    dossier.refresh_from_db()
+    return dossier, agent_user

@@ -7,3 +7,9 @@ class TrackingConfig(AppConfig):
 
     name = "tracking"
     verbose_name = _("Suivi des dossiers")
+
+    def ready(self) -> None:
+        # Imported here: the notices read models, which need the app registry, ready only now.
+        from tracking import notices
+
+        notices.hooks_register()

@@ -16,6 +16,7 @@ from django.core.files.storage import default_storage
 from django.core.mail import EmailMessage
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -273,7 +274,8 @@ def _issued_notices(*, dossier_ids: list[int]) -> list[EmailMessage]:
             "plate": dossier.vehicle.plate or "",
             "make": dossier.vehicle.make,
             "model": dossier.vehicle.commercial_name,
-            "url": settings.SITE_URL,
+            # The dossier's page, where the certificate is downloaded.
+            "url": settings.SITE_URL + reverse("dossier-detail", kwargs={"reference": dossier.reference}),
         }
         messages.append(mail_render(to=recipients, template="certificate_issued", context=context))
     return messages

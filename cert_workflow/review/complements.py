@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,10 +23,11 @@ from cert_workflow.models import (
     ComplementRequest,
 )
 from dossiers import states
+from dossiers.cleaning import holder_clean
 from dossiers.errors import FieldError, InvalidInput
-from dossiers.models import Document, DocumentKind, Dossier, State
+from dossiers.models import Document, DocumentKind, Dossier, Holder, State
 from dossiers.selectors import dossier_mail_recipients
-from dossiers.transitions import dossier_transition, dossier_transition_many
+from dossiers.transitions import actor_may_act_on, dossier_transition, dossier_transition_many, event_record
 from portal.mail import mail_render, mail_send_many
 from portal.models import User
 
@@ -113,21 +115,119 @@ def complement_answer(*, dossier: Dossier, actor: User) -> Dossier:
         )
 
 
+# The event of a holder's fields corrected in answer to a complement request.
+FIELDS_CORRECTED = "complement_fields_corrected"
+
+
+def complement_holder_inputs(*, codes: Sequence[str]) -> list[str]:
+    """The holder fields the applicant types to answer the holder items `codes`, in that order: the
+    department is derived from the postcode, so asking for it asks for the postcode."""
+    inputs: list[str] = []
+    for code in codes:
+        name = "postcode" if code == "department" else code
+        if code in HOLDER_FIELDS and name not in inputs:
+            inputs.append(name)
+    return inputs
+
+
+def complement_holder_clean(*, dossier: Dossier, request: ComplementRequest, values: dict[str, Any]) -> dict:
+    """The holder fields of `values` checked as dossiers.cleaning.holder_clean checks a whole holder
+    (the dossier's holder with these fields replaced): the clean values of the fields typed, and the
+    department when the postcode is. InvalidInput naming each field refused, or each field given
+    that `request` did not ask for (the applicant corrects only what the agent asked)."""
+    asked = complement_holder_inputs(codes=[item.code for item in request.items.all()])
+    unasked = [name for name in values if name not in asked]
+    if unasked:
+        raise InvalidInput(
+            [
+                FieldError(
+                    name, "not_requested", _("Ce champ n'est pas demandé : il ne peut pas être modifié.")
+                )
+                for name in unasked
+            ]
+        )
+    holder = dossier.holder
+    current = {
+        name: getattr(holder, name)
+        for name in (
+            "holder_kind",
+            "last_name",
+            "first_names",
+            "company_name",
+            "siret",
+            "email",
+            "address_line",
+            "postcode",
+            "city",
+        )
+    }
+    current["birth_date"] = holder.birth_date.isoformat() if holder.birth_date else ""
+    merged = {**current, **values}
+    clean = holder_clean(merged, prefix="")
+    changed = {name: clean[name] for name in values}
+    if "postcode" in changed:
+        changed["department"] = clean["department"]
+    return changed
+
+
+def complement_fields_correct(*, dossier: Dossier, actor: User, values: dict[str, Any]) -> Holder:
+    """Correct the holder fields the open complement request asks for (and only those), checked
+    by complement_holder_clean, written with update_fields and recorded in the audit (the names of
+    the fields, not their values). Vehicle facts are never typed: the register or the certificate
+    of conformity decides them, so a vehicle item is answered by a supporting document."""
+    if actor.role not in states.OWNER_ROLES or not actor_may_act_on(actor=actor, dossier=dossier):
+        raise PermissionDenied(_("Seul le demandeur répond à une demande de complément."))
+    with transaction.atomic():
+        locked = Dossier.objects.select_for_update().select_related("holder").get(pk=dossier.pk)
+        request = (
+            ComplementRequest.objects.filter(
+                dossier=locked, answered_at__isnull=True, expired_at__isnull=True
+            )
+            .prefetch_related("items")
+            .first()
+        )
+        if locked.state != State.AWAITING_COMPLEMENT or request is None:
+            raise states.TransitionNotAllowed(locked.state, State.QUEUED, states.role_of(actor))
+        changed = complement_holder_clean(dossier=locked, request=request, values=values)
+        holder = locked.holder
+        for name, value in changed.items():
+            setattr(holder, name, value)
+        if changed:
+            holder.save(update_fields=list(changed))
+            event_record(
+                dossier=locked,
+                actor=actor,
+                action=FIELDS_CORRECTED,
+                data={"complement_request": request.pk, "fields": sorted(changed)},
+            )
+    return holder
+
+
 def _complement_missing(*, dossier: Dossier, request: ComplementRequest) -> list[FieldError]:
     """What `request` asked for and the dossier does not carry yet, one FieldError per item: a
     requested document kind needs a document of that kind uploaded since the request. A requested
-    field is answered with a supporting document (kind « Autre ») uploaded since the request that
-    shows the right value: the applicant does not rewrite the field, the agent who reads it decides
-    what the title says."""
+    holder field is answered by its correction (complement_fields_correct) since the request, or by
+    a supporting document; a requested vehicle field by a supporting document (kind « Autre »)
+    uploaded since the request that shows the right value: the applicant does not rewrite vehicle
+    facts, the agent who reads it decides what the title says."""
     document_kinds = set(DocumentKind.values)
     uploaded_since = set(
         Document.objects.filter(dossier=dossier, created_at__gte=request.requested_at).values_list(
             "kind", flat=True
         )
     )
+    corrected: set[str] = set()
+    for data in dossier.events.filter(
+        action=FIELDS_CORRECTED, created_at__gte=request.requested_at
+    ).values_list("data", flat=True):
+        corrected.update(data.get("fields", []))
     errors = []
     for item in request.items.all():
         label = item.get_code_display()
+        if item.code in HOLDER_FIELDS and (
+            item.code in corrected or (item.code == "department" and "postcode" in corrected)
+        ):
+            continue
         if item.code in document_kinds:
             if item.code not in uploaded_since:
                 errors.append(
@@ -185,7 +285,8 @@ def _expiry_notices(*, dossier_ids: list[int]) -> list[EmailMessage]:
         context = {
             "reference": dossier.reference,
             "procedure": dossier.get_procedure_display(),
-            "url": settings.SITE_URL,
+            # The dossier's page, where the refusal and its reason are shown.
+            "url": settings.SITE_URL + reverse("dossier-detail", kwargs={"reference": dossier.reference}),
         }
         messages.append(mail_render(to=recipients, template="complement_expired", context=context))
     return messages
