@@ -38,7 +38,7 @@ def payment_start(*, dossier: Dossier, actor: User, return_url: str = "") -> Pay
     with transaction.atomic():
         # The row lock orders two starts of the same dossier: the second supersedes the first.
         dossier = (
-            Dossier.objects.select_for_update()
+            Dossier.objects.select_for_update(of=("self",))
             .select_related("vehicle", "holder", "organisation")
             .get(pk=dossier.pk)
         )
@@ -86,7 +86,7 @@ def payment_notification_receive(
     notification = provider.notification_verify(payload=payload)
     with transaction.atomic():
         attempt = (
-            PaymentAttempt.objects.select_for_update()
+            PaymentAttempt.objects.select_for_update(of=("self",))
             .select_related("dossier")
             .filter(provider=provider.name, session_id=notification.session_id)
             .first()
