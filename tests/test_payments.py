@@ -321,6 +321,7 @@ def test_posting_to_the_payments_endpoint_starts_an_attempt_but_marks_nothing_pa
     payments.fake_payment_settle(attempt=PaymentAttempt.objects.get(pk=body["id"]), outcome=Outcome.SUCCEEDED)
     paid = client.get(f"/api/v1/dossiers/{dossier.reference}/payments/").json()
     assert (paid["status"], paid["due"]) == ("paid", "0.00")
+    assert client.get(f"/api/v1/dossiers/{dossier.reference}/").json()["payment"]["status"] == "paid"
 
 
 # --- Scope ---------------------------------------------------------------------------------------
