@@ -164,7 +164,7 @@ def test_events_refuse_update_and_delete_through_the_orm():
 
 def test_database_trigger_refuses_update_and_delete_of_events(postgres):
     owner = factories.citizen()
-    dossier = factories.draft(filed_by=owner)
+    dossier = factories.draft(filed_by=owner, paid=False)
     for statement in (
         "UPDATE dossiers_dossierevent SET reason = 'x' WHERE dossier_id = %s",
         "DELETE FROM dossiers_dossierevent WHERE dossier_id = %s",
