@@ -13,6 +13,7 @@ from dossiers.models import Dossier, DossierEvent, Payment, Procedure, State
 from payments import services as payments
 from payments.models import PaymentAttempt
 from payments.providers import FakeProvider, Outcome
+from portal.celery import app
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -377,3 +378,9 @@ def test_deploy_check_warns_about_the_fake_provider_without_debug(settings):
 def test_an_unknown_provider_is_a_system_check_error(settings):
     settings.PAYMENT_PROVIDER = "banque-imaginaire"
     assert "payments.E001" in [message.id for message in checks.run_checks()]
+
+
+def test_the_sweep_of_forgotten_attempts_is_a_scheduled_task(settings):
+    schedule = settings.CELERY_BEAT_SCHEDULE["expire-payment-attempts"]
+    app.loader.import_default_modules()
+    assert schedule["task"] in app.tasks
