@@ -4,7 +4,9 @@ from decimal import Decimal
 
 from django.db.models import QuerySet, Sum
 
-from dossiers.models import Dossier, DossierEvent, Payment
+from dossiers import services
+from dossiers.fees import FeesUnavailable
+from dossiers.models import Dossier, DossierEvent, Payment, State
 from portal.models import Role, User
 
 
@@ -37,11 +39,18 @@ def dossier_events(*, dossier: Dossier) -> QuerySet[DossierEvent]:
 def dossier_payment(*, dossier: Dossier) -> dict[str, object]:
     """What the payment service recorded for the dossier against Y.6: not_due, unpaid, partial, paid."""
     paid = Payment.objects.filter(dossier=dossier).aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
-    if dossier.y6 is not None and dossier.y6 <= 0:
+    owed = dossier.y6
+    if owed is None and dossier.state == State.DRAFT:
+        # Y.6 is frozen at submission; a draft owes what it would owe if submitted today.
+        try:
+            owed = services.dossier_fees(dossier=dossier).y6
+        except FeesUnavailable:
+            owed = None
+    if owed is not None and owed <= 0:
         status = "not_due"
     elif paid <= 0:
         status = "unpaid"
-    elif dossier.y6 is None or paid < dossier.y6:
+    elif owed is None or paid < owed:
         status = "partial"
     else:
         status = "paid"

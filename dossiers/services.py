@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -364,12 +365,44 @@ def dossier_fees(*, dossier: Dossier, on: date | None = None) -> fees_module.Fee
     return computed
 
 
+def fees_collected_by_professional(*, dossier: Dossier) -> bool:
+    """Whether the dealer that filed the dossier holds the agrément to collect the taxes itself
+    (docs/domain/REFERENCE.md §1): its customers pay it, not the portal."""
+    return dossier.organisation is not None and dossier.organisation.tax_agrement
+
+
+def _unpaid(*, dossier: Dossier, owed: fees_module.Fees) -> InvalidInput | None:
+    """The refusal of a dossier whose fees the payment service has not recorded in full."""
+    if owed.y6 <= 0 or fees_collected_by_professional(dossier=dossier):
+        return None
+    paid = Payment.objects.filter(dossier=dossier).aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
+    if paid >= owed.y6:
+        return None
+    due = owed.y6 - paid
+    return InvalidInput(
+        [
+            FieldError(
+                "payment",
+                "unpaid",
+                _("Les frais du dossier ne sont pas réglés : %(due)s € restent à payer avant le dépôt.")
+                % {"due": f"{due:.2f}".replace(".", ",")},
+                _("un paiement de %(due)s €") % {"due": f"{due:.2f}".replace(".", ",")},
+            )
+        ]
+    )
+
+
 def dossier_submit(*, dossier: Dossier, actor: User) -> Dossier:
-    """Submit a draft: fees computed and frozen on the dossier, checks start after commit."""
+    """Submit a draft: fees computed and frozen on the dossier, checks start after commit. A dossier
+    that owes fees is submitted only once the payment service recorded them in full."""
     try:
         owed = dossier_fees(dossier=dossier)
     except fees_module.FeesUnavailable as exc:
         raise InvalidInput([FieldError("fees", "fees_unavailable", str(exc))]) from exc
+    if dossier.state == State.DRAFT:  # any other state: the transition table refuses it
+        refused = _unpaid(dossier=dossier, owed=owed)
+        if refused is not None:
+            raise refused
     changes = {f"y{i}": getattr(owed, f"y{i}") for i in range(1, 7)}
     return dossier_transition(
         dossier=dossier,

@@ -1,5 +1,15 @@
 """payments API under /api/v1/ (included by portal/api_urls.py)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+import portal.converters  # noqa: F401  (registers the <reference:...> converter)
+from payments import api
+
+urlpatterns = [
+    path("fees/quote/", api.FeesQuoteApi.as_view(), name="api-fees-quote"),
+    path(
+        "dossiers/<reference:reference>/payments/",
+        api.DossierPaymentsApi.as_view(),
+        name="api-dossier-payments",
+    ),
+]

@@ -7,3 +7,6 @@ class PaymentsConfig(AppConfig):
 
     name = "payments"
     verbose_name = _("Paiements")
+
+    def ready(self) -> None:
+        from payments import checks  # noqa: F401  (registers the system checks)

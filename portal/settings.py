@@ -284,6 +284,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two choice sets share the field name "status": each gets its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "PaymentAttemptStatusEnum": "payments.models.PaymentAttempt.Status",
+        "PaymentStatusEnum": ["not_due", "unpaid", "partial", "paid"],
+    },
 }
 
 # Caches: Redis when configured (throttling and lockouts shared across web processes).
@@ -346,6 +351,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"expires": 3500},
     },
+    "expire-payment-attempts": {
+        "task": "payments.tasks.payment_attempts_expire",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
 }
 # The applicant is reminded by mail, once, when their complement deadline is this many days away.
 COMPLEMENT_REMINDER_DAYS = env_int("COMPLEMENT_REMINDER_DAYS", 7)
@@ -380,6 +390,13 @@ if not DEBUG and not (DOCUMENT_SIGNING_KEY or DOCUMENT_SIGNING_KEY_FILE or DOCUM
 # Île-de-France Mobilités majoration of Y.1 from 2026-03-01: sources disagree whether the 14 EUR are
 # per fiscal horsepower ("per_cv", 68.95 EUR/CV in all) or once per certificate ("flat").
 FEES_IDF_MAJORATION = env_str("FEES_IDF_MAJORATION", "per_cv")
+# Payments (payments/providers.py): the provider that takes the fees. "fake" is the portal's own
+# simulated bank for the embedded mode and the tests (a deploy check warns about it with DEBUG off);
+# its notifications are signed with PAYMENT_FAKE_SECRET, or a key derived from SECRET_KEY. A payer who
+# never comes back leaves an attempt "started": the sweep marks it abandoned after this many minutes.
+PAYMENT_PROVIDER = env_str("PAYMENT_PROVIDER", "fake")
+PAYMENT_FAKE_SECRET = env_str("PAYMENT_FAKE_SECRET")
+PAYMENT_ATTEMPT_TIMEOUT_MINUTES = env_int("PAYMENT_ATTEMPT_TIMEOUT_MINUTES", 60)
 # Routing: the home centre keeps a dossier unless its projected wait exceeds the best other
 # centre's by more than this many days.
 ROUTING_MARGIN_DAYS = float(env_str("ROUTING_MARGIN_DAYS", "2"))

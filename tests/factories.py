@@ -42,6 +42,7 @@ from dossiers.models import (
 )
 from dossiers.plates import plate_from_ordinal
 from dossiers.services import dossier_create
+from payments import services as payment_services
 from portal import tokens
 from portal.models import Organisation, Role, User
 
@@ -265,13 +266,15 @@ def draft(
     vehicle: dict | None = None,
     holder: dict | None = None,
     facts: dict | None = None,
+    paid: bool = True,
     **kwargs,
 ):
     """A draft through dossier_create. A procedure on a registered vehicle first puts `vehicle` in
-    the register with `holder` as its holder (the seller for a change of owner) and proves the title."""
+    the register with `holder` as its holder (the seller for a change of owner) and proves the title.
+    Its fees are paid through the fake provider (fees_pay) unless `paid` is False."""
     holder = holder or holder_data()
     if procedure in VEHICLE_PROCEDURES or procedure not in Procedure.values:
-        return dossier_create(
+        dossier = dossier_create(
             procedure=procedure,
             vehicle=vehicle or vehicle_data(),
             holder=holder,
@@ -279,6 +282,7 @@ def draft(
             facts=facts,
             **kwargs,
         )
+        return fees_pay(dossier) if paid else dossier
     facts = dict(facts or {})
     if procedure == Procedure.CHANGE_OF_OWNER:
         title = registered(vehicle=vehicle, holder=holder_data(last_name="Vendeur", first_names="Paul"))
@@ -295,9 +299,10 @@ def draft(
             facts.setdefault("title", proof(title))
     elif "title" not in facts:  # a test that names the title proves it itself
         facts["title"] = proof(registered(vehicle=vehicle, holder=holder))
-    return dossier_create(
+    dossier = dossier_create(
         procedure=procedure, vehicle=None, holder=holder, filed_by=filed_by, facts=facts, **kwargs
     )
+    return fees_pay(dossier) if paid else dossier
 
 
 # --- What a refused request must leave as it was ------------------------------------------------
@@ -631,3 +636,13 @@ def awaiting_complement(
     )
     dossier.refresh_from_db()
     return dossier, agent_user
+
+
+# --- Payments through the fake provider ----------------------------------------------------------
+
+
+def fees_pay(dossier: Dossier) -> Dossier:
+    """What a payer does on the fake provider's page for what the draft owes (nothing when it owes
+    nothing): the payment service's own path, start then the signed notification."""
+    payment_services.fake_payment_complete(dossier=dossier, actor=dossier.applicant or dossier.filed_by)
+    return dossier

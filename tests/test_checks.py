@@ -9,7 +9,7 @@ from cert_workflow.checks import rules
 from cert_workflow.checks import services as checks
 from cert_workflow.checks.rules import OpenDossier
 from cert_workflow.models import Assessment, CheckResult, Outcome, Risk, StraightThroughRule
-from dossiers import cleaning, services, transitions
+from dossiers import cleaning, transitions
 from dossiers.fees import Fees
 from dossiers.models import DocumentKind, Dossier, Procedure, Sale, State, Vehicle
 from tests import factories
@@ -370,8 +370,8 @@ def test_fees_changed_after_submission_are_caught():
 
 @pytest.mark.django_db
 def test_recorded_payment_equal_to_the_fees_passes():
+    # Paid before it was submitted, through the fake provider (factories.fees_pay).
     dossier = submitted(procedure=Procedure.FIRST_REGISTRATION)
-    services.payment_record(dossier=dossier, amount=dossier.y6, provider="test", provider_reference="PAY-1")
 
     checks.dossiers_assess(dossier_ids=[dossier.pk])
 

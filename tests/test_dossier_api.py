@@ -139,7 +139,7 @@ def test_document_upload_detects_type_and_refuses_other_formats():
 
 def test_withdraw_then_history_shows_both_steps():
     user = factories.citizen()
-    reference = factories.draft(filed_by=user).reference
+    reference = factories.draft(filed_by=user, paid=False).reference
     client = factories.api_client(user)
     assert (
         client.post(f"/api/v1/dossiers/{reference}/withdraw/", {"reason": "vendu"}).json()["state"]

@@ -267,7 +267,7 @@ def test_admin_cannot_change_a_dossier_state(staff_client):
 
 
 def test_admin_can_neither_add_change_nor_delete_audit_events(staff_client):
-    dossier = factories.draft(filed_by=factories.citizen())
+    dossier = factories.draft(filed_by=factories.citizen(), paid=False)
     event = DossierEvent.objects.get(dossier=dossier)
     assert staff_client.get("/admin/dossiers/dossierevent/add/").status_code == 403
     assert staff_client.get(f"/admin/dossiers/dossierevent/{event.pk}/delete/").status_code == 403

@@ -140,7 +140,10 @@ def test_dossier_goes_to_review_when_the_rule_is_off_or_the_risk_is_not_low(enab
 @pytest.mark.django_db
 def test_medium_risk_is_reviewed_even_under_an_enabled_rule():
     rule(Procedure.FIRST_REGISTRATION, rate="0")
-    dossier = submitted(procedure=Procedure.FIRST_REGISTRATION)  # fees owed, no payment recorded
+    # P.6 of 30 CV for this engine is implausible: a warning, so a medium risk.
+    dossier = submitted(
+        procedure=Procedure.FIRST_REGISTRATION, vehicle=factories.vehicle_data(fiscal_power=30)
+    )
 
     assert checks.dossiers_assess(dossier_ids=[dossier.pk]) == [dossier.pk]
     assert (dossier.assessment.risk, dossier.assessment.route) == (Risk.MEDIUM, Route.REVIEW)

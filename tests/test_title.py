@@ -348,6 +348,7 @@ def test_a_change_of_owner_without_code_goes_to_a_human_with_the_old_title():
         actor=factories.supervisor(),
     )
     documents_attach(dossier=dossier, owner=dossier.applicant, kinds=COMPLETE[Procedure.CHANGE_OF_OWNER])
+    factories.fees_pay(dossier)
     services.dossier_submit(dossier=dossier, actor=dossier.applicant)
 
     assert checks.dossiers_assess(dossier_ids=[dossier.pk]) == [dossier.pk]

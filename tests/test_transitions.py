@@ -31,7 +31,7 @@ def test_every_state_of_the_table_is_a_dossier_state_and_final_states_lead_nowhe
 
 def test_created_dossier_is_a_draft_with_a_reference_and_a_creation_event():
     owner = factories.citizen()
-    dossier = factories.draft(filed_by=owner)
+    dossier = factories.draft(filed_by=owner, paid=False)
     assert dossier.state == State.DRAFT
     assert dossier.reference.startswith("CG-") and len(dossier.reference) == len("CG-2026-0000001")
     assert dossier.applicant == owner
@@ -154,7 +154,7 @@ def test_follow_up_runs_after_commit_and_not_after_rollback(django_capture_on_co
 
 def test_events_refuse_update_and_delete_through_the_orm():
     owner = factories.citizen()
-    event = factories.draft(filed_by=owner).events.get()
+    event = factories.draft(filed_by=owner, paid=False).events.get()
     event.reason = "rewritten"
     with pytest.raises(AppendOnlyError):
         event.save()
@@ -164,7 +164,7 @@ def test_events_refuse_update_and_delete_through_the_orm():
 
 def test_database_trigger_refuses_update_and_delete_of_events(postgres):
     owner = factories.citizen()
-    dossier = factories.draft(filed_by=owner)
+    dossier = factories.draft(filed_by=owner, paid=False)
     for statement in (
         "UPDATE dossiers_dossierevent SET reason = 'x' WHERE dossier_id = %s",
         "DELETE FROM dossiers_dossierevent WHERE dossier_id = %s",

@@ -17,9 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from cert_workflow.checks import services as checks
 from cert_workflow.documents.data import DUPLICATE_MENTION, OWNER_MENTION, document_data
-from cert_workflow.models import CheckResult, Outcome
+from cert_workflow.models import CheckResult
 from cert_workflow.review import claim
 from dossiers import services
 from dossiers.cleaning import PROCEDURE_FACTS, VEHICLE_PROCEDURES
@@ -81,6 +80,7 @@ def test_declared_payment_is_refused_as_unknown_fields_and_nothing_is_created():
     client = client_for(user)
     # A first dossier, submitted, gives the Y.6 that an applicant would claim to have paid.
     first = client.post("/api/v1/dossiers/", payload(), format="json").json()
+    factories.fees_pay(Dossier.objects.get(reference=first["reference"]))
     y6 = client.post(f"/api/v1/dossiers/{first['reference']}/submit/").json()["fees"]["y6"]
     before = counts()
 
@@ -97,29 +97,26 @@ def test_declared_payment_is_refused_as_unknown_fields_and_nothing_is_created():
 
 
 @pytest.mark.django_db
-def test_a_dossier_created_without_payment_stays_unpaid_after_submit():
+def test_a_dossier_created_without_payment_is_not_submitted_and_stays_unpaid():
     user = factories.citizen()
     client = client_for(user)
     reference = client.post("/api/v1/dossiers/", payload(), format="json").json()["reference"]
-    submitted = client.post(f"/api/v1/dossiers/{reference}/submit/").json()
+    before = counts()
+
+    refused = client.post(f"/api/v1/dossiers/{reference}/submit/")
+
+    assert refused.status_code == 400
+    assert errors_of(refused) == {"payment": "unpaid"}
     dossier = Dossier.objects.get(reference=reference)
-
-    checks.dossiers_assess(dossier_ids=[dossier.pk])
-
-    payment = CheckResult.objects.get(dossier=dossier, code="payment")
-    assert Decimal(submitted["fees"]["y6"]) > 0
-    assert payment.outcome == Outcome.WARNING
-    assert "reçu" not in payment.message
-    assert client.get(f"/api/v1/dossiers/{reference}/").json()["payment"] == {
-        "status": "unpaid",
-        "paid": "0.00",
-    }
-    assert not Payment.objects.exists()
+    assert dossier.state == State.DRAFT
+    assert not CheckResult.objects.filter(dossier=dossier).exists()
+    assert client.get(f"/api/v1/dossiers/{reference}/").json()["payment"]["paid"] == "0.00"
+    assert counts() == before
 
 
 @pytest.mark.django_db
 def test_payment_record_twice_with_one_provider_reference_records_one_payment():
-    dossier = factories.draft(filed_by=factories.citizen())
+    dossier = factories.draft(filed_by=factories.citizen(), paid=False)
     first = services.payment_record(
         dossier=dossier, amount=Decimal("552.00"), provider="psp", provider_reference="PSP-42"
     )
@@ -131,7 +128,7 @@ def test_payment_record_twice_with_one_provider_reference_records_one_payment():
     assert list(Payment.objects.values_list("amount", flat=True)) == [Decimal("552.00")]
     assert DossierEvent.objects.filter(dossier=dossier, action="payment_recorded").count() == 1
 
-    other = factories.draft(filed_by=factories.citizen())
+    other = factories.draft(filed_by=factories.citizen(), paid=False)
     before = counts()
     with pytest.raises(InvalidInput):
         services.payment_record(
