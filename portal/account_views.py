@@ -24,7 +24,7 @@ from portal.views import landing_url
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect(landing_url(user=request.user))
-    form = SignupForm(request.POST or None)
+    form = SignupForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         accounts.account_signup(
             email=form.cleaned_data["email"],
@@ -57,7 +57,7 @@ def signup_confirm(request: HttpRequest, token: str) -> HttpResponse:
 
 @never_cache
 def signup_resend(request: HttpRequest) -> HttpResponse:
-    form = EmailForm(request.POST or None)
+    form = EmailForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         accounts.confirmation_resend(email=form.cleaned_data["email"])
         request.session["signup_email"] = form.cleaned_data["email"]
@@ -73,7 +73,7 @@ def profile(request: HttpRequest) -> HttpResponse:
     initial = {name: getattr(user, name) for name in accounts.PROFILE_FIELDS}
     if user.birth_date:
         initial["birth_date"] = user.birth_date.strftime("%d/%m/%Y")
-    form = ProfileForm(request.POST or None, initial=initial, readonly=readonly)
+    form = ProfileForm(request.POST if request.method == "POST" else None, initial=initial, readonly=readonly)
     if request.method == "POST" and form.is_valid():
         try:
             accounts.profile_update(user=user, data=form.cleaned_data, phone=form.cleaned_data["phone"])

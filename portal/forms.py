@@ -73,6 +73,9 @@ class LoginForm(DsfrErrorsMixin, AuthenticationForm):
         return self.cleaned_data["username"].strip().lower()
 
 
+EMAIL_INVALID = _("Adresse électronique invalide : le format attendu est nom@domaine.fr.")
+
+
 def _input(**attrs) -> forms.TextInput:
     return forms.TextInput(attrs={"class": "fr-input", **attrs})
 
@@ -86,6 +89,7 @@ class SignupForm(DsfrErrorsMixin, forms.Form):
         label=_("Adresse électronique"),
         help_text=_("Format attendu : nom@domaine.fr"),
         max_length=254,
+        error_messages={"invalid": EMAIL_INVALID},
         widget=forms.EmailInput(attrs={"class": "fr-input", "autocomplete": "email"}),
     )
     password1 = forms.CharField(
@@ -127,6 +131,7 @@ class EmailForm(DsfrErrorsMixin, forms.Form):
         label=_("Adresse électronique"),
         help_text=_("Format attendu : nom@domaine.fr"),
         max_length=254,
+        error_messages={"invalid": EMAIL_INVALID},
         widget=forms.EmailInput(attrs={"class": "fr-input", "autocomplete": "email"}),
     )
 
@@ -159,6 +164,10 @@ class PortalSetPasswordForm(DsfrErrorsMixin, SetPasswordForm):
         self.fields["new_password1"].help_text = SignupForm.base_fields["password1"].help_text
         self.fields["new_password2"].widget.attrs.update({"class": "fr-input"})
         self.fields["new_password2"].label = _("Confirmation du nouveau mot de passe")
+
+    def validate_password_for_user(self, user: User, **kwargs) -> None:
+        # The rules are about the password typed first, not its confirmation.
+        super().validate_password_for_user(user, "new_password1")
 
     def save(self, commit: bool = True) -> User:
         user = super().save(commit=commit)
