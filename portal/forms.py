@@ -165,7 +165,7 @@ class PortalSetPasswordForm(DsfrErrorsMixin, SetPasswordForm):
         self.fields["new_password2"].widget.attrs.update({"class": "fr-input"})
         self.fields["new_password2"].label = _("Confirmation du nouveau mot de passe")
 
-    def validate_password_for_user(self, user: User, **kwargs) -> None:
+    def validate_password_for_user(self, user: User, *args, **kwargs) -> None:
         # The rules are about the password typed first, not its confirmation.
         super().validate_password_for_user(user, "new_password1")
 
