@@ -7,6 +7,7 @@ email and password. The citizen is found by FranceConnect's `sub`, never by an a
 
 import logging
 
+import requests
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -31,7 +32,13 @@ class FranceConnectBackend(OIDCAuthenticationBackend):
         # Only the callback passes a nonce; a password login goes through ModelBackend alone.
         if not franceconnect_enabled() or request is None or "nonce" not in kwargs:
             return None
-        return super().authenticate(request, **kwargs)
+        try:
+            return super().authenticate(request, **kwargs)
+        except requests.RequestException as exc:
+            # FranceConnect unreachable or answering an error: a failed login, said on the login
+            # page (FranceConnectCallbackView.login_failure), not a 500.
+            logger.warning("franceconnect: provider request failed: %s", exc)
+            return None
 
     def verify_claims(self, claims: dict) -> bool:
         return bool(claims.get("sub")) and bool(claims.get("email"))

@@ -156,3 +156,17 @@ def test_password_login_still_works_with_franceconnect_on(client, provider):
     factories.citizen(email="camille@example.fr")
     response = client.post("/connexion/", {"username": "camille@example.fr", "password": factories.PASSWORD})
     assert response.status_code == 302 and response["Location"] == "/mon-espace/"
+
+
+def test_an_unreachable_provider_is_a_failed_login_not_an_error(client, provider):
+    start = client.get("/franceconnect/connexion/")
+    answer = requests.post(
+        start["Location"], data={"sub": "fc-sub-angela"}, allow_redirects=False, timeout=10
+    )
+    callback = urlsplit(answer.headers["Location"])
+    # The token endpoint stops answering between the authorisation and the callback.
+    with override_settings(OIDC_OP_TOKEN_ENDPOINT="http://127.0.0.1:9/oauth2/token"):
+        response = client.get(f"{callback.path}?{callback.query}")
+    assert response.status_code == 302 and response["Location"] == "/connexion/"
+    assert "_auth_user_id" not in client.session
+    assert User.objects.count() == 0
