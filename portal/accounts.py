@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -52,18 +52,22 @@ def account_signup(*, email: str, password: str, first_name: str, last_name: str
     A taken address gets a mail instead (a reminder, or the link again while still unconfirmed),
     so that the page shown is the same whether or not the account existed."""
     email = User.objects.normalize_email(email).lower()
-    with transaction.atomic():
-        existing = User.objects.filter(email=email).first()
-        if existing is None:
-            user = User(
-                email=email,
-                first_name=first_name,
-                last_name=last_name,
-                role=Role.CITIZEN,
-                email_confirmed_at=None,
-            )
-            user.set_password(password)
-            user.save()
+    existing = User.objects.filter(email=email).first()
+    if existing is None:
+        user = User(
+            email=email,
+            first_name=first_name,
+            last_name=last_name,
+            role=Role.CITIZEN,
+            email_confirmed_at=None,
+        )
+        user.set_password(password)
+        try:
+            with transaction.atomic():
+                user.save()
+        except IntegrityError:
+            # The same address signed up a moment ago, in another request: that one mails.
+            return None
     if existing is not None:
         if existing.email_confirmed_at is None:
             transaction.on_commit(lambda: confirmation_mail_send(user=existing))
