@@ -12,7 +12,11 @@ from django.test import override_settings
 from portal.models import Role, User
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    # authlib, under the mock provider, warns about its own APIs (not the portal's).
+    pytest.mark.filterwarnings("ignore:.*deprecated:Warning"),
+]
 
 CLAIMS = {
     "given_name": "Angela Claire Louise",
