@@ -332,3 +332,12 @@ def test_franceconnect_is_off_by_default(client):
     assert client.get("/franceconnect/retour/?code=x&state=y").status_code == 404
     assert "FranceConnect" not in client.get("/connexion/").content.decode()
     assert "FranceConnect" not in client.get("/inscription/").content.decode()
+
+
+def test_staff_see_whether_an_address_is_confirmed_in_the_admin(client, django_capture_on_commit_callbacks):
+    signup(client, django_capture_on_commit_callbacks)
+    citizen = User.objects.get()
+    admin = factories.user(Role.ADMIN, is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    page = client.get(f"/admin/portal/user/{citizen.pk}/change/").content.decode()
+    assert "Adresse confirmée le" in page and "Profil usager" in page
