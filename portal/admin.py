@@ -57,9 +57,24 @@ class UserAdmin(DjangoUserAdmin):
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         (_("Identité"), {"fields": ("first_name", "last_name")}),
+        (
+            _("Profil usager"),
+            {
+                "fields": (
+                    "birth_date",
+                    "birth_place",
+                    "address_line",
+                    "postcode",
+                    "city",
+                    "department",
+                    "phone",
+                    "franceconnect_sub",
+                )
+            },
+        ),
         (_("Rôle"), {"fields": ("role", "organisation", "cert")}),
         (_("Droits"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
-        (_("Dates"), {"fields": ("last_login", "date_joined")}),
+        (_("Dates"), {"fields": ("last_login", "date_joined", "email_confirmed_at")}),
     )
     add_fieldsets = (
         (
@@ -78,7 +93,7 @@ class UserAdmin(DjangoUserAdmin):
             },
         ),
     )
-    readonly_fields = ("last_login", "date_joined")
+    readonly_fields = ("last_login", "date_joined", "franceconnect_sub")
 
 
 class OrganisationTokenInline(admin.TabularInline):

@@ -82,6 +82,24 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(_("actif"), default=True)
     is_staff = models.BooleanField(_("accès à l'administration"), default=False)
     date_joined = models.DateTimeField(_("inscrit le"), default=timezone.now)
+    # Null only for a sign-up whose address is not confirmed yet (portal.accounts): it cannot log
+    # in. Accounts created by staff or by FranceConnect count as confirmed from their creation.
+    email_confirmed_at = models.DateTimeField(
+        _("adresse confirmée le"), null=True, blank=True, default=timezone.now
+    )
+    # The citizen's profile (portal.accounts.profile_update), the holder step's defaults
+    # (portal.selectors.profile_holder_initial). Same columns and rules as dossiers.Holder.
+    birth_date = models.DateField(_("date de naissance"), null=True, blank=True)
+    birth_place = models.CharField(_("lieu de naissance"), max_length=100, blank=True)
+    address_line = models.CharField(_("adresse"), max_length=200, blank=True)
+    postcode = models.CharField(_("code postal"), max_length=5, blank=True)
+    city = models.CharField(_("commune"), max_length=100, blank=True)
+    department = models.CharField(_("département"), max_length=3, blank=True)
+    phone = models.CharField(_("téléphone"), max_length=20, blank=True)
+    # FranceConnect's stable subject identifier of this person; set once they log in through it.
+    franceconnect_sub = models.CharField(
+        _("identifiant FranceConnect"), max_length=255, null=True, blank=True, unique=True, editable=False
+    )
 
     objects = UserManager()
 

@@ -154,6 +154,8 @@ AUTH_USER_MODEL = "portal.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # Answers only the FranceConnect callback, and only when FRANCECONNECT_ENABLED (portal/franceconnect.py).
+    "portal.franceconnect.FranceConnectBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -418,3 +420,38 @@ LOGGING = {
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "ne-pas-repondre@carte-grise.example.fr")
+# SMTP, when EMAIL_BACKEND is django.core.mail.backends.smtp.EmailBackend.
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+
+# Citizen accounts (portal/accounts.py): days a sign-up's confirmation link stays valid, and
+# seconds a password reset link does.
+EMAIL_CONFIRMATION_DAYS = env_int("EMAIL_CONFIRMATION_DAYS", 3)
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 24 * 3600)
+
+# FranceConnect login (mozilla-django-oidc, portal/franceconnect.py). Off: no button, its URLs 404.
+FRANCECONNECT_ENABLED = env_bool("FRANCECONNECT_ENABLED", False)
+OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID")
+OIDC_RP_CLIENT_SECRET = env_str("OIDC_RP_CLIENT_SECRET")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_str("OIDC_OP_AUTHORIZATION_ENDPOINT")
+OIDC_OP_TOKEN_ENDPOINT = env_str("OIDC_OP_TOKEN_ENDPOINT")
+OIDC_OP_USER_ENDPOINT = env_str("OIDC_OP_USER_ENDPOINT")
+OIDC_OP_JWKS_ENDPOINT = env_str("OIDC_OP_JWKS_ENDPOINT")
+OIDC_RP_SIGN_ALGO = env_str("OIDC_RP_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = env_str("OIDC_RP_SCOPES", "openid given_name family_name birthdate birthplace email")
+# FranceConnect requires an eIDAS level on the authorisation request.
+OIDC_AUTH_REQUEST_EXTRA_PARAMS = {"acr_values": env_str("OIDC_ACR_VALUES", "eidas1")}
+OIDC_AUTHENTICATION_CALLBACK_URL = "franceconnect-callback"
+OIDC_CREATE_USER = True
+OIDC_TIMEOUT = 10
+if FRANCECONNECT_ENABLED and not (
+    OIDC_RP_CLIENT_ID and OIDC_RP_CLIENT_SECRET and OIDC_OP_AUTHORIZATION_ENDPOINT and OIDC_OP_TOKEN_ENDPOINT
+):
+    raise ImproperlyConfigured(
+        "FRANCECONNECT_ENABLED needs OIDC_RP_CLIENT_ID, OIDC_RP_CLIENT_SECRET and the OIDC_OP_* "
+        "endpoints (see .env.example)."
+    )

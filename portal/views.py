@@ -48,6 +48,9 @@ class LoginView(auth_views.LoginView):
     template_name = "portal/login.html"
     redirect_authenticated_user = True
 
+    def get_context_data(self, **kwargs) -> dict:
+        return {**super().get_context_data(**kwargs), "franceconnect_enabled": settings.FRANCECONNECT_ENABLED}
+
     def get_default_redirect_url(self) -> str:
         # Without a `next`, each role goes straight to where it works (LOGIN_REDIRECT_URL is
         # /mon-espace/, which would only redirect staff once more).

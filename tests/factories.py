@@ -646,3 +646,16 @@ def fees_pay(dossier: Dossier) -> Dossier:
     nothing): the payment service's own path, start then the signed notification."""
     payment_services.fake_payment_complete(dossier=dossier, actor=dossier.applicant or dossier.filed_by)
     return dossier
+
+
+def mail_link(message, path_prefix: str) -> str:
+    """The path of the first link in `message` (a sent mail) under `path_prefix`, SITE_URL removed;
+    the HTML part carries the same link."""
+    import re  # noqa: PLC0415 - used by this helper only
+
+    base = settings.SITE_URL.rstrip("/")
+    links = re.findall(rf"{re.escape(base)}({re.escape(path_prefix)}\S*)", message.body)
+    assert links, f"no link under {path_prefix} in: {message.body}"
+    html_part = message.alternatives[0][0]
+    assert f"{base}{links[0]}" in html_part
+    return links[0]

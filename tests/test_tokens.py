@@ -312,7 +312,6 @@ def test_last_use_is_recorded_at_most_once_a_minute():
 # --- migration of the plain keys -------------------------------------------------------------------
 
 BEFORE = [("portal", "0001_initial")]
-AFTER = [("portal", "0003_api_tokens")]
 LEGACY_KEY = "0123456789abcdef0123456789abcdef01234567"
 LEGACY_DRF_KEY = "fedcba9876543210fedcba9876543210fedcba98"
 
@@ -346,7 +345,8 @@ def test_existing_plain_keys_keep_working_once_hashed():
         )
 
     executor = MigrationExecutor(connection)
-    executor.migrate(AFTER)
+    # Up to the latest migration of every app: the rest of the test uses today's models.
+    executor.migrate(executor.loader.graph.leaf_nodes())
 
     assert call(LEGACY_KEY).status_code == 200
     assert len(call(LEGACY_KEY).json()["results"]) == 1
