@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
@@ -499,7 +500,8 @@ def _vehicle_bought_check(*, entered: dict[str, str]) -> None:
         raise InvalidInput(errors)
     plate = title_clean({"plate": entered["plate"]}, procedure=Procedure.CHANGE_OF_OWNER)["plate"]
     if code:
-        normalised = sale_clean({"code_de_cession": code})["code_de_cession"]
+        # The code as sale_clean normalises it; the date of the sale comes at its own step.
+        normalised = sale_clean({"code_de_cession": code, "sold_at": timezone.now()})["code_de_cession"]
         # sale_for_code locks the sale row, which needs a transaction; nothing is written here.
         with transaction.atomic():
             register.sale_for_code(plate=plate, code=normalised)
