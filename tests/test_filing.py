@@ -500,3 +500,29 @@ def test_the_summary_sent_twice_creates_one_dossier(client):
     count = Dossier.objects.count()
     assert post(client, draft, "summary")["Location"] == reverse("filing-step", args=[draft.pk, "documents"])
     assert Dossier.objects.count() == count
+
+
+def test_the_demo_citizen_files_on_the_web_with_a_printed_plate_and_formule(client, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from portal.models import User
+
+    settings.DEBUG = True
+    out = StringIO()
+    call_command("seed_demo", "--password", "mot-de-passe-demo-test", stdout=out)
+    title = next(
+        t
+        for t in factories.RegisteredTitle.objects.filter(
+            current=True, vehicle__dossiers__isnull=True
+        ).select_related("vehicle", "holder")
+        if t.holder.last_name == "Martin"
+    )
+    assert title.vehicle.plate in out.getvalue() and title.formule_number in out.getvalue()
+    client.force_login(User.objects.get(email="citoyen@example.fr"))
+    draft = start(client, "duplicate")
+    passes(client, draft, "vehicle", title_proof(title), "holder")
+    passes(client, draft, "holder", holder_inputs(), "reason")
+    passes(client, draft, "reason", {"duplicate_reason": "damage"}, "summary")
+    assert create_dossier(client, draft).vehicle == title.vehicle
