@@ -46,7 +46,7 @@ def filing_dossier_create(*, draft: FilingDraft) -> Dossier:
     """The filing's draft dossier through dossier_create (every error at once, nothing written);
     created once even if the summary is sent twice. The inputs then live in the dossier only."""
     with transaction.atomic():
-        draft = FilingDraft.objects.select_for_update().select_related("dossier").get(pk=draft.pk)
+        draft = FilingDraft.objects.select_for_update(of=("self",)).select_related("dossier").get(pk=draft.pk)
         if draft.dossier is not None:
             return draft.dossier
         dossier = dossier_create(
