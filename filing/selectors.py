@@ -6,6 +6,7 @@ from django.utils import timezone
 from cert_workflow.checks.rules import CT_PROCEDURES, REQUIRED_DOCUMENTS, required_documents
 from dossiers.models import Document, DocumentKind, Dossier, Procedure, State
 from filing.models import FilingDraft
+from filing.steps import WEB_PROCEDURES
 from portal.models import Role, User
 
 
@@ -18,6 +19,20 @@ def drafts_for_user(*, user: User) -> QuerySet[FilingDraft]:
         .filter(Q(dossier__isnull=True) | Q(dossier__state=State.DRAFT))
         .select_related("dossier")
         .order_by("-updated_at", "-id")
+    )
+
+
+def dossier_drafts_unfiled(*, user: User) -> QuerySet[Dossier]:
+    """The citizen's draft dossiers made elsewhere (the API, the demo data) that a guided form can
+    take up at its documents step, latest first."""
+    if not user.is_authenticated or user.role != Role.CITIZEN:
+        return Dossier.objects.none()
+    return (
+        Dossier.objects.filter(
+            applicant=user, state=State.DRAFT, filing_draft__isnull=True, procedure__in=WEB_PROCEDURES
+        )
+        .select_related("vehicle")
+        .order_by("-created_at", "-id")
     )
 
 

@@ -23,6 +23,21 @@ def filing_start(*, user: User, procedure: str) -> FilingDraft:
     return FilingDraft.objects.create(user=user, procedure=procedure, step=steps.steps_of(procedure)[0].name)
 
 
+def filing_adopt(*, user: User, dossier: Dossier) -> FilingDraft:
+    """The filing of a draft dossier made elsewhere (API, demo data), at its documents step; the
+    same one when taken up twice. The caller has scoped `dossier` to `user`."""
+    if (
+        dossier.applicant_id != user.pk
+        or dossier.state != State.DRAFT
+        or dossier.procedure not in steps.WEB_PROCEDURES
+    ):
+        raise InvalidInput([FieldError("dossier", "state", "Ce dossier ne se reprend pas en ligne.")])
+    draft, _created = FilingDraft.objects.get_or_create(
+        dossier=dossier, defaults={"user": user, "procedure": dossier.procedure, "step": "documents"}
+    )
+    return draft
+
+
 def _advance(draft: FilingDraft, to: str) -> list[str]:
     """The step reached moves forward only: going back to correct a step keeps the later ones."""
     if steps.step_index(draft.procedure, to) > steps.step_index(draft.procedure, draft.step):

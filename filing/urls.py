@@ -7,6 +7,7 @@ urlpatterns = [
     path("demarches/brouillon/<int:pk>/", views.resume, name="filing-resume"),
     path("demarches/brouillon/<int:pk>/termine/", views.done, name="filing-done"),
     path("demarches/brouillon/<int:pk>/<slug:name>/", views.step, name="filing-step"),
+    path("demarches/dossier/<str:reference>/reprendre/", views.adopt, name="filing-adopt"),
     path("demarches/pieces/<int:pk>/", views.document, name="filing-document"),
     path("demarches/<slug:procedure>/", views.procedure_start, name="filing-procedure"),
 ]

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods
 from dossiers import register
 from dossiers.errors import InvalidInput
 from dossiers.fees import FeesUnavailable
-from dossiers.models import Document, DocumentKind, Procedure, State
+from dossiers.models import Document, DocumentKind, Dossier, Procedure, State
 from dossiers.selectors import dossier_payment
 from dossiers.services import dossier_fees
 from dossiers.states import TransitionNotAllowed
@@ -119,6 +119,18 @@ def procedure_start(request: HttpRequest, procedure: str) -> HttpResponse:
             "steps": steps.steps_of(procedure),
         },
     )
+
+
+@citizen_only
+@require_http_methods(["POST"])
+def adopt(request: HttpRequest, reference: str) -> HttpResponse:
+    """Take up, in the guided form, a draft dossier made elsewhere (its documents step)."""
+    try:
+        dossier = selectors.dossier_drafts_unfiled(user=request.user).get(reference=reference)
+    except Dossier.DoesNotExist as exc:
+        raise Http404 from exc
+    draft = services.filing_adopt(user=request.user, dossier=dossier)
+    return redirect(step_url(draft, draft.step))
 
 
 @citizen_only

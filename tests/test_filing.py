@@ -526,3 +526,22 @@ def test_the_demo_citizen_files_on_the_web_with_a_printed_plate_and_formule(clie
     passes(client, draft, "holder", holder_inputs(), "reason")
     passes(client, draft, "reason", {"duplicate_reason": "damage"}, "summary")
     assert create_dossier(client, draft).vehicle == title.vehicle
+
+
+def test_a_draft_dossier_made_through_the_api_is_taken_up_in_the_guided_form(client):
+    user = signed_in(client)
+    dossier = factories.draft(
+        filed_by=user, procedure=Procedure.DUPLICATE, facts={"duplicate_reason": "loss"}
+    )
+    space = client.get(reverse("space")).content.decode()
+    adopt = reverse("filing-adopt", args=[dossier.reference])
+    assert adopt in space
+    response = client.post(adopt)
+    draft = FilingDraft.objects.get(dossier=dossier)
+    assert response["Location"] == reverse("filing-step", args=[draft.pk, "documents"])
+    assert client.post(adopt).status_code == 404  # taken up once; now listed as a filing to resume
+    assert reverse("filing-resume", args=[draft.pk]) in client.get(reverse("space")).content.decode()
+    signed_in(client)  # another citizen
+    other = factories.draft(filed_by=factories.citizen(), procedure=Procedure.DUPLICATE)
+    assert client.post(reverse("filing-adopt", args=[other.reference])).status_code == 404
+    assert not FilingDraft.objects.filter(dossier=other).exists()

@@ -1,6 +1,6 @@
 from django import template
 
-from filing.selectors import drafts_for_user
+from filing.selectors import dossier_drafts_unfiled, drafts_for_user
 
 register = template.Library()
 
@@ -10,4 +10,10 @@ def filing_drafts(context) -> dict:
     """The signed-in citizen's unfinished filings with a "Reprendre" link, and "Nouvelle démarche"."""
     request = context.get("request")
     user = getattr(request, "user", None)
-    return {"drafts": drafts_for_user(user=user) if user is not None else [], "new_button": True}
+    if user is None:
+        return {"drafts": [], "unfiled": []}
+    return {
+        "drafts": drafts_for_user(user=user),
+        "unfiled": dossier_drafts_unfiled(user=user),
+        "csrf_token": context.get("csrf_token"),
+    }
