@@ -11,7 +11,7 @@ from dossiers.documents import document_attach
 from dossiers.errors import FieldError, InvalidInput
 from dossiers.models import Dossier, State
 from dossiers.services import dossier_create, dossier_submit
-from filing import steps
+from filing import checks, steps
 from filing.models import FilingDraft
 from portal.models import User
 
@@ -48,7 +48,7 @@ def _advance(draft: FilingDraft, to: str) -> list[str]:
 
 def filing_step_save(*, draft: FilingDraft, step: steps.Step, entered: dict[str, str]) -> FilingDraft:
     """Check a step's inputs (InvalidInput with all errors, nothing stored) and keep them as entered."""
-    steps.step_check(procedure=draft.procedure, step=step, entered=entered, data=draft.data)
+    checks.step_check(procedure=draft.procedure, step=step, entered=entered, data=draft.data)
     with transaction.atomic():
         draft = FilingDraft.objects.select_for_update().get(pk=draft.pk)
         draft.data = {**draft.data, step.name: entered}

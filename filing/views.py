@@ -20,7 +20,7 @@ from dossiers.models import Document, DocumentKind, Dossier, Procedure, State
 from dossiers.selectors import dossier_payment
 from dossiers.services import dossier_fees
 from dossiers.states import TransitionNotAllowed
-from filing import selectors, services, steps
+from filing import checks, selectors, services, steps
 from filing.models import FilingDraft
 from portal.models import Role
 
@@ -195,7 +195,7 @@ def _form(request: HttpRequest, draft: FilingDraft, step: steps.Step) -> HttpRes
         try:
             draft = services.filing_step_save(draft=draft, step=step, entered=entered)
         except InvalidInput as exc:
-            errors = steps.errors_by_input(exc.errors, procedure=draft.procedure, step=step.name)
+            errors = checks.errors_by_input(exc.errors, procedure=draft.procedure, step=step.name)
         else:
             return redirect(step_url(draft, steps.step_after(draft.procedure, step.name)))
     else:
@@ -241,7 +241,7 @@ def _summary(request: HttpRequest, draft: FilingDraft, step: steps.Step) -> Http
             dossier = services.filing_dossier_create(draft=draft)
         except InvalidInput as exc:
             for error in exc.errors:
-                where, name = steps.input_of(error.field, procedure=draft.procedure)
+                where, name = checks.input_of(error.field, procedure=draft.procedure)
                 href = step_url(draft, where) if where != "summary" else ""
                 error_list.append(
                     {
