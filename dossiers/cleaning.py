@@ -23,6 +23,7 @@ from dossiers import geography, plates, validators
 from dossiers.errors import FieldError, InvalidInput
 from dossiers.models import (
     VEHICLE_FIELDS,
+    Dossier,
     DuplicateReason,
     Holder,
     HolderKind,
@@ -101,7 +102,7 @@ PROCEDURE_FACTS: dict[str, tuple[str, ...]] = {
     Procedure.SALE_DECLARATION: ("title", "sale"),
     Procedure.CHANGE_OF_ADDRESS: ("title",),
     Procedure.DUPLICATE: ("title", "duplicate_reason"),
-    Procedure.CORRECTION: ("title",),
+    Procedure.CORRECTION: ("title", "correction_request"),
     Procedure.IMPORT: ("holder_is_owner", "validity_until"),
 }
 # Leasing (C.4a) and validity (H) of a new vehicle come from the habilitated dealer's certificate
@@ -509,6 +510,12 @@ def dossier_facts_clean(*, procedure: Any, facts: dict[str, Any]) -> dict[str, A
                 ", ".join(DuplicateReason.values),
             )
         clean["duplicate_reason"] = reason
+    if "correction_request" in facts:
+        clean["correction_request"] = errors.text(
+            "correction_request",
+            facts["correction_request"],
+            max_length=Dossier._meta.get_field("correction_request").max_length,
+        )
     if "title" in facts:
         try:
             clean["title"] = title_clean(facts["title"], procedure=procedure)

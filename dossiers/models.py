@@ -255,6 +255,9 @@ class Dossier(models.Model):
     duplicate_reason = models.CharField(
         _("motif du duplicata"), max_length=10, choices=DuplicateReason.choices, blank=True
     )
+    # A correction says what is wrong on the current certificate, in the holder's words, for the
+    # agent to check against the title's evidence (never written onto a certificate as typed).
+    correction_request = models.CharField(_("correction demandée"), max_length=500, blank=True)
 
     y1 = models.DecimalField("Y.1", max_digits=9, decimal_places=2, null=True, blank=True)
     y2 = models.DecimalField("Y.2", max_digits=9, decimal_places=2, null=True, blank=True)

@@ -1,7 +1,13 @@
 from django.urls import path
 
-from portal.stubs import not_built
+from filing import views
 
 urlpatterns = [
-    path("demarches/", not_built, name="filing-start"),
+    path("demarches/", views.start, name="filing-start"),
+    path("demarches/brouillon/<int:pk>/", views.resume, name="filing-resume"),
+    path("demarches/brouillon/<int:pk>/termine/", views.done, name="filing-done"),
+    path("demarches/brouillon/<int:pk>/<slug:name>/", views.step, name="filing-step"),
+    path("demarches/dossier/<str:reference>/reprendre/", views.adopt, name="filing-adopt"),
+    path("demarches/pieces/<int:pk>/", views.document, name="filing-document"),
+    path("demarches/<slug:procedure>/", views.procedure_start, name="filing-procedure"),
 ]

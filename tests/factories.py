@@ -659,3 +659,42 @@ def mail_link(message, path_prefix: str) -> str:
     html_part = message.alternatives[0][0]
     assert f"{base}{links[0]}" in html_part
     return links[0]
+
+
+# --- Hostile files, as the web forms' tests send them (tests/test_uploads.py builds its own) ------
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A few hundred bytes whose PNG header claims `width`×`height` (an image bomb's header)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 1024))
+        + chunk(b"IEND", b"")
+    )
+
+
+def pdf_hostile(kind: str) -> bytes:
+    """A one-page PDF made by pypdf that the upload checks refuse: "javascript" (an open action
+    running a script) or "encrypted" (AES-256)."""
+    from pypdf import PdfWriter
+    from pypdf.generic import DictionaryObject, NameObject, TextStringObject
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    if kind == "javascript":
+        writer._root_object[NameObject("/OpenAction")] = DictionaryObject(
+            {NameObject("/S"): NameObject("/JavaScript"), NameObject("/JS"): TextStringObject("app.alert(1)")}
+        )
+    else:
+        writer.encrypt(user_password="", owner_password="secret", algorithm="AES-256")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -68,7 +69,7 @@ def _page(request: HttpRequest, dossier: Dossier, *, errors: dict | None = None,
             }
             for name in fields
         ],
-        "summary_errors": _summary(errors, kinds=kinds, fields=fields),
+        "error_list": _summary(errors, kinds=kinds, fields=fields),
         "issued_documents": selectors.issued_documents_for(dossier=dossier),
         "uploads": selectors.uploads_for(dossier=dossier),
         "sale_acknowledgement": selectors.sale_acknowledgement_available(dossier=dossier),
@@ -95,7 +96,8 @@ def _summary(errors: dict[str, list[str]], *, kinds: list[str], fields: list[str
         else:
             label = _("Réponse")
         anchor = f"complement-{name}" if name in order else "complement-form"
-        summary.append({"id": anchor, "label": label, "messages": errors[name]})
+        text = f"{capfirst(str(label))} : {' '.join(str(m) for m in errors[name])}"
+        summary.append({"href": f"#{anchor}", "text": text})
     return summary
 
 

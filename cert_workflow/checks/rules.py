@@ -334,6 +334,32 @@ def check_sale_date(*, sale: "Sale | None", on: date) -> CheckOutcome:
     return _passed(_("Cession du %(date)s déclarée dans le mois.") % {"date": sale_date.strftime("%d/%m/%Y")})
 
 
+def check_sale_declared(*, sale: "Sale | None", declared: "Sale | None") -> CheckOutcome:
+    """A change of owner proved by the seller's code de cession is the sale the seller declared:
+    the buyer's date of sale is the seller's (otherwise the one-month deadline could be dodged)."""
+    if declared is None:
+        return _passed(_("Pas de déclaration de cession du vendeur liée : rien à comparer."))
+    declared_day = timezone.localdate(declared.sold_at) if declared.sold_at else None
+    sale_day = timezone.localdate(sale.sold_at) if sale is not None and sale.sold_at else None
+    if declared_day != sale_day:
+        shown = {
+            "given": sale_day.strftime("%d/%m/%Y") if sale_day else "—",
+            "declared": declared_day.strftime("%d/%m/%Y") if declared_day else "—",
+        }
+        return _failed(
+            _(
+                "Date de cession du %(given)s différente de celle déclarée par le vendeur "
+                "(%(declared)s) : le délai d'un mois court depuis la cession déclarée."
+            )
+            % shown,
+            declared=shown["declared"],
+        )
+    return _passed(
+        _("Date de cession identique à la déclaration du vendeur (%(date)s).")
+        % {"date": declared_day.strftime("%d/%m/%Y") if declared_day else "—"}
+    )
+
+
 def check_code_de_cession(*, sale: "Sale | None", has_sale_certificate: bool) -> CheckOutcome:
     """A well-formed code de cession, or at least the signed cerfa 15776 for an agent to read."""
     # Stored normalised (upper case, no spaces or dashes) by dossiers.cleaning.sale_clean.

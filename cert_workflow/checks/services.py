@@ -32,6 +32,7 @@ from cert_workflow.checks.rules import (
     check_mandate,
     check_payment,
     check_sale_date,
+    check_sale_declared,
     check_vehicle_codes,
     check_vehicle_masses,
     check_vin,
@@ -93,6 +94,9 @@ def dossier_checks(*, dossier: Dossier, others: list[OpenDossier]) -> dict[str, 
     }
     if dossier.procedure == Procedure.CHANGE_OF_OWNER:
         results["sale_date"] = check_sale_date(sale=sale, on=on)
+        # The seller's declaration whose code the buyer gave (none when proved by the old title).
+        declared = getattr(dossier, "code_source", None)
+        results["sale_declared"] = check_sale_declared(sale=sale, declared=declared)
         results["code_de_cession"] = check_code_de_cession(
             sale=sale, has_sale_certificate=Kind.SALE_CERTIFICATE in present
         )
@@ -158,7 +162,7 @@ def dossiers_assess(*, dossier_ids: list[int], rng: random.Random | None = None)
         dossiers = list(
             Dossier.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(pk__in=dossier_ids, state=State.SUBMITTED)
-            .select_related("vehicle", "holder", "sale")
+            .select_related("vehicle", "holder", "sale", "code_source")
             .prefetch_related(
                 Prefetch("documents", queryset=Document.objects.only("id", "dossier_id", "kind")),
                 "payments",
