@@ -305,7 +305,7 @@ def test_every_error_of_a_step_is_shown_at_once_next_to_its_field_with_a_focused
         assert f'id="id_{field}-messages"' in page
         assert f'id="id_{field}" name="{field}"' in page
     assert page.count('class="fr-message fr-message--error fr-error-text"') == 5
-    assert 'id="error-summary" tabindex="-1" autofocus' in page
+    assert 'id="error-summary" role="alert" tabindex="-1" autofocus' in page
     assert "Le formulaire contient 5 erreurs" in text_of(response)
     assert 'href="#id_postcode"' in page
     draft.refresh_from_db()

@@ -61,10 +61,8 @@ def _owner_change_submitted(*, declared_days_ago: int, typed_days_ago: int, asse
     factories.documents_attach(
         dossier=dossier, owner=buyer, kinds=factories.COMPLETE[Procedure.CHANGE_OF_OWNER]
     )
+    factories.fees_pay(dossier)
     dossier = services.dossier_submit(dossier=dossier, actor=buyer)
-    services.payment_record(
-        dossier=dossier, amount=dossier.y6, provider="test", provider_reference=f"T-{dossier.pk}"
-    )
     if assess:
         checks.dossiers_assess(dossier_ids=[dossier.pk])
     return dossier
