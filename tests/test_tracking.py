@@ -10,13 +10,15 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
+from cert_workflow import sweeps
+from cert_workflow.documents import issuing
 from cert_workflow.models import ComplementRequest
-from cert_workflow.review import claim
+from cert_workflow.review import claim, complements
 from dossiers import states, transitions
 from dossiers.models import Document, Dossier, DossierEvent, Holder, State
 from tests import factories
 from tests.factories import awaiting_complement, queued_dossiers
-from tracking import selectors, timeline
+from tracking import reminders, selectors, timeline
 
 pytestmark = pytest.mark.django_db
 
@@ -333,3 +335,32 @@ def test_turn_and_estimate_of_a_draft_and_a_closed_dossier():
     transitions.dossier_transition(dossier=dossier, to=State.WITHDRAWN, actor=owner)
     assert selectors.dossier_turn(dossier=dossier).who == ""
     assert selectors.dossier_estimate(dossier=dossier).on is None
+
+
+def test_every_event_the_portal_records_has_its_own_french_sentence():
+    """The sweep's, the issuing's, the payment's and the complement's records each read as what
+    happened, not as the generic fallback."""
+
+    sweep_records = [
+        sweeps.LEASE_EXPIRED,
+        sweeps.CHECKS_REQUEUED,
+        sweeps.COMPLEMENT_EXPIRED,
+        sweeps.DRAFT_ABANDONED,
+        sweeps.RENDER_OVERDUE,
+        sweeps.RENDER_REQUEUED,
+        sweeps.CPI_WITHDRAWN,
+        sweeps.DEADLINE_SET,
+    ]
+    actions = {
+        *sweep_records,
+        issuing.DOCUMENT_WITHDRAWN,
+        complements.FIELDS_CORRECTED,
+        reminders.REMINDER_ACTION,
+        "payment_recorded",
+        "created",
+    }
+    assert len(actions) >= 12
+    for action in sorted(actions):
+        text = timeline.event_sentence(action=action, from_state="", to_state="", data={})
+        assert text != str(timeline.UNKNOWN_ACTION), action
+        assert action not in text

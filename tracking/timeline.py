@@ -67,6 +67,18 @@ ACTIONS: dict[str, str] = {
     "complement_reminder_sent": gettext_lazy(
         "Un courriel vous a rappelé que la date limite du complément approche."
     ),
+    # The sweep's and the issuing's records (cert_workflow.sweeps, cert_workflow.documents.issuing).
+    "lease_expired": gettext_lazy(
+        "L'instruction de votre dossier a été interrompue : un autre agent du centre la reprendra."
+    ),
+    "checks_requeued": gettext_lazy("Les vérifications automatiques de votre dossier ont été relancées."),
+    "complement_expired": gettext_lazy("Le délai de réponse à la demande de complément est dépassé."),
+    "draft_abandoned": gettext_lazy("Le brouillon, resté sans suite, a été abandonné."),
+    "render_overdue": gettext_lazy("La production de votre document prend plus de temps que prévu."),
+    "render_requeued": gettext_lazy("La production de votre document a été relancée."),
+    "cpi_withdrawn": gettext_lazy("Le certificat provisoire d'immatriculation (CPI) a été retiré."),
+    "document_withdrawn": gettext_lazy("Le certificat provisoire d'immatriculation (CPI) a été retiré."),
+    "deadline_set": gettext_lazy("Une échéance a été fixée pour l'étape en cours."),
 }
 UNKNOWN_ACTION = gettext_lazy("Opération enregistrée sur le dossier.")
 
