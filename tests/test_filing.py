@@ -184,6 +184,10 @@ def test_correction_says_what_is_wrong_and_is_submitted(client):
     post(client, draft, "submit")
     dossier.refresh_from_db()
     assert dossier.state == State.SUBMITTED
+    # What the citizen wrote reaches the agent who decides.
+    client.force_login(factories.supervisor())
+    page = text_of(client.get(reverse("agent-dossier", args=[dossier.reference])))
+    assert re.search(r"Correction demandée</dt>\s*<dd>D.3 : MEGANE au lieu de MEGAN</dd>", page), page
 
 
 def test_sale_declaration_ends_with_the_code_de_cession_for_the_buyer(client):
