@@ -245,6 +245,10 @@ def citizen_from_franceconnect(*, claims: dict[str, Any]) -> User | None:
         changed = {"franceconnect_sub": sub, **identity}
         if user.email_confirmed_at is None:
             changed["email_confirmed_at"] = timezone.now()
+            # Whoever signed up with this address never proved it: the password they chose must
+            # not open the account FranceConnect now gives to the address's owner.
+            user.set_unusable_password()
+            changed["password"] = user.password
         for name, value in changed.items():
             setattr(user, name, value)
         user.save(update_fields=list(changed))

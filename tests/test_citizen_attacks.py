@@ -1,0 +1,254 @@
+"""The citizen space attacked as a malicious second user and a sloppy client would (issue 13):
+each refusal is a 404 or a clear 4xx, never a 500, and leaves nothing changed."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+
+from dossiers.models import Document, Dossier, DossierEvent, Payment, Procedure, State
+from filing.models import FilingDraft
+from payments import services as payment_services
+from payments.models import PaymentAttempt
+from portal import accounts
+from portal.models import User
+from tests import factories
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_in_tmp")]
+
+
+def signed_in(user=None, **kwargs) -> Client:
+    client = Client(**kwargs)
+    client.force_login(user or factories.citizen())
+    return client
+
+
+def ledger() -> dict:
+    return {
+        "payments": list(Payment.objects.order_by("pk").values()),
+        "attempts": list(PaymentAttempt.objects.order_by("pk").values()),
+        "documents": list(Document.objects.order_by("pk").values_list("pk", flat=True)),
+        "events": DossierEvent.objects.count(),
+        "dossiers": list(Dossier.objects.order_by("pk").values("pk", "state", "updated_at")),
+        "drafts": list(FilingDraft.objects.order_by("pk").values("pk", "step", "data", "dossier_id")),
+    }
+
+
+def files_in(media) -> list[str]:
+    return sorted(str(p.relative_to(media)) for p in media.rglob("*") if p.is_file())
+
+
+# --- Malformed input: a clear 4xx, never a 500 -----------------------------------------------------
+
+
+@pytest.mark.parametrize("reference", ["CG-2026-\x00", "x" * 5000, "é€😀", "CG-2026-000001'--"])
+def test_a_malformed_reference_is_a_404_on_every_citizen_url(reference):
+    client = signed_in()
+    before = ledger()
+    for method, name in (
+        ("post", "filing-adopt"),
+        ("get", "dossier-detail"),
+        ("post", "dossier-withdraw"),
+        ("post", "dossier-complement"),
+        ("get", "payment-start"),
+        ("post", "payment-start"),
+        ("get", "dossier-sale-acknowledgement"),
+    ):
+        try:
+            url = reverse(name, args=[reference])
+        except Exception:  # the converter refuses it: no route can be reached with it
+            continue
+        response = getattr(client, method)(url)
+        assert response.status_code == 404, (name, reference)
+    assert ledger() == before
+
+
+def test_a_nul_byte_in_the_adopt_url_is_a_404():
+    client = signed_in()
+    response = client.post("/demarches/dossier/CG-2026-%00/reprendre/")
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"fiscal_power": "\x00", "energy": "ES", "genre": "VP", "department": "75"},
+        {"fiscal_power": "5", "energy": "ES\x00", "genre": "VP", "department": "75"},
+        {"fiscal_power": "5", "energy": "ES", "genre": "VP", "department": "75", "on": "2026-01-01\x00"},
+        {"fiscal_power": "5" * 5000, "energy": "ES", "genre": "VP", "department": "75"},
+        {"fiscal_power": "5", "energy": "ES", "genre": "VP", "department": "😀"},
+        {"fiscal_power": "5", "energy": "ES", "genre": "VP", "department": "75", "\x00": "1"},
+        {"fiscal_power": "5", "energy": "ES", "genre": "VP", "department": "75", "vehicle_age_years": "nan"},
+        {"fiscal_power": "5", "energy": "ES", "genre": "VP", "department": "75", "vehicle_age_years": "1e400"},
+        {"fiscal_power": "5", "energy": "ES", "genre": "VP", "department": "75", "on": "9999-12-31"},
+        {"fiscal_power": "5", "energy": "ES", "genre": "VP", "department": "75", "on": "0001-01-01"},
+    ],
+)
+def test_the_fees_quote_answers_bad_parameters_with_a_400(params):
+    response = factories.api_client().get("/api/v1/fees/quote/", params)
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"]
+
+
+# --- Form fields with NUL bytes --------------------------------------------------------------------
+
+
+def test_a_nul_byte_in_a_filing_step_is_refused_not_stored():
+    user = factories.citizen()
+    client = signed_in(user)
+    client.post(reverse("filing-procedure", args=["duplicate"]))
+    draft = FilingDraft.objects.get(user=user)
+    title = factories.registered()
+    holder = factories.holder_data()
+    response = client.post(
+        reverse("filing-step", args=[draft.pk, "vehicle"]),
+        {**factories.proof(title), "last_name": "Du\x00pont", "birth_date": holder["birth_date"]},
+    )
+    assert response.status_code in (200, 400)
+    draft.refresh_from_db()
+    assert "\x00" not in str(draft.data)
+
+
+def test_signup_with_nul_bytes_is_refused():
+    response = Client().post(
+        reverse("signup"),
+        {
+            "email": "a\x00@example.fr",
+            "first_name": "A\x00",
+            "last_name": "B",
+            "password1": "x\x00Correct-horse-9",
+            "password2": "x\x00Correct-horse-9",
+        },
+    )
+    assert response.status_code == 200
+    assert not User.objects.filter(email__startswith="a").exists()
+
+
+def test_login_with_nul_bytes_is_refused():
+    response = Client().post(reverse("login"), {"username": "a\x00@x.fr", "password": "x\x00"})
+    assert response.status_code in (200, 400)
+
+
+# --- FranceConnect must not hand a pre-registered account to whoever registered it ----------------
+
+
+def test_franceconnect_linking_an_unconfirmed_account_drops_the_password_its_creator_chose():
+    # Someone signs up with another person's address and a password of their choosing; the address
+    # is never confirmed. The owner then logs in with FranceConnect: the account becomes theirs,
+    # so the stranger's password must not open it any more.
+    squatter = accounts.account_signup(
+        email="angela.dubois@example.fr", password="Squatter-pass-42", first_name="X", last_name="Y"
+    )
+    assert squatter.email_confirmed_at is None
+    user = accounts.citizen_from_franceconnect(
+        claims={"sub": "fc-1", "email": "angela.dubois@example.fr", "given_name": "Angela"}
+    )
+    assert user.pk == squatter.pk
+    user.refresh_from_db()
+    assert not user.check_password("Squatter-pass-42")
+    client = Client()
+    client.post(reverse("login"), {"username": "angela.dubois@example.fr", "password": "Squatter-pass-42"})
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_confirmed_citizen_linked_by_franceconnect_keeps_their_password():
+    citizen = factories.citizen(email="angela.dubois@example.fr")
+    citizen.set_password("Own-pass-4242")
+    citizen.save(update_fields=["password"])
+    accounts.citizen_from_franceconnect(claims={"sub": "fc-1", "email": "angela.dubois@example.fr"})
+    citizen.refresh_from_db()
+    assert citizen.check_password("Own-pass-4242")
+
+
+# --- Payments -----------------------------------------------------------------------------------
+
+
+def test_a_payment_return_replayed_by_someone_else_records_nothing_more_and_goes_to_no_foreign_url():
+    owner = factories.citizen()
+    dossier = factories.draft(filed_by=owner, paid=False)
+    attempt = payment_services.payment_start(dossier=dossier, actor=owner, return_url="/mon-espace/")
+    payload = payment_services.fake_payment_settle(attempt=attempt, outcome="succeeded")
+    before = ledger()
+    stranger = signed_in()
+    response = stranger.get(reverse("payment-return"), payload)
+    assert response.status_code == 302
+    assert ledger()["payments"] == before["payments"]
+
+
+def test_the_fake_page_of_a_settled_attempt_cannot_pay_again():
+    owner = factories.citizen()
+    dossier = factories.draft(filed_by=owner, paid=False)
+    attempt = payment_services.payment_start(dossier=dossier, actor=owner)
+    client = signed_in(owner)
+    client.post(reverse("fake-provider-page", args=[attempt.session_id]), {"action": "pay"})
+    before = ledger()
+    response = client.post(reverse("fake-provider-page", args=[attempt.session_id]), {"action": "pay"})
+    assert response.status_code == 200
+    assert ledger() == before
+
+
+def test_starting_a_payment_twice_leaves_one_attempt_in_progress():
+    owner = factories.citizen()
+    dossier = factories.draft(filed_by=owner, paid=False)
+    client = signed_in(owner)
+    client.post(reverse("payment-start", args=[dossier.reference]))
+    client.post(reverse("payment-start", args=[dossier.reference]))
+    assert PaymentAttempt.objects.filter(dossier=dossier, status="started").count() == 1
+
+
+@pytest.mark.parametrize("field", ["paid", "y6", "amount", "payments", "state"])
+def test_no_api_field_marks_a_dossier_paid(field):
+    owner = factories.citizen()
+    dossier = factories.draft(filed_by=owner, paid=False)
+    before = ledger()
+    client = factories.api_client(owner)
+    client.post(f"/api/v1/dossiers/{dossier.reference}/payments/", {field: "0"}, format="json")
+    after = ledger()
+    assert after["payments"] == before["payments"]
+    response = client.post(f"/api/v1/dossiers/{dossier.reference}/submit/", {field: "paid"}, format="json")
+    assert response.status_code in (400, 404, 405)
+    dossier.refresh_from_db()
+    assert dossier.state == State.DRAFT
+
+
+# --- CSRF on every POST page -----------------------------------------------------------------------
+
+
+def test_every_citizen_post_page_refuses_a_post_without_csrf_token():
+    owner = factories.citizen()
+    dossier = factories.draft(filed_by=owner, paid=False, procedure=Procedure.FIRST_REGISTRATION)
+    client = signed_in(owner, enforce_csrf_checks=True)
+    client.post(reverse("filing-procedure", args=["duplicate"]))
+    before = ledger()
+    for url in (
+        reverse("filing-procedure", args=["duplicate"]),
+        reverse("filing-adopt", args=[dossier.reference]),
+        reverse("payment-start", args=[dossier.reference]),
+        reverse("dossier-withdraw", args=[dossier.reference]),
+        reverse("dossier-complement", args=[dossier.reference]),
+        reverse("profile"),
+        reverse("signup"),
+        reverse("signup-resend"),
+        reverse("password_reset"),
+        reverse("logout"),
+    ):
+        assert client.post(url, {}).status_code == 403, url
+    assert ledger() == before
+
+
+# --- Uploads: nothing stored on refusal -------------------------------------------------------------
+
+
+def test_a_hostile_complement_answer_stores_no_file_and_no_event(media_in_tmp):
+    owner = factories.citizen()
+    dossier, _agent = factories.awaiting_complement(owner=owner, items=("identity",))
+    files_before = files_in(media_in_tmp)
+    before = ledger()
+    client = signed_in(owner)
+    response = client.post(
+        reverse("dossier-complement", args=[dossier.reference]),
+        {"identity": SimpleUploadedFile("cni.pdf", b"<html><script>alert(1)</script></html>")},
+    )
+    assert response.status_code == 400
+    assert ledger() == before
+    assert files_in(media_in_tmp) == files_before
