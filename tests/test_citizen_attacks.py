@@ -1,6 +1,8 @@
 """The citizen space attacked as a malicious second user and a sloppy client would (issue 13):
 each refusal is a 404 or a clear 4xx, never a 500, and leaves nothing changed."""
 
+import re
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -79,7 +81,13 @@ def test_a_nul_byte_in_the_adopt_url_is_a_404():
         {"fiscal_power": "5", "energy": "ES", "genre": "VP", "department": "😀"},
         {"fiscal_power": "5", "energy": "ES", "genre": "VP", "department": "75", "\x00": "1"},
         {"fiscal_power": "5", "energy": "ES", "genre": "VP", "department": "75", "vehicle_age_years": "nan"},
-        {"fiscal_power": "5", "energy": "ES", "genre": "VP", "department": "75", "vehicle_age_years": "1e400"},
+        {
+            "fiscal_power": "5",
+            "energy": "ES",
+            "genre": "VP",
+            "department": "75",
+            "vehicle_age_years": "1e400",
+        },
         {"fiscal_power": "5", "energy": "ES", "genre": "VP", "department": "75", "on": "9999-12-31"},
         {"fiscal_power": "5", "energy": "ES", "genre": "VP", "department": "75", "on": "0001-01-01"},
     ],
@@ -252,3 +260,154 @@ def test_a_hostile_complement_answer_stores_no_file_and_no_event(media_in_tmp):
     assert response.status_code == 400
     assert ledger() == before
     assert files_in(media_in_tmp) == files_before
+
+
+def test_a_nul_byte_in_a_complement_correction_is_refused_with_nothing_changed():
+    owner = factories.citizen()
+    dossier, _agent = factories.awaiting_complement(owner=owner, items=("address_line",))
+    before = ledger()
+    holder_before = factories.snapshot(dossier)
+    response = signed_in(owner).post(
+        reverse("dossier-complement", args=[dossier.reference]), {"address_line": "3 rue\x00 de la Paix"}
+    )
+    assert response.status_code == 400
+    assert ledger() == before
+    assert factories.snapshot(dossier) == holder_before
+
+
+def test_a_nul_byte_in_an_api_correction_is_a_400():
+    owner = factories.citizen()
+    dossier, _agent = factories.awaiting_complement(owner=owner, items=("address_line",))
+    before = ledger()
+    response = factories.api_client(owner).post(
+        f"/api/v1/dossiers/{dossier.reference}/complement/corrections/",
+        {"fields": {"address_line": "3 rue\x00"}},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert ledger() == before
+
+
+@pytest.mark.parametrize(
+    ("procedure", "step", "field"),
+    [
+        ("import", "holder", "address_line"),
+        ("import", "holder", "last_name"),
+        ("correction", "correction", "correction_request"),
+    ],
+)
+def test_huge_and_nul_inputs_of_a_step_are_refused_not_stored(procedure, step, field):
+    user = factories.citizen()
+    client = signed_in(user)
+    client.post(reverse("filing-procedure", args=[procedure]))
+    draft = FilingDraft.objects.get(user=user)
+    FilingDraft.objects.filter(pk=draft.pk).update(step="summary")
+    for value in ("x" * 200_000, "12 rue\x00 de la Paix"):
+        response = client.post(
+            reverse("filing-step", args=[draft.pk, step]), {**factories.holder_data(), field: value}
+        )
+        assert response.status_code == 200
+        draft.refresh_from_db()
+        assert value not in str(draft.data)
+
+
+@pytest.mark.parametrize("pk", ["99999999999999999999", "2147483648", "0"])
+def test_huge_integer_ids_are_404(pk):
+    owner = factories.citizen()
+    dossier = factories.draft(filed_by=owner, paid=False)
+    client = signed_in(owner)
+    for url in (
+        f"/demarches/brouillon/{pk}/",
+        f"/demarches/brouillon/{pk}/vehicle/",
+        f"/demarches/brouillon/{pk}/termine/",
+        f"/demarches/pieces/{pk}/",
+        f"/mon-espace/dossiers/{dossier.reference}/documents/{pk}/",
+        f"/mon-espace/dossiers/{dossier.reference}/pieces/{pk}/",
+    ):
+        assert client.get(url).status_code == 404, url
+    api = factories.api_client(owner)
+    assert api.get(f"/api/v1/dossiers/{dossier.reference}/documents/{pk}/file/").status_code == 404
+
+
+# --- Accounts ----------------------------------------------------------------------------------------
+
+
+def test_profile_names_with_markup_are_escaped_on_pages_and_in_the_sale_acknowledgement():
+    from tracking.sale_acknowledgement import sale_acknowledgement_html
+
+    script = "<script>alert(1)</script>"
+    owner = factories.citizen(first_name=script, last_name=script)
+    client = signed_in(owner)
+    for url in ("/mon-espace/", reverse("profile"), reverse("filing-start")):
+        assert script not in client.get(url).content.decode(), url
+    title = factories.registered(holder=factories.holder_data(last_name="O'Brien <b>", first_names=script))
+    sale = factories.sale_declared(title=title)
+    html = sale_acknowledgement_html(dossier=sale.dossier)
+    assert script not in html and "<b>" not in html
+
+
+@pytest.mark.parametrize(
+    "next_url", ["//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"]
+)
+def test_login_never_redirects_off_site(next_url):
+    user = factories.citizen(email="c@example.fr")
+    user.set_password("Long-pass-4242")
+    user.save(update_fields=["password"])
+    response = Client().post(
+        reverse("login") + "?next=" + next_url,
+        {"username": "c@example.fr", "password": "Long-pass-4242", "next": next_url},
+    )
+    assert response.status_code == 302
+    assert response["Location"].startswith("/"), response["Location"]
+    assert not response["Location"].startswith("//")
+    assert "evil" not in response["Location"]
+
+
+def test_signup_says_the_same_thing_whether_the_address_has_an_account(mailoutbox):
+    factories.citizen(email="known@example.fr")
+    pages = []
+    for email in ("known@example.fr", "new@example.fr"):
+        client = Client()
+        response = client.post(
+            reverse("signup"),
+            {
+                "email": email,
+                "first_name": "A",
+                "last_name": "B",
+                "password1": "Correct-horse-4242",
+                "password2": "Correct-horse-4242",
+            },
+            follow=True,
+        )
+        page = response.content.decode().replace(email, "EMAIL")
+        pages.append(re.sub(r'nonce="[^"]*"', "", page))
+    assert pages[0] == pages[1]
+
+
+def test_an_unconfirmed_account_cannot_log_in():
+    accounts.account_signup(
+        email="u@example.fr", password="Correct-horse-4242", first_name="A", last_name="B"
+    )
+    client = Client()
+    client.post(reverse("login"), {"username": "u@example.fr", "password": "Correct-horse-4242"})
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_confirmation_token_of_another_address_or_forged_confirms_nothing():
+    from django.core import signing
+
+    victim = accounts.account_signup(
+        email="v@example.fr", password="Correct-horse-4242", first_name="A", last_name="B"
+    )
+    forged = signing.dumps({"u": victim.pk, "e": victim.email}, salt="another", compress=True)
+    assert accounts.account_email_confirm(token=forged).status == "invalid"
+    other = accounts.account_signup(
+        email="o@example.fr", password="Correct-horse-4242", first_name="A", last_name="B"
+    )
+    token = accounts.confirmation_token_make(user=other)
+    User.objects.filter(pk=other.pk).update(email="changed@example.fr")
+    assert accounts.account_email_confirm(token=token).status == "invalid"
+    victim.refresh_from_db()
+    assert victim.email_confirmed_at is None
+    response = Client().get(reverse("signup-confirm", args=["x" * 5000]))
+    assert response.status_code == 400
