@@ -2,6 +2,7 @@
 each refusal is a 404 or a clear 4xx, never a 500, and leaves nothing changed."""
 
 import re
+from urllib.parse import quote
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -47,21 +48,20 @@ def files_in(media) -> list[str]:
 def test_a_malformed_reference_is_a_404_on_every_citizen_url(reference):
     client = signed_in()
     before = ledger()
-    for method, name in (
-        ("post", "filing-adopt"),
-        ("get", "dossier-detail"),
-        ("post", "dossier-withdraw"),
-        ("post", "dossier-complement"),
-        ("get", "payment-start"),
-        ("post", "payment-start"),
-        ("get", "dossier-sale-acknowledgement"),
+    quoted = quote(reference, safe="")
+    for method, url in (
+        ("post", f"/demarches/dossier/{quoted}/reprendre/"),
+        ("get", f"/mon-espace/dossiers/{quoted}/"),
+        ("post", f"/mon-espace/dossiers/{quoted}/abandonner/"),
+        ("post", f"/mon-espace/dossiers/{quoted}/complement/"),
+        ("get", f"/mon-espace/dossiers/{quoted}/paiement/"),
+        ("post", f"/mon-espace/dossiers/{quoted}/paiement/"),
+        ("get", f"/mon-espace/dossiers/{quoted}/declaration-de-cession.pdf"),
+        ("get", f"/api/v1/dossiers/{quoted}/tracking/"),
+        ("post", f"/api/v1/dossiers/{quoted}/payments/"),
     ):
-        try:
-            url = reverse(name, args=[reference])
-        except Exception:  # the converter refuses it: no route can be reached with it
-            continue
         response = getattr(client, method)(url)
-        assert response.status_code == 404, (name, reference)
+        assert response.status_code in (401, 404), (url, response.status_code)
     assert ledger() == before
 
 
