@@ -4,15 +4,21 @@ Each step's inputs are stored only once they passed the step's checks (filing.st
 is created, documents attached and the dossier submitted through dossiers' own services.
 """
 
+import re
+from datetime import timedelta
+
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from dossiers.documents import document_attach
 from dossiers.errors import FieldError, InvalidInput
 from dossiers.models import Dossier, State
 from dossiers.services import dossier_create, dossier_submit
 from filing import checks, steps
-from filing.models import FilingDraft
+from filing.models import FilingDraft, TitleProofFailure
 from portal.models import User
 
 
@@ -46,9 +52,55 @@ def _advance(draft: FilingDraft, to: str) -> list[str]:
     return []
 
 
+# Title proofs (plate with formule number, or code de cession) the register may refuse, per hour,
+# by one user or on one plate, before further tries are refused without asking the register.
+TITLE_PROOF_MAX_FAILURES = 10
+TITLE_PROOF_WINDOW = timedelta(hours=1)
+TITLE_PROOF_STEPS = (steps.VEHICLE_TITLE, steps.VEHICLE_BOUGHT)
+
+
+def _plate_key(entered: dict[str, str]) -> str:
+    return re.sub(r"[^A-Z0-9]", "", str(entered.get("plate") or "").upper())[:20]
+
+
+def _title_proof_guard(*, draft: FilingDraft, entered: dict[str, str]) -> str:
+    """The plate being proved; InvalidInput once too many proofs failed lately for the user or it."""
+    plate = _plate_key(entered)
+    since = timezone.now() - TITLE_PROOF_WINDOW
+    failures = TitleProofFailure.objects.filter(created_at__gte=since)
+    who = Q(user=draft.user) | Q(plate=plate) if plate else Q(user=draft.user)
+    if failures.filter(who).count() >= TITLE_PROOF_MAX_FAILURES:
+        raise InvalidInput(
+            [
+                FieldError(
+                    "title",
+                    "too_many_attempts",
+                    _(
+                        "Trop d'essais infructueux pour ce véhicule : pour protéger les titulaires, "
+                        "réessayez dans une heure, en recopiant l'immatriculation, le numéro de "
+                        "formule ou le code de cession exactement comme ils figurent sur les documents."
+                    ),
+                    _("un nouvel essai dans une heure"),
+                )
+            ]
+        )
+    return plate
+
+
 def filing_step_save(*, draft: FilingDraft, step: steps.Step, entered: dict[str, str]) -> FilingDraft:
-    """Check a step's inputs (InvalidInput with all errors, nothing stored) and keep them as entered."""
-    checks.step_check(procedure=draft.procedure, step=step, entered=entered, data=draft.data)
+    """Check a step's inputs (InvalidInput with all errors, nothing stored) and keep them as entered.
+    A title proof the register refuses is counted (TitleProofFailure): past
+    TITLE_PROOF_MAX_FAILURES an hour, by the user or on the plate, tries are refused unchecked."""
+    if step in TITLE_PROOF_STEPS:
+        plate = _title_proof_guard(draft=draft, entered=entered)
+        try:
+            checks.step_check(procedure=draft.procedure, step=step, entered=entered, data=draft.data)
+        except InvalidInput as exc:
+            if any(error.rule == "title_not_proved" for error in exc.errors):
+                TitleProofFailure.objects.create(user=draft.user, plate=plate)
+            raise
+    else:
+        checks.step_check(procedure=draft.procedure, step=step, entered=entered, data=draft.data)
     with transaction.atomic():
         draft = FilingDraft.objects.select_for_update().get(pk=draft.pk)
         draft.data = {**draft.data, step.name: entered}

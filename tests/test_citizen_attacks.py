@@ -411,3 +411,64 @@ def test_a_confirmation_token_of_another_address_or_forged_confirms_nothing():
     assert victim.email_confirmed_at is None
     response = Client().get(reverse("signup-confirm", args=["x" * 5000]))
     assert response.status_code == 400
+
+
+# --- Guessing a code de cession or a formule number ------------------------------------------------
+
+
+def _vehicle_step(client, draft, data):
+    return client.post(reverse("filing-step", args=[draft.pk, "vehicle"]), data)
+
+
+def test_guessing_a_code_de_cession_is_stopped_after_ten_failures_by_user_and_by_plate():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from filing.models import TitleProofFailure
+    from filing.services import TITLE_PROOF_MAX_FAILURES
+
+    title = factories.registered()
+    sale = factories.sale_declared(title=title, sold_at=(timezone.now() - timedelta(days=3)).isoformat())
+    guesser = factories.citizen()
+    client = signed_in(guesser)
+    client.post(reverse("filing-procedure", args=["change_of_owner"]))
+    draft = FilingDraft.objects.get(user=guesser)
+    plate = title.vehicle.plate
+    for n in range(TITLE_PROOF_MAX_FAILURES):
+        response = _vehicle_step(client, draft, {"plate": plate, "code_de_cession": f"ZZZZZZZZZZ{n:02d}"})
+        assert "Nous ne pouvons pas établir" in factories.text_of(response)
+    # Even the right code is refused now, without asking the register, and said plainly.
+    response = _vehicle_step(client, draft, {"plate": plate, "code_de_cession": sale.code_de_cession})
+    assert response.status_code == 200
+    assert "Trop d'essais infructueux" in factories.text_of(response)
+    draft.refresh_from_db()
+    assert (draft.step, draft.data) == ("vehicle", {})
+    assert TitleProofFailure.objects.count() == TITLE_PROOF_MAX_FAILURES  # the refusal adds none
+    # Another account on the same plate is stopped too; the guesser is stopped on another plate.
+    other = factories.citizen()
+    other_client = signed_in(other)
+    other_client.post(reverse("filing-procedure", args=["change_of_owner"]))
+    other_draft = FilingDraft.objects.get(user=other)
+    response = _vehicle_step(
+        other_client, other_draft, {"plate": plate, "code_de_cession": sale.code_de_cession}
+    )
+    assert "Trop d'essais infructueux" in factories.text_of(response)
+    response = _vehicle_step(client, draft, {"plate": "AB-123-CD", "code_de_cession": "ZZZZZZZZZZZZ"})
+    assert "Trop d'essais infructueux" in factories.text_of(response)
+    # An hour later the buyer with the right code goes on.
+    TitleProofFailure.objects.update(created_at=timezone.now() - timedelta(hours=1, minutes=1))
+    response = _vehicle_step(
+        other_client, other_draft, {"plate": plate, "code_de_cession": sale.code_de_cession}
+    )
+    assert response.status_code == 302
+
+
+def test_a_form_error_is_not_counted_as_a_failed_proof():
+    from filing.models import TitleProofFailure
+
+    client = signed_in()
+    client.post(reverse("filing-procedure", args=["duplicate"]))
+    draft = FilingDraft.objects.latest("id")
+    _vehicle_step(client, draft, {"plate": "", "formule_number": ""})
+    assert TitleProofFailure.objects.count() == 0
