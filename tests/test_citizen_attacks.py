@@ -472,3 +472,152 @@ def test_a_form_error_is_not_counted_as_a_failed_proof():
     draft = FilingDraft.objects.latest("id")
     _vehicle_step(client, draft, {"plate": "", "formule_number": ""})
     assert TitleProofFailure.objects.count() == 0
+
+
+# --- Complement answers past the deadline -------------------------------------------------------
+
+
+def test_a_complement_is_no_longer_answered_once_its_deadline_passed_even_before_the_sweep(media_in_tmp):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from cert_workflow.models import ComplementRequest
+
+    owner = factories.citizen()
+    dossier, _agent = factories.awaiting_complement(owner=owner, items=("identity", "address_line"))
+    ComplementRequest.objects.filter(dossier=dossier).update(deadline=timezone.now() - timedelta(minutes=1))
+    before, holder_before, files_before = ledger(), factories.snapshot(dossier), files_in(media_in_tmp)
+    client = signed_in(owner)
+    page = client.get(reverse("dossier-detail", args=[dossier.reference]))
+    assert 'name="address_line"' not in page.content.decode()
+    response = client.post(
+        reverse("dossier-complement", args=[dossier.reference]),
+        {
+            "identity": SimpleUploadedFile("cni.pdf", factories.pdf("cni")),
+            "address_line": "3 rue de la Paix",
+        },
+    )
+    assert response.status_code == 302
+    api = factories.api_client(owner)
+    response = api.post(
+        f"/api/v1/dossiers/{dossier.reference}/complement/corrections/",
+        {"fields": {"address_line": "3 rue de la Paix"}},
+        format="json",
+    )
+    assert response.status_code == 409, response.content
+    response = api.post(f"/api/v1/dossiers/{dossier.reference}/complement/", {}, format="json")
+    assert response.status_code == 409, response.content
+    assert ledger() == before
+    assert factories.snapshot(dossier) == holder_before
+    assert files_in(media_in_tmp) == files_before
+
+
+def test_a_vehicle_field_or_a_field_not_asked_is_never_corrected_through_the_api():
+    owner = factories.citizen()
+    dossier, _agent = factories.awaiting_complement(owner=owner, items=("address_line", "co2_g_km"))
+    before, holder_before = ledger(), factories.snapshot(dossier)
+    api = factories.api_client(owner)
+    for fields in ({"co2_g_km": "1"}, {"last_name": "Autre"}, {"vin": "X"}, {"state": "queued"}):
+        response = api.post(
+            f"/api/v1/dossiers/{dossier.reference}/complement/corrections/", {"fields": fields}, format="json"
+        )
+        assert response.status_code == 400, fields
+    assert ledger() == before
+    assert factories.snapshot(dossier) == holder_before
+
+
+# --- Double clicks ----------------------------------------------------------------------------------
+
+
+def test_the_submit_step_sent_twice_submits_once():
+    owner = factories.citizen()
+    dossier = factories.draft(filed_by=owner, procedure=Procedure.CHANGE_OF_ADDRESS)
+    factories.documents_attach(dossier=dossier, owner=owner, kinds=["identity", "proof_of_address"])
+    client = signed_in(owner)
+    client.post(reverse("filing-adopt", args=[dossier.reference]))
+    draft = FilingDraft.objects.get(dossier=dossier)
+    FilingDraft.objects.filter(pk=draft.pk).update(step="submit")
+    first = client.post(reverse("filing-step", args=[draft.pk, "submit"]))
+    events = DossierEvent.objects.filter(dossier=dossier).count()
+    second = client.post(reverse("filing-step", args=[draft.pk, "submit"]))
+    assert first.status_code == second.status_code == 302
+    assert DossierEvent.objects.filter(dossier=dossier).count() == events
+    dossier.refresh_from_db()
+    assert dossier.state != State.DRAFT
+
+
+# --- Withdrawing, and the sale acknowledgement of a withdrawn sale ---------------------------------
+
+
+def test_a_decided_dossier_cannot_be_withdrawn():
+    owner = factories.citizen()
+    dossier = factories.submitted(owner=owner)
+    Dossier.objects.filter(pk=dossier.pk).update(state=State.REJECTED)
+    before = ledger()
+    response = signed_in(owner).post(reverse("dossier-withdraw", args=[dossier.reference]))
+    assert response.status_code == 302
+    assert ledger() == before
+
+
+def test_a_withdrawn_sale_has_no_acknowledgement_and_its_code_is_refused():
+    from tracking.services import dossier_withdraw_by_owner
+
+    title = factories.registered()
+    sale = factories.sale_declared(title=title)
+    seller = sale.dossier.applicant
+    dossier_withdraw_by_owner(dossier=sale.dossier, actor=seller)
+    response = signed_in(seller).get(reverse("dossier-sale-acknowledgement", args=[sale.dossier.reference]))
+    assert response.status_code == 404
+
+
+# --- Other roles, other users ---------------------------------------------------------------------
+
+
+def test_dealers_and_agents_on_citizen_pages_get_nothing_of_a_citizens_dossier():
+    owner = factories.citizen()
+    dossier = factories.draft(filed_by=owner, paid=False)
+    before = ledger()
+    for user in (factories.dealer(), factories.agent(), factories.supervisor(), factories.citizen()):
+        client = signed_in(user)
+        for method, url in (
+            ("get", reverse("dossier-detail", args=[dossier.reference])),
+            ("post", reverse("dossier-withdraw", args=[dossier.reference])),
+            ("post", reverse("payment-start", args=[dossier.reference])),
+            ("post", reverse("filing-adopt", args=[dossier.reference])),
+        ):
+            assert getattr(client, method)(url).status_code in (403, 404), (user.role, url)
+        api = factories.api_client(user)
+        assert api.post(f"/api/v1/dossiers/{dossier.reference}/payments/").status_code == 404
+        assert api.get(f"/api/v1/dossiers/{dossier.reference}/payments/").status_code == 404
+    assert ledger() == before
+
+
+def test_another_citizens_payment_attempt_cannot_be_settled_through_a_notification_of_mine():
+    mine = factories.draft(filed_by=factories.citizen(), paid=False)
+    theirs_owner = factories.citizen()
+    theirs = factories.draft(filed_by=theirs_owner, paid=False)
+    my_attempt = payment_services.payment_start(dossier=mine, actor=mine.applicant)
+    their_attempt = payment_services.payment_start(dossier=theirs, actor=theirs_owner)
+    from payments.providers import FakeProvider
+
+    # A signed notification of my session, replayed with their reference or their session id.
+    payload = FakeProvider().notification_build(
+        session_id=my_attempt.session_id,
+        reference=mine.reference,
+        outcome="succeeded",
+        amount=my_attempt.amount,
+    )
+    before = ledger()
+    client = Client()
+    for forged in (
+        {**payload, "reference": theirs.reference},
+        {**payload, "session_id": their_attempt.session_id},
+        {**payload, "amount": "0.01"},
+        {k: v for k, v in payload.items() if k != "signature"},
+    ):
+        response = client.post(reverse("payment-notification", args=["fake"]), forged)
+        assert response.status_code == 400
+        response = client.get(reverse("payment-return"), forged)
+        assert response.status_code == 400
+    assert ledger() == before
