@@ -621,3 +621,38 @@ def test_another_citizens_payment_attempt_cannot_be_settled_through_a_notificati
         response = client.get(reverse("payment-return"), forged)
         assert response.status_code == 400
     assert ledger() == before
+
+
+# --- FranceConnect callback without its state ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "?code=abc",
+        "?code=abc&state=forged",
+        "?state=forged",
+        "?error=access_denied&state=x",
+        "?code=\x00&state=\x00",
+    ],
+)
+def test_a_franceconnect_callback_without_its_state_logs_nobody_in(settings, query):
+    settings.FRANCECONNECT_ENABLED = True
+    settings.OIDC_RP_CLIENT_ID = "portail"
+    settings.OIDC_RP_CLIENT_SECRET = "secret"  # noqa: S105 - never sent: the state is checked first
+    settings.OIDC_OP_TOKEN_ENDPOINT = "http://127.0.0.1:9/token"
+    settings.OIDC_OP_USER_ENDPOINT = "http://127.0.0.1:9/userinfo"
+    settings.OIDC_OP_JWKS_ENDPOINT = "http://127.0.0.1:9/jwks"
+    settings.OIDC_OP_AUTHORIZATION_ENDPOINT = "http://127.0.0.1:9/authorize"
+    client = Client()
+    session = client.session
+    session["oidc_states"] = {"the-real-state": {"code_verifier": None, "nonce": "n", "added_on": 0}}
+    session.save()
+    users = User.objects.count()
+    response = client.get("/franceconnect/retour/" + quote(query, safe="?=&"))
+    assert response.status_code in (302, 400), response.status_code
+    if response.status_code == 302:
+        assert response["Location"].startswith(reverse("login"))
+    assert "_auth_user_id" not in client.session
+    assert User.objects.count() == users
