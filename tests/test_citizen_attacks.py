@@ -656,3 +656,77 @@ def test_a_franceconnect_callback_without_its_state_logs_nobody_in(settings, que
         assert response["Location"].startswith(reverse("login"))
     assert "_auth_user_id" not in client.session
     assert User.objects.count() == users
+
+
+# --- Hostile files on every upload point ------------------------------------------------------------
+
+HOSTILE = [
+    ("scan.pdf", b"<html><body><script>alert(1)</script></body></html>"),
+    ("cni.pdf", factories.pdf_hostile("javascript")),
+    ("cni.pdf", factories.pdf_hostile("encrypted")),
+    ("cni.png", factories.png_claiming(30_000, 30_000)),
+    ("cni.pdf", b""),
+    ("cni.pdf", b"%PDF-1.4\n\x00garbage"),
+]
+
+
+@pytest.mark.parametrize(("name", "content"), HOSTILE)
+def test_a_hostile_file_through_the_api_stores_nothing(name, content):
+    owner = factories.citizen()
+    dossier = factories.draft(filed_by=owner, paid=False)
+    before = factories.snapshot(dossier)
+    response = factories.api_client(owner).post(
+        f"/api/v1/dossiers/{dossier.reference}/documents/",
+        {"kind": "identity", "file": SimpleUploadedFile(name, content)},
+        format="multipart",
+    )
+    assert response.status_code == 400, response.content
+    assert factories.snapshot(dossier) == before
+
+
+@pytest.mark.parametrize(("name", "content"), HOSTILE)
+def test_a_hostile_complement_file_stores_nothing(name, content):
+    owner = factories.citizen()
+    dossier, _agent = factories.awaiting_complement(owner=owner, items=("identity",))
+    before = factories.snapshot(dossier)
+    response = signed_in(owner).post(
+        reverse("dossier-complement", args=[dossier.reference]),
+        {"identity": SimpleUploadedFile(name, content)},
+    )
+    assert response.status_code == 400
+    assert factories.snapshot(dossier) == before
+
+
+@pytest.mark.parametrize("kind", ["", "evil", "identity\x00", "x" * 5000])
+def test_another_piece_of_an_unknown_kind_stores_nothing(kind):
+    owner = factories.citizen()
+    dossier = factories.draft(filed_by=owner, procedure=Procedure.CHANGE_OF_ADDRESS)
+    client = signed_in(owner)
+    client.post(reverse("filing-adopt", args=[dossier.reference]))
+    draft = FilingDraft.objects.get(dossier=dossier)
+    before = factories.snapshot(dossier)
+    response = client.post(
+        reverse("filing-step", args=[draft.pk, "documents"]),
+        {"action": "save", "other_kind": kind, "file_other": SimpleUploadedFile("a.pdf", factories.pdf("a"))},
+    )
+    assert response.status_code == 200
+    assert "Type de pièce inconnu" in factories.text_of(response)
+    assert factories.snapshot(dossier) == before
+
+
+def test_the_fees_step_posted_with_paid_fields_marks_nothing_paid_and_the_submit_is_refused():
+    owner = factories.citizen()
+    dossier = factories.draft(filed_by=owner, paid=False, procedure=Procedure.IMPORT)
+    client = signed_in(owner)
+    client.post(reverse("filing-adopt", args=[dossier.reference]))
+    draft = FilingDraft.objects.get(dossier=dossier)
+    FilingDraft.objects.filter(pk=draft.pk).update(step="fees")
+    before = ledger()
+    client.post(reverse("filing-step", args=[draft.pk, "fees"]), {"paid": "1", "y6": "0", "fully_paid": "1"})
+    response = client.post(reverse("filing-step", args=[draft.pk, "submit"]), {"paid": "1"})
+    assert response.status_code == 200
+    after = ledger()
+    assert after["payments"] == before["payments"]
+    assert after["dossiers"] == before["dossiers"]
+    dossier.refresh_from_db()
+    assert dossier.state == State.DRAFT
