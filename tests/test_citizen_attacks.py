@@ -730,3 +730,16 @@ def test_the_fees_step_posted_with_paid_fields_marks_nothing_paid_and_the_submit
     assert after["dossiers"] == before["dossiers"]
     dossier.refresh_from_db()
     assert dossier.state == State.DRAFT
+
+
+def test_signup_hashes_the_password_whether_or_not_the_address_is_known(settings):
+    from tests.factories import CountingHasher
+
+    settings.PASSWORD_HASHERS = ["tests.factories.CountingHasher"]
+    factories.citizen(email="known@example.fr")
+    counts = []
+    for email in ("known@example.fr", "new@example.fr"):
+        start = CountingHasher.encoded
+        accounts.account_signup(email=email, password="Correct-horse-4242", first_name="A", last_name="B")
+        counts.append(CountingHasher.encoded - start)
+    assert counts == [1, 1]
