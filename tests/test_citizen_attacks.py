@@ -743,3 +743,48 @@ def test_signup_hashes_the_password_whether_or_not_the_address_is_known(settings
         accounts.account_signup(email=email, password="Correct-horse-4242", first_name="A", last_name="B")
         counts.append(CountingHasher.encoded - start)
     assert counts == [1, 1]
+
+
+def test_a_name_with_markup_is_escaped_in_the_confirmation_mail(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    script = "<script>alert(1)</script>"
+    with django_capture_on_commit_callbacks(execute=True):
+        accounts.account_signup(
+            email="s@example.fr", password="Correct-horse-4242", first_name=script, last_name="B"
+        )
+    assert len(mailoutbox) == 1
+    html_part = mailoutbox[0].alternatives[0][0]
+    assert script not in html_part
+    assert "\n" not in mailoutbox[0].subject
+
+
+def test_guessing_a_code_de_cession_through_the_api_is_stopped_as_on_the_web():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from filing.services import TITLE_PROOF_MAX_FAILURES
+
+    title = factories.registered()
+    sale = factories.sale_declared(title=title, sold_at=(timezone.now() - timedelta(days=3)).isoformat())
+    buyer = factories.citizen()
+    api = factories.api_client(buyer)
+
+    def body(code: str) -> dict:
+        return {
+            "procedure": "change_of_owner",
+            "holder": factories.holder_data(),
+            "title": {"plate": title.vehicle.plate},
+            "sale": {"sold_at": (timezone.now() - timedelta(days=2)).isoformat(), "code_de_cession": code},
+        }
+
+    for n in range(TITLE_PROOF_MAX_FAILURES):
+        response = api.post("/api/v1/dossiers/", body(f"ZZZZZZZZZZ{n:02d}"), format="json")
+        assert factories.errors_of(response) == {"title": "title_not_proved"}
+    before = factories.register_counts()
+    response = api.post("/api/v1/dossiers/", body(sale.code_de_cession), format="json")
+    assert response.status_code == 400
+    assert factories.errors_of(response) == {"title": "too_many_attempts"}
+    assert "Trop d'essais" in response.json()["errors"][0]["message"]
+    assert factories.register_counts() == before
