@@ -788,3 +788,62 @@ def test_guessing_a_code_de_cession_through_the_api_is_stopped_as_on_the_web():
     assert factories.errors_of(response) == {"title": "too_many_attempts"}
     assert "Trop d'essais" in response.json()["errors"][0]["message"]
     assert factories.register_counts() == before
+
+
+def test_a_password_reset_token_of_one_user_does_not_reset_another():
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    attacker = factories.citizen(email="a@example.fr")
+    victim = factories.citizen(email="v@example.fr")
+    victim.set_password("Victim-pass-4242")
+    victim.save(update_fields=["password"])
+    token = default_token_generator.make_token(attacker)
+    client = Client()
+    for uid, tok in (
+        (urlsafe_base64_encode(force_bytes(victim.pk)), token),
+        ("\x00", token),
+        ("x" * 3000, "y" * 3000),
+    ):
+        url = f"/mot-de-passe/nouveau/{quote(uid, safe='')}/{quote(tok, safe='')}/"
+        response = client.get(url, follow=True)
+        assert response.status_code in (200, 404)
+        client.post(
+            response.redirect_chain[-1][0] if response.redirect_chain else url,
+            {"new_password1": "Stolen-pass-4242", "new_password2": "Stolen-pass-4242"},
+        )
+    victim.refresh_from_db()
+    assert victim.check_password("Victim-pass-4242")
+
+
+def test_another_citizens_sale_acknowledgement_uploads_and_draft_are_404_on_get_and_post():
+    title = factories.registered()
+    sale = factories.sale_declared(title=title)
+    dossier = sale.dossier
+    seller = dossier.applicant
+    if dossier.state in (State.DRAFT, State.AWAITING_COMPLEMENT):
+        factories.documents_attach(dossier=dossier, owner=seller, kinds=["identity"])
+    document = Document.objects.filter(dossier=dossier).first()
+    before = ledger()
+    stranger = signed_in()
+    urls = [
+        reverse("dossier-sale-acknowledgement", args=[dossier.reference]),
+        reverse("dossier-detail", args=[dossier.reference]),
+        reverse("dossier-withdraw", args=[dossier.reference]),
+    ]
+    if document is not None:
+        urls += [
+            reverse("dossier-upload", args=[dossier.reference, document.pk]),
+            reverse("filing-document", args=[document.pk]),
+        ]
+    for url in urls:
+        assert stranger.get(url).status_code == 404, url
+    for url in (
+        reverse("dossier-withdraw", args=[dossier.reference]),
+        reverse("dossier-complement", args=[dossier.reference]),
+        reverse("filing-adopt", args=[dossier.reference]),
+    ):
+        assert stranger.post(url).status_code == 404, url
+    assert ledger() == before
+    assert signed_in(seller).get(urls[0]).status_code == 200
