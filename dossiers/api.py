@@ -35,6 +35,7 @@ from dossiers.models import (
     State,
     Vehicle,
 )
+from filing.services import title_proof_limited
 
 
 class VehicleInput(serializers.ModelSerializer):
@@ -252,13 +253,22 @@ class DossierListCreateApi(APIView):
         # The inputs above document the fields; dossier_create checks them with dossiers.cleaning
         # and answers every error at once, unknown fields included.
         data = request.data if isinstance(request.data, dict) else {}
-        dossier = services.dossier_create(
-            procedure=data.get("procedure"),
-            vehicle=data.get("vehicle"),
-            holder=data.get("holder"),
-            facts={key: value for key, value in data.items() if key not in DOSSIER_INPUT_FIELDS},
-            filed_by=request.user,
-        )
+
+        def create() -> Dossier:
+            return services.dossier_create(
+                procedure=data.get("procedure"),
+                vehicle=data.get("vehicle"),
+                holder=data.get("holder"),
+                facts={key: value for key, value in data.items() if key not in DOSSIER_INPUT_FIELDS},
+                filed_by=request.user,
+            )
+
+        title = data.get("title")
+        if isinstance(title, dict):
+            # A title proof (formule number or code de cession) is limited as on the web form.
+            dossier = title_proof_limited(user=request.user, plate=title.get("plate"), prove=create)
+        else:
+            dossier = create()
         return Response(DossierOutput(dossier).data, status=status.HTTP_201_CREATED)
 
 

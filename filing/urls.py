@@ -1,5 +1,6 @@
 from django.urls import path
 
+import portal.converters  # noqa: F401  (registers the <reference:...> converter)
 from filing import views
 
 urlpatterns = [
@@ -7,7 +8,7 @@ urlpatterns = [
     path("demarches/brouillon/<int:pk>/", views.resume, name="filing-resume"),
     path("demarches/brouillon/<int:pk>/termine/", views.done, name="filing-done"),
     path("demarches/brouillon/<int:pk>/<slug:name>/", views.step, name="filing-step"),
-    path("demarches/dossier/<str:reference>/reprendre/", views.adopt, name="filing-adopt"),
+    path("demarches/dossier/<reference:reference>/reprendre/", views.adopt, name="filing-adopt"),
     path("demarches/pieces/<int:pk>/", views.document, name="filing-document"),
     path("demarches/<slug:procedure>/", views.procedure_start, name="filing-procedure"),
 ]

@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -69,6 +70,8 @@ def account_signup(*, email: str, password: str, first_name: str, last_name: str
             # The same address signed up a moment ago, in another request: that one mails.
             return None
     if existing is not None:
+        # Hash the password all the same: the time a sign-up takes must not tell a known address.
+        make_password(password)
         if existing.email_confirmed_at is None:
             transaction.on_commit(lambda: confirmation_mail_send(user=existing))
         else:
@@ -245,6 +248,10 @@ def citizen_from_franceconnect(*, claims: dict[str, Any]) -> User | None:
         changed = {"franceconnect_sub": sub, **identity}
         if user.email_confirmed_at is None:
             changed["email_confirmed_at"] = timezone.now()
+            # Whoever signed up with this address never proved it: the password they chose must
+            # not open the account FranceConnect now gives to the address's owner.
+            user.set_unusable_password()
+            changed["password"] = user.password
         for name, value in changed.items():
             setattr(user, name, value)
         user.save(update_fields=list(changed))

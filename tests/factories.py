@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 import factory
 from django.conf import settings
+from django.contrib.auth.hashers import MD5PasswordHasher
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
@@ -698,3 +699,17 @@ def pdf_hostile(kind: str) -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+# --- Counting password hashes (a sign-up must hash whether or not the address is known) ---------
+
+
+class CountingHasher(MD5PasswordHasher):
+    """MD5 (fast, tests only) that counts the passwords it hashed, in `encoded`."""
+
+    algorithm = "counting_md5"
+    encoded = 0
+
+    def encode(self, password, salt):
+        CountingHasher.encoded += 1
+        return super().encode(password, salt)

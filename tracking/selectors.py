@@ -146,7 +146,7 @@ def complement_open_get(*, dossier: Dossier) -> ComplementView | None:
         .prefetch_related("items")
         .first()
     )
-    if request is None:
+    if request is None or request.deadline <= timezone.now():  # closed, even before the sweep runs
         return None
     view = ComplementView(request=request)
     for item in request.items.all():

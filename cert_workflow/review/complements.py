@@ -98,7 +98,8 @@ def complement_answer(*, dossier: Dossier, actor: User) -> Dossier:
             .filter(dossier=locked, answered_at__isnull=True, expired_at__isnull=True)
             .first()
         )
-        if locked.state != State.AWAITING_COMPLEMENT or request is None:
+        # Past the deadline the request is closed even before the sweep refuses the dossier.
+        if locked.state != State.AWAITING_COMPLEMENT or request is None or request.deadline <= timezone.now():
             raise states.TransitionNotAllowed(locked.state, State.QUEUED, states.role_of(actor))
         missing = _complement_missing(dossier=locked, request=request)
         if missing:
@@ -186,7 +187,7 @@ def complement_fields_correct(*, dossier: Dossier, actor: User, values: dict[str
             .prefetch_related("items")
             .first()
         )
-        if locked.state != State.AWAITING_COMPLEMENT or request is None:
+        if locked.state != State.AWAITING_COMPLEMENT or request is None or request.deadline <= timezone.now():
             raise states.TransitionNotAllowed(locked.state, State.QUEUED, states.role_of(actor))
         changed = complement_holder_clean(dossier=locked, request=request, values=values)
         holder = locked.holder
