@@ -15,7 +15,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from dossiers import documents, selectors, services
+from dossiers import documents, register, selectors, services
 from dossiers.cleaning import (
     DOSSIER_INPUT_FIELDS,
     PROCEDURE_FACTS,
@@ -35,7 +35,6 @@ from dossiers.models import (
     State,
     Vehicle,
 )
-from filing.services import title_proof_limited
 
 
 class VehicleInput(serializers.ModelSerializer):
@@ -266,7 +265,7 @@ class DossierListCreateApi(APIView):
         title = data.get("title")
         if isinstance(title, dict):
             # A title proof (formule number or code de cession) is limited as on the web form.
-            dossier = title_proof_limited(user=request.user, plate=title.get("plate"), prove=create)
+            dossier = register.title_proof_limited(user=request.user, plate=title.get("plate"), prove=create)
         else:
             dossier = create()
         return Response(DossierOutput(dossier).data, status=status.HTTP_201_CREATED)

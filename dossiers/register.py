@@ -15,10 +15,12 @@ The register changes in one place: `titles_record_issued`, when a dossier's cert
 import re
 import secrets
 import unicodedata
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -33,8 +35,10 @@ from dossiers.models import (
     RegisteredTitle,
     Sale,
     State,
+    TitleProofFailure,
     Vehicle,
 )
+from portal.models import User
 
 # Procedures on a registered vehicle made by its holder: they prove the title.
 TITLE_PROCEDURES = frozenset(
@@ -273,3 +277,51 @@ def titles_record_issued(*, serials: dict[int, str], issued_at: datetime | None 
         ]
     )
     return len(dossiers)
+
+
+# Title proofs (plate with formule number, or code de cession) the register may refuse, per hour,
+# by one user or on one plate, before further tries are refused without asking the register.
+TITLE_PROOF_MAX_FAILURES = 10
+TITLE_PROOF_WINDOW = timedelta(hours=1)
+T = TypeVar("T")
+
+
+def _plate_key(plate: object) -> str:
+    return re.sub(r"[^A-Z0-9]", "", str(plate or "").upper())[:20]
+
+
+def _title_proof_guard(*, user: User, plate: str) -> None:
+    """InvalidInput once too many title proofs failed lately for `user` or on `plate`."""
+    since = timezone.now() - TITLE_PROOF_WINDOW
+    failures = TitleProofFailure.objects.filter(created_at__gte=since)
+    who = Q(user=user) | Q(plate=plate) if plate else Q(user=user)
+    if failures.filter(who).count() >= TITLE_PROOF_MAX_FAILURES:
+        raise InvalidInput(
+            [
+                FieldError(
+                    "title",
+                    "too_many_attempts",
+                    _(
+                        "Trop d'essais infructueux pour ce véhicule : pour protéger les titulaires, "
+                        "réessayez dans une heure, en recopiant l'immatriculation, le numéro de "
+                        "formule ou le code de cession exactement comme ils figurent sur les documents."
+                    ),
+                    _("un nouvel essai dans une heure"),
+                )
+            ]
+        )
+
+
+def title_proof_limited(*, user: User, plate: object, prove: Callable[[], T]) -> T:
+    """`prove()` (a check or a write that proves a title: plate with formule number, or code de
+    cession), unless too many proofs failed lately for `user` or on `plate` (InvalidInput
+    too_many_attempts, `prove` not called); a refusal of the register (title_not_proved) is counted.
+    Called outside any transaction, so that the count survives the refusal."""
+    key = _plate_key(plate)
+    _title_proof_guard(user=user, plate=key)
+    try:
+        return prove()
+    except InvalidInput as exc:
+        if any(error.rule == "title_not_proved" for error in exc.errors):
+            TitleProofFailure.objects.create(user=user, plate=key)
+        raise

@@ -41,24 +41,3 @@ class FilingDraft(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.procedure} {self.step}"
-
-
-class TitleProofFailure(models.Model):
-    """A title proof (plate with formule number or code de cession) the register refused, kept to
-    limit guessing: filing.services refuses further tries past TITLE_PROOF_MAX_FAILURES an hour,
-    by the same user or on the same plate."""
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
-    )
-    plate = models.CharField(max_length=20)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["user", "created_at"], name="title_failure_user_idx"),
-            models.Index(fields=["plate", "created_at"], name="title_failure_plate_idx"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.user_id} {self.plate} {self.created_at:%Y-%m-%d %H:%M}"

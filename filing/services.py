@@ -4,23 +4,16 @@ Each step's inputs are stored only once they passed the step's checks (filing.st
 is created, documents attached and the dossier submitted through dossiers' own services.
 """
 
-import re
-from collections.abc import Callable
-from datetime import timedelta
-from typing import TypeVar
-
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Q
-from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from dossiers.documents import document_attach
 from dossiers.errors import FieldError, InvalidInput
 from dossiers.models import Dossier, State
+from dossiers.register import title_proof_limited
 from dossiers.services import dossier_create, dossier_submit
 from filing import checks, steps
-from filing.models import FilingDraft, TitleProofFailure
+from filing.models import FilingDraft
 from portal.models import User
 
 
@@ -54,53 +47,7 @@ def _advance(draft: FilingDraft, to: str) -> list[str]:
     return []
 
 
-# Title proofs (plate with formule number, or code de cession) the register may refuse, per hour,
-# by one user or on one plate, before further tries are refused without asking the register.
-TITLE_PROOF_MAX_FAILURES = 10
-TITLE_PROOF_WINDOW = timedelta(hours=1)
 TITLE_PROOF_STEPS = (steps.VEHICLE_TITLE, steps.VEHICLE_BOUGHT)
-T = TypeVar("T")
-
-
-def _plate_key(plate: object) -> str:
-    return re.sub(r"[^A-Z0-9]", "", str(plate or "").upper())[:20]
-
-
-def _title_proof_guard(*, user: User, plate: str) -> None:
-    """InvalidInput once too many title proofs failed lately for `user` or on `plate`."""
-    since = timezone.now() - TITLE_PROOF_WINDOW
-    failures = TitleProofFailure.objects.filter(created_at__gte=since)
-    who = Q(user=user) | Q(plate=plate) if plate else Q(user=user)
-    if failures.filter(who).count() >= TITLE_PROOF_MAX_FAILURES:
-        raise InvalidInput(
-            [
-                FieldError(
-                    "title",
-                    "too_many_attempts",
-                    _(
-                        "Trop d'essais infructueux pour ce véhicule : pour protéger les titulaires, "
-                        "réessayez dans une heure, en recopiant l'immatriculation, le numéro de "
-                        "formule ou le code de cession exactement comme ils figurent sur les documents."
-                    ),
-                    _("un nouvel essai dans une heure"),
-                )
-            ]
-        )
-
-
-def title_proof_limited(*, user: User, plate: object, prove: Callable[[], T]) -> T:
-    """`prove()` (a check or a write that proves a title: plate with formule number, or code de
-    cession), unless too many proofs failed lately for `user` or on `plate` (InvalidInput
-    too_many_attempts, `prove` not called); a refusal of the register (title_not_proved) is counted.
-    Called outside any transaction, so that the count survives the refusal."""
-    key = _plate_key(plate)
-    _title_proof_guard(user=user, plate=key)
-    try:
-        return prove()
-    except InvalidInput as exc:
-        if any(error.rule == "title_not_proved" for error in exc.errors):
-            TitleProofFailure.objects.create(user=user, plate=key)
-        raise
 
 
 def filing_step_save(*, draft: FilingDraft, step: steps.Step, entered: dict[str, str]) -> FilingDraft:

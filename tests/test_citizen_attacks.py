@@ -425,8 +425,8 @@ def test_guessing_a_code_de_cession_is_stopped_after_ten_failures_by_user_and_by
 
     from django.utils import timezone
 
-    from filing.models import TitleProofFailure
-    from filing.services import TITLE_PROOF_MAX_FAILURES
+    from dossiers.models import TitleProofFailure
+    from dossiers.register import TITLE_PROOF_MAX_FAILURES
 
     title = factories.registered()
     sale = factories.sale_declared(title=title, sold_at=(timezone.now() - timedelta(days=3)).isoformat())
@@ -465,7 +465,7 @@ def test_guessing_a_code_de_cession_is_stopped_after_ten_failures_by_user_and_by
 
 
 def test_a_form_error_is_not_counted_as_a_failed_proof():
-    from filing.models import TitleProofFailure
+    from dossiers.models import TitleProofFailure
 
     client = signed_in()
     client.post(reverse("filing-procedure", args=["duplicate"]))
@@ -764,7 +764,7 @@ def test_guessing_a_code_de_cession_through_the_api_is_stopped_as_on_the_web():
 
     from django.utils import timezone
 
-    from filing.services import TITLE_PROOF_MAX_FAILURES
+    from dossiers.register import TITLE_PROOF_MAX_FAILURES
 
     title = factories.registered()
     sale = factories.sale_declared(title=title, sold_at=(timezone.now() - timedelta(days=3)).isoformat())

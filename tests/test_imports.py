@@ -1,4 +1,4 @@
-"""The project's import graph: no cycle, `dossiers` never imports `cert_workflow`, nothing
+"""The project's import graph: no cycle, `dossiers` never imports the apps above it, nothing
 imports `cert_workflow.tasks` (the top layer; services enqueue tasks by name), and the pure policy
 modules do no database work.
 
@@ -9,7 +9,9 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("portal", "dossiers", "cert_workflow")
+PACKAGES = ("portal", "dossiers", "cert_workflow", "filing", "payments", "tracking")
+# The apps built on the dossier: `dossiers` is below all of them.
+ABOVE_DOSSIERS = ("cert_workflow", "filing", "payments", "tracking")
 TASKS = "cert_workflow.tasks"
 # Pure policy: the ORM feeds these modules, it does not live in them.
 PURE = ("cert_workflow.checks.rules", "cert_workflow.routing.policy")
@@ -147,14 +149,14 @@ def test_no_import_cycle():
     assert not cycles, "import cycles:\n" + "\n".join(" -> ".join(cycle) for cycle in cycles)
 
 
-def test_dossiers_never_imports_cert_workflow():
+def test_dossiers_never_imports_the_apps_above_it():
     bad = {
-        module: sorted(target for target in targets if target.split(".")[0] == "cert_workflow")
+        module: sorted(target for target in targets if target.split(".")[0] in ABOVE_DOSSIERS)
         for module, targets in _graph().items()
         if module.split(".")[0] == "dossiers"
     }
     bad = {module: targets for module, targets in bad.items() if targets}
-    assert not bad, f"dossiers imports cert_workflow: {bad}"
+    assert not bad, f"dossiers imports an app above it: {bad}"
 
 
 def test_nothing_imports_the_tasks():
