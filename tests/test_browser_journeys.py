@@ -276,6 +276,7 @@ def test_seller_declares_a_sale_and_buyer_files_the_change_of_owner_with_the_cod
     screenshots.take("cession-taxes")
     page.get_by_role("button", name="Continuer").click()
     expect(page.locator(".fr-stepper__state")).to_have_text("Étape 7 sur 7")
+    screenshots.take("cession-depot")
     page.get_by_role("button", name="Déposer mon dossier").click()
 
     page.wait_for_url(f"{base}/demarches/brouillon/*/termine/")
@@ -334,6 +335,7 @@ def test_seller_declares_a_sale_and_buyer_files_the_change_of_owner_with_the_cod
     page.get_by_role("button", name="Continuer").click()
 
     expect(page.locator(".fr-stepper__state")).to_have_text("Étape 7 sur 7")
+    screenshots.take("achat-depot")
     page.get_by_role("button", name="Déposer mon dossier").click()
     page.wait_for_url(f"{base}/mon-espace/dossiers/*/")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Dossier ")
