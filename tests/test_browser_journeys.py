@@ -41,6 +41,14 @@ def _worker_log(worker) -> str:
     return f"\n{worker.log()[-4000:]}" if worker else ""
 
 
+def _console_problems(page) -> list[str]:
+    """Script errors and CSP violations (both land in the console), collected as the test goes."""
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    return problems
+
+
 def _log_in(page, base: str, email: str, password: str = factories.PASSWORD) -> None:
     page.goto(f"{base}/connexion/")
     page.get_by_label("Adresse électronique").fill(email)
@@ -99,6 +107,7 @@ def test_citizen_signs_up_files_a_duplicate_pays_and_follows_it(
     title = durand_title_and_a_measured_centre
     plate, formule = title.vehicle.plate, title.formule_number
     base, found = live_server.url, []
+    problems = _console_problems(page)
 
     page.goto(f"{base}/inscription/")
     screenshots.take("inscription")
@@ -212,6 +221,7 @@ def test_citizen_signs_up_files_a_duplicate_pays_and_follows_it(
     assert response.headers["content-disposition"].startswith("attachment")
     assert response.body().startswith(b"%PDF")
     assert found == [], "\n".join(found)
+    assert problems == []
 
 
 @pytest.fixture
@@ -233,6 +243,7 @@ def test_seller_declares_a_sale_and_buyer_files_the_change_of_owner_with_the_cod
 
     title = seller_and_buyer
     base, found = live_server.url, []
+    problems = _console_problems(page)
 
     _log_in(page, base, "paul.vendeur@example.fr")
     page.goto(f"{base}/demarches/")
@@ -343,6 +354,7 @@ def test_seller_declares_a_sale_and_buyer_files_the_change_of_owner_with_the_cod
     screenshots.take("achat-dossier")
     found += serious_violations(page)
     assert found == [], "\n".join(found)
+    assert problems == []
 
 
 @pytest.fixture
@@ -366,6 +378,7 @@ def test_pages_have_no_serious_accessibility_violation_for_each_role(
     from filing.steps import WEB_PROCEDURES
 
     base, found = live_server.url, []
+    problems = _console_problems(page)
 
     def check(path: str, name: str) -> None:
         page.goto(base + path)
@@ -404,3 +417,4 @@ def test_pages_have_no_serious_accessibility_violation_for_each_role(
         page.context.clear_cookies()
 
     assert found == [], "\n".join(found)
+    assert problems == []
