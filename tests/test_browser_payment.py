@@ -1,6 +1,7 @@
 """A citizen pays a draft's fees through the fake provider in Chromium."""
 
 import pytest
+from django.db import connection
 
 from dossiers.models import Payment
 from tests import factories
@@ -46,4 +47,8 @@ def test_citizen_pays_a_draft_on_the_fake_bank_page(live_server, unpaid_draft, p
     expect(page.get_by_text("Les frais sont réglés")).to_be_visible()
     screenshots.take("paye")
     assert serious_violations(page) == []
-    assert Payment.objects.filter(dossier=unpaid_draft).count() == 1
+    # A query made while Playwright's loop runs opens a connection of its own: closed here, or the
+    # teardown could not drop the PostgreSQL test database ("accessed by other users").
+    recorded = Payment.objects.filter(dossier=unpaid_draft).count()
+    connection.close()
+    assert recorded == 1
