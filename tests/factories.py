@@ -662,13 +662,14 @@ def mail_link(message, path_prefix: str) -> str:
     return links[0]
 
 
-# --- Hostile files, as the web forms' tests send them (tests/test_uploads.py builds its own) ------
+# --- Hostile files, as the upload tests send them ------------------------------------------------
 
 
 def png_claiming(width: int, height: int) -> bytes:
-    """A few hundred bytes whose PNG header claims `width`×`height` (an image bomb's header)."""
-    import struct
-    import zlib
+    """A few hundred bytes whose PNG header claims `width`×`height` (an image bomb's header; the
+    pixels are never there)."""
+    import struct  # noqa: PLC0415 - used by this helper only
+    import zlib  # noqa: PLC0415 - used by this helper only
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))

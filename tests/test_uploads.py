@@ -5,8 +5,6 @@ here, sent through the API, and refused with nothing stored."""
 
 import hashlib
 import io
-import struct
-import zlib
 
 import pytest
 from django.core.files.storage import default_storage
@@ -36,21 +34,6 @@ def _blank_writer() -> PdfWriter:
     writer = PdfWriter()
     writer.add_blank_page(width=595, height=842)
     return writer
-
-
-def _png_claiming(width: int, height: int) -> bytes:
-    """A few hundred bytes whose header claims `width`×`height` (the pixels are never there)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\0" * 1024))
-        + chunk(b"IEND", b"")
-    )
 
 
 def _upload(client, reference: str, content: bytes, *, kind: str = "invoice", name: str = "piece.pdf"):
@@ -141,7 +124,7 @@ def test_an_empty_file_is_refused(applicant):
 
 
 def test_a_png_claiming_30000_by_30000_pixels_is_refused_without_being_decoded(applicant):
-    _assert_refused(applicant, _png_claiming(30_000, 30_000), "image_too_large", words="mégapixels")
+    _assert_refused(applicant, factories.png_claiming(30_000, 30_000), "image_too_large", words="mégapixels")
 
 
 def test_an_image_over_the_configured_pixel_limit_is_refused(applicant, settings):
