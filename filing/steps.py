@@ -47,7 +47,10 @@ PLATE = Field(
 FORMULE = Field(
     "formule_number",
     _lazy("Numéro de formule"),
-    hint=_lazy("11 caractères imprimés sur le certificat en cours, par exemple 2019AB12345."),
+    hint=_lazy(
+        "11 caractères imprimés sur la première page du certificat en cours : l'année, deux lettres "
+        "et cinq chiffres, par exemple 2019AB12345. Ce n'est pas l'immatriculation."
+    ),
     spellcheck=False,
 )
 LAST_NAME = Field("last_name", _lazy("Nom"), autocomplete="family-name")
@@ -93,7 +96,13 @@ IMPORT_VEHICLE = (
         inputmode="numeric",
         hint=_lazy("Obligatoire pour une voiture non électrique."),
     ),
-    Field("mass_kg", _lazy("G — Masse en service (kg)"), required=False, inputmode="numeric"),
+    Field(
+        "mass_kg",
+        _lazy("G — Masse en service (kg)"),
+        required=False,
+        inputmode="numeric",
+        hint=_lazy("Obligatoire pour une voiture (genre VP) : elle sert au calcul du malus."),
+    ),
     Field("first_registration_date", _lazy("B — Date de première immatriculation"), kind="date"),
 )
 
@@ -127,7 +136,10 @@ VEHICLE_BOUGHT = Step(
             "code_de_cession",
             _lazy("Code de cession"),
             required=False,
-            hint=_lazy("Donné par le vendeur après sa déclaration de cession en ligne."),
+            hint=_lazy(
+                "Code secret que le vendeur obtient en déclarant la vente en ligne et vous remet avec "
+                "le certificat barré ; il figure sur son accusé d'enregistrement de la cession."
+            ),
             spellcheck=False,
         ),
         Field(

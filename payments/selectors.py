@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import QuerySet, Sum
+from django.utils.translation import gettext_lazy as _lazy
 
 from dossiers import fees as fees_module
 from dossiers import selectors as dossier_selectors
@@ -11,6 +12,12 @@ from dossiers import services as dossier_services
 from dossiers.models import Dossier, Payment
 from payments.models import PaymentAttempt
 from portal.models import Role, User
+
+# A dossier whose vehicle lacks a fact the fees need (fees.compute_fees' ValueError).
+UNCOMPUTABLE_FEES = _lazy(
+    "Les taxes de ce dossier ne peuvent pas être calculées : une caractéristique du véhicule nécessaire "
+    "au calcul manque (par exemple la masse en service ou les émissions de CO2)."
+)
 
 ZERO = Decimal("0.00")
 
