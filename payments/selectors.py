@@ -4,7 +4,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import QuerySet, Sum
-from django.utils.translation import gettext_lazy as _lazy
 
 from dossiers import fees as fees_module
 from dossiers import selectors as dossier_selectors
@@ -14,10 +13,7 @@ from payments.models import PaymentAttempt
 from portal.models import Role, User
 
 # A dossier whose vehicle lacks a fact the fees need (fees.compute_fees' ValueError).
-UNCOMPUTABLE_FEES = _lazy(
-    "Les taxes de ce dossier ne peuvent pas être calculées : une caractéristique du véhicule nécessaire "
-    "au calcul manque (par exemple la masse en service ou les émissions de CO2)."
-)
+UNCOMPUTABLE_FEES = fees_module.FEES_UNCOMPUTABLE
 
 ZERO = Decimal("0.00")
 

@@ -589,3 +589,25 @@ def test_an_imported_car_without_its_mass_is_refused_on_the_vehicle_step(client)
     assert "La masse en service (G) est obligatoire pour une voiture" in text_of(response)
     draft.refresh_from_db()
     assert draft.step == "vehicle" and not draft.data.get("vehicle")
+
+
+def test_fees_that_cannot_be_computed_are_explained_and_the_submit_refused_with_nothing_changed(client):
+    # A car dossier made before its mass (G) was required: the weight malus cannot be computed.
+    user = signed_in(client)
+    dossier = factories.draft(filed_by=user, procedure=Procedure.IMPORT, paid=False)
+    type(dossier.vehicle).objects.filter(pk=dossier.vehicle.pk).update(mass_kg=None)
+    client.post(reverse("filing-adopt", args=[dossier.reference]))
+    draft = FilingDraft.objects.get(dossier=dossier)
+    upload(client, draft, factories.COMPLETE[Procedure.IMPORT])
+    fees_page = client.get(reverse("filing-step", args=[draft.pk, "fees"]))
+    payment_page = client.get(reverse("payment-start", args=[dossier.reference]))
+    assert fees_page.status_code == 200 and payment_page.status_code == 400
+    for page in (fees_page, payment_page):
+        assert "Les taxes de ce dossier ne peuvent pas être calculées" in text_of(page)
+    events = dossier.events.count()
+    passes(client, draft, "fees", {}, "submit")
+    refused = post(client, draft, "submit")
+    assert refused.status_code == 200
+    assert "Les taxes de ce dossier ne peuvent pas être calculées" in text_of(refused)
+    dossier.refresh_from_db()
+    assert dossier.state == State.DRAFT and dossier.events.count() == events
