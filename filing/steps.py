@@ -239,6 +239,24 @@ PROCEDURE_STEPS: dict[str, tuple[Step, ...]] = {
 # The procedures a citizen files on the web, in the order the start page lists them.
 WEB_PROCEDURES = tuple(PROCEDURE_STEPS)
 
+# When a citizen needs each procedure, in their words: under its name on the start page.
+PURPOSE: dict[str, Any] = {
+    Procedure.CHANGE_OF_OWNER: _lazy(
+        "Vous avez acheté un véhicule d'occasion : mettez le certificat à votre nom."
+    ),
+    Procedure.SALE_DECLARATION: _lazy(
+        "Vous avez vendu ou donné votre véhicule : déclarez-le et obtenez le code de cession pour l'acheteur."
+    ),
+    Procedure.CHANGE_OF_ADDRESS: _lazy(
+        "Vous avez déménagé : faites figurer votre nouvelle adresse sur le certificat."
+    ),
+    Procedure.DUPLICATE: _lazy("Votre certificat est perdu, volé ou abîmé : demandez-en un nouveau."),
+    Procedure.CORRECTION: _lazy(
+        "Une information imprimée sur votre certificat est inexacte : demandez sa correction."
+    ),
+    Procedure.IMPORT: _lazy("Votre véhicule était immatriculé à l'étranger : immatriculez-le en France."),
+}
+
 # What the citizen needs at hand, per procedure, listed before they start.
 AT_HAND: dict[str, tuple[Any, ...]] = {
     Procedure.CHANGE_OF_OWNER: (

@@ -92,7 +92,7 @@ def _summary_list(errors: dict[str, list[str]], labels: dict[str, str], *, url: 
 @citizen_only
 def start(request: HttpRequest) -> HttpResponse:
     """Choose a procedure; the unfinished filings can be taken up again."""
-    procedures = [(p, Procedure(p).label) for p in steps.WEB_PROCEDURES]
+    procedures = [(p, Procedure(p).label, steps.PURPOSE[p]) for p in steps.WEB_PROCEDURES]
     return render(
         request,
         "filing/start.html",

@@ -611,3 +611,11 @@ def test_fees_that_cannot_be_computed_are_explained_and_the_submit_refused_with_
     assert "Les taxes de ce dossier ne peuvent pas être calculées" in text_of(refused)
     dossier.refresh_from_db()
     assert dossier.state == State.DRAFT and dossier.events.count() == events
+
+
+def test_the_start_page_says_when_each_procedure_is_needed(client):
+    signed_in(client)
+    page = text_of(client.get(reverse("filing-start")))
+    assert "Vous avez acheté un véhicule d'occasion" in page
+    assert "Vous avez vendu ou donné votre véhicule" in page
+    assert "perdu, volé ou abîmé" in page
