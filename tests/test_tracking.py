@@ -333,3 +333,6 @@ def test_turn_and_estimate_of_a_draft_and_a_closed_dossier():
     transitions.dossier_transition(dossier=dossier, to=State.WITHDRAWN, actor=owner)
     assert selectors.dossier_turn(dossier=dossier).who == ""
     assert selectors.dossier_estimate(dossier=dossier).on is None
+    # A closed dossier's page says when it closed, not an estimate that no longer means anything.
+    html = get(signed_in(owner), page_url(dossier))
+    assert "Clos le" in html and "Date estimée de décision" not in html
