@@ -619,3 +619,10 @@ def test_the_start_page_says_when_each_procedure_is_needed(client):
     assert "Vous avez acheté un véhicule d'occasion" in page
     assert "Vous avez vendu ou donné votre véhicule" in page
     assert "perdu, volé ou abîmé" in page
+
+
+def test_the_home_page_sends_a_signed_in_citizen_to_the_procedures(client):
+    signed_in(client)
+    page = client.get(reverse("home")).content.decode()
+    assert f'href="{reverse("filing-start")}"' in page
+    assert "passent pour l'instant par l'API" not in page
