@@ -65,7 +65,7 @@ def step_url(draft: FilingDraft, name: str) -> str:
 def _stepper(draft: FilingDraft, step: steps.Step) -> dict:
     all_steps = steps.steps_of(draft.procedure)
     index = [s.name for s in all_steps].index(step.name)
-    return {
+    context = {
         "draft": draft,
         "step": step,
         "step_number": index + 1,
@@ -76,6 +76,12 @@ def _stepper(draft: FilingDraft, step: steps.Step) -> dict:
         else "",
         "procedure_label": Procedure(draft.procedure).label,
     }
+    if index == 0:  # the first step goes back to what the procedure needs
+        context.update(
+            previous_url=reverse("filing-procedure", args=[draft.procedure]),
+            previous_label=_("Retour à la présentation de la démarche"),
+        )
+    return context
 
 
 def _summary_list(errors: dict[str, list[str]], labels: dict[str, str], *, url: str = "") -> list[dict]:

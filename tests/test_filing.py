@@ -626,3 +626,15 @@ def test_the_home_page_sends_a_signed_in_citizen_to_the_procedures(client):
     page = client.get(reverse("home")).content.decode()
     assert f'href="{reverse("filing-start")}"' in page
     assert "passent pour l'instant par l'API" not in page
+
+
+def test_every_step_before_the_dossier_has_a_way_back_the_first_to_the_procedure(client):
+    signed_in(client)
+    title = factories.registered()
+    draft = start(client, "duplicate")
+    first = client.get(reverse("filing-step", args=[draft.pk, "vehicle"])).content.decode()
+    assert f'href="{reverse("filing-procedure", args=["duplicate"])}"' in first
+    passes(client, draft, "vehicle", title_proof(title), "holder")
+    second = client.get(reverse("filing-step", args=[draft.pk, "holder"])).content.decode()
+    assert f'href="{reverse("filing-step", args=[draft.pk, "vehicle"])}"' in second
+    assert "Étape précédente" in second
