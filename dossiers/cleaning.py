@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import models
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
@@ -47,6 +48,13 @@ VEHICLE_INT_RANGES = {
     "co2_g_km": (0, 999),
     "noise_db": (1, 200),
     "noise_rpm": (1, 30_000),
+}
+# The masses as a sentence names them (rubric in brackets), for the errors comparing two of them.
+MASS_LABELS = {
+    "max_mass_kg": _lazy("la masse maximale techniquement admissible (F.1)"),
+    "ptac_kg": _lazy("le PTAC (F.2)"),
+    "mass_kg": _lazy("la masse en service (G)"),
+    "empty_mass_kg": _lazy("le poids à vide national (G.1)"),
 }
 # Vehicle fields with a rule of their own below; the others are checked by their model type.
 _VEHICLE_SPECIAL = {"vin", "plate", "power_kw", "energy", "genre"}
@@ -289,12 +297,25 @@ def vehicle_clean(data: dict[str, Any], *, prefix: str = "vehicle.") -> dict[str
             _("Les émissions de CO2 (V.7) sont obligatoires pour une voiture non électrique."),
             _("un nombre de g/km"),
         )
+    refused = {error.field for error in errors.errors}
+    if (
+        clean.get("genre") == "VP"
+        and clean.get("mass_kg") is None
+        and f"{errors.prefix}mass_kg" not in refused
+    ):
+        errors.add(
+            "mass_kg",
+            "required_for_car",
+            _("La masse en service (G) est obligatoire pour une voiture : elle sert au calcul du malus."),
+            _("un nombre de kg"),
+        )
     for low, high in (("empty_mass_kg", "mass_kg"), ("mass_kg", "ptac_kg"), ("ptac_kg", "max_mass_kg")):
         if clean.get(low) and clean.get(high) and clean[low] > clean[high]:
             errors.add(
                 low,
                 "mass_order",
-                _("%(low)s ne peut pas dépasser %(high)s.") % {"low": low, "high": high},
+                _("%(low)s ne peut pas dépasser %(high)s.")
+                % {"low": capfirst(MASS_LABELS[low]), "high": MASS_LABELS[high]},
                 f"{low} ≤ {high}",
             )
 

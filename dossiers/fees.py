@@ -14,6 +14,7 @@ from typing import NamedTuple
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from dossiers.geography import region_of
 from dossiers.validators import ELECTRIC_ENERGIES, HYBRID_ENERGIES, validate_energy, validate_genre
@@ -28,6 +29,13 @@ OLD_VEHICLE_YEARS = 10  # older than this: Y.1 halved
 # Y.4 and Y.5 are fixed.
 FIXED_TAX = Decimal("11.00")
 DELIVERY_FEE = Decimal("2.76")
+
+
+# What a person is told when compute_fees' plain ValueError says a vehicle fact it needs is missing.
+FEES_UNCOMPUTABLE = _lazy(
+    "Les taxes de ce dossier ne peuvent pas être calculées : une caractéristique du véhicule nécessaire "
+    "au calcul manque (par exemple la masse en service ou les émissions de CO2)."
+)
 
 
 class FeesUnavailable(ValueError):

@@ -5,7 +5,6 @@ from decimal import Decimal
 from django.db.models import QuerySet, Sum
 
 from dossiers import services
-from dossiers.fees import FeesUnavailable
 from dossiers.models import Dossier, DossierEvent, Payment, State
 from portal.models import Role, User
 
@@ -44,7 +43,7 @@ def dossier_payment(*, dossier: Dossier) -> dict[str, object]:
         # Y.6 is frozen at submission; a draft owes what it would owe if submitted today.
         try:
             owed = services.dossier_fees(dossier=dossier).y6
-        except FeesUnavailable:
+        except ValueError:  # FeesUnavailable, or a vehicle fact the fees need is missing
             owed = None
     if owed is not None and owed <= 0:
         status = "not_due"

@@ -399,6 +399,10 @@ def dossier_submit(*, dossier: Dossier, actor: User) -> Dossier:
         owed = dossier_fees(dossier=dossier)
     except fees_module.FeesUnavailable as exc:
         raise InvalidInput([FieldError("fees", "fees_unavailable", str(exc))]) from exc
+    except ValueError as exc:  # a vehicle fact the fees need is missing
+        raise InvalidInput(
+            [FieldError("fees", "fees_uncomputable", str(fees_module.FEES_UNCOMPUTABLE))]
+        ) from exc
     if dossier.state == State.DRAFT:  # any other state: the transition table refuses it
         refused = _unpaid(dossier=dossier, owed=owed)
         if refused is not None:

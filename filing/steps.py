@@ -47,7 +47,10 @@ PLATE = Field(
 FORMULE = Field(
     "formule_number",
     _lazy("Numéro de formule"),
-    hint=_lazy("11 caractères imprimés sur le certificat en cours, par exemple 2019AB12345."),
+    hint=_lazy(
+        "11 caractères imprimés sur la première page du certificat en cours : l'année, deux lettres "
+        "et cinq chiffres, par exemple 2019AB12345. Ce n'est pas l'immatriculation."
+    ),
     spellcheck=False,
 )
 LAST_NAME = Field("last_name", _lazy("Nom"), autocomplete="family-name")
@@ -93,7 +96,13 @@ IMPORT_VEHICLE = (
         inputmode="numeric",
         hint=_lazy("Obligatoire pour une voiture non électrique."),
     ),
-    Field("mass_kg", _lazy("G — Masse en service (kg)"), required=False, inputmode="numeric"),
+    Field(
+        "mass_kg",
+        _lazy("G — Masse en service (kg)"),
+        required=False,
+        inputmode="numeric",
+        hint=_lazy("Obligatoire pour une voiture (genre VP) : elle sert au calcul du malus."),
+    ),
     Field("first_registration_date", _lazy("B — Date de première immatriculation"), kind="date"),
 )
 
@@ -127,7 +136,10 @@ VEHICLE_BOUGHT = Step(
             "code_de_cession",
             _lazy("Code de cession"),
             required=False,
-            hint=_lazy("Donné par le vendeur après sa déclaration de cession en ligne."),
+            hint=_lazy(
+                "Code secret que le vendeur obtient en déclarant la vente en ligne et vous remet avec "
+                "le certificat barré ; il figure sur son accusé d'enregistrement de la cession."
+            ),
             spellcheck=False,
         ),
         Field(
@@ -226,6 +238,24 @@ PROCEDURE_STEPS: dict[str, tuple[Step, ...]] = {
 }
 # The procedures a citizen files on the web, in the order the start page lists them.
 WEB_PROCEDURES = tuple(PROCEDURE_STEPS)
+
+# When a citizen needs each procedure, in their words: under its name on the start page.
+PURPOSE: dict[str, Any] = {
+    Procedure.CHANGE_OF_OWNER: _lazy(
+        "Vous avez acheté un véhicule d'occasion : mettez le certificat à votre nom."
+    ),
+    Procedure.SALE_DECLARATION: _lazy(
+        "Vous avez vendu ou donné votre véhicule : déclarez-le et obtenez le code de cession pour l'acheteur."
+    ),
+    Procedure.CHANGE_OF_ADDRESS: _lazy(
+        "Vous avez déménagé : faites figurer votre nouvelle adresse sur le certificat."
+    ),
+    Procedure.DUPLICATE: _lazy("Votre certificat est perdu, volé ou abîmé : demandez-en un nouveau."),
+    Procedure.CORRECTION: _lazy(
+        "Une information imprimée sur votre certificat est inexacte : demandez sa correction."
+    ),
+    Procedure.IMPORT: _lazy("Votre véhicule était immatriculé à l'étranger : immatriculez-le en France."),
+}
 
 # What the citizen needs at hand, per procedure, listed before they start.
 AT_HAND: dict[str, tuple[Any, ...]] = {

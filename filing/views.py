@@ -1,5 +1,6 @@
 """The citizen's guided forms: plain POST forms, one step per page, each step saved (filing.services)."""
 
+from datetime import date
 from functools import wraps
 from urllib.parse import urlencode
 
@@ -8,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import never_cache
@@ -22,6 +24,7 @@ from dossiers.services import dossier_fees
 from dossiers.states import TransitionNotAllowed
 from filing import checks, selectors, services, steps
 from filing.models import FilingDraft
+from payments.selectors import UNCOMPUTABLE_FEES
 from portal.models import Role
 
 # Y.1–Y.6 as the certificate names them.
@@ -62,7 +65,7 @@ def step_url(draft: FilingDraft, name: str) -> str:
 def _stepper(draft: FilingDraft, step: steps.Step) -> dict:
     all_steps = steps.steps_of(draft.procedure)
     index = [s.name for s in all_steps].index(step.name)
-    return {
+    context = {
         "draft": draft,
         "step": step,
         "step_number": index + 1,
@@ -73,6 +76,12 @@ def _stepper(draft: FilingDraft, step: steps.Step) -> dict:
         else "",
         "procedure_label": Procedure(draft.procedure).label,
     }
+    if index == 0:  # the first step goes back to what the procedure needs
+        context.update(
+            previous_url=reverse("filing-procedure", args=[draft.procedure]),
+            previous_label=_("Retour à la présentation de la démarche"),
+        )
+    return context
 
 
 def _summary_list(errors: dict[str, list[str]], labels: dict[str, str], *, url: str = "") -> list[dict]:
@@ -89,7 +98,7 @@ def _summary_list(errors: dict[str, list[str]], labels: dict[str, str], *, url: 
 @citizen_only
 def start(request: HttpRequest) -> HttpResponse:
     """Choose a procedure; the unfinished filings can be taken up again."""
-    procedures = [(p, Procedure(p).label) for p in steps.WEB_PROCEDURES]
+    procedures = [(p, Procedure(p).label, steps.PURPOSE[p]) for p in steps.WEB_PROCEDURES]
     return render(
         request,
         "filing/start.html",
@@ -217,6 +226,14 @@ def _form(request: HttpRequest, draft: FilingDraft, step: steps.Step) -> HttpRes
     )
 
 
+def _day_shown(value: str) -> str:
+    """A date as entered (YYYY-MM-DD) shown the French way (12/04/1985); anything else as typed."""
+    try:
+        return date_format(date.fromisoformat(value), "d/m/Y")
+    except ValueError:
+        return value
+
+
 def _recap(draft: FilingDraft) -> list[dict]:
     """Each step before the summary with what was entered, for the citizen to read again."""
     sections = []
@@ -229,6 +246,8 @@ def _recap(draft: FilingDraft) -> list[dict]:
             value = entered.get(f.name, "")
             if f.choices:
                 value = dict(f.choices).get(value, value)
+            elif f.kind == "date" and value:
+                value = _day_shown(value)
             rows.append((f.label, value or "—"))
         sections.append({"title": s.title, "url": step_url(draft, s.name), "rows": rows})
     return sections
@@ -322,6 +341,8 @@ def _fees(request: HttpRequest, draft: FilingDraft, step: steps.Step) -> HttpRes
         fees, unavailable = dossier_fees(dossier=dossier), ""
     except FeesUnavailable as exc:
         fees, unavailable = None, str(exc)
+    except ValueError:  # a vehicle fact the computation needs is missing (a dossier made elsewhere)
+        fees, unavailable = None, UNCOMPUTABLE_FEES
     rows = [(code, label, getattr(fees, name)) for name, code, label in FEE_LABELS] if fees else []
     payment = dossier_payment(dossier=dossier)
     here = step_url(draft, "fees")

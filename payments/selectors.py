@@ -12,6 +12,9 @@ from dossiers.models import Dossier, Payment
 from payments.models import PaymentAttempt
 from portal.models import Role, User
 
+# A dossier whose vehicle lacks a fact the fees need (fees.compute_fees' ValueError).
+UNCOMPUTABLE_FEES = fees_module.FEES_UNCOMPUTABLE
+
 ZERO = Decimal("0.00")
 
 

@@ -20,6 +20,7 @@ from dossiers.models import Dossier, State
 from payments import selectors, services
 from payments.models import PaymentAttempt
 from payments.providers import PROVIDERS, Outcome
+from payments.selectors import UNCOMPUTABLE_FEES
 
 RETURN_MESSAGES = {
     Outcome.SUCCEEDED: (
@@ -71,6 +72,8 @@ def payment_start(request: HttpRequest, reference: str) -> HttpResponse:
         due = selectors.payment_due(dossier=dossier)
     except fees_module.FeesUnavailable as exc:
         errors = [*errors, str(exc)]
+    except ValueError:  # a vehicle fact the computation needs is missing (a dossier made elsewhere)
+        errors = [*errors, UNCOMPUTABLE_FEES]
     context = {
         "dossier": dossier,
         "due": due,

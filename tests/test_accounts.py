@@ -341,3 +341,10 @@ def test_staff_see_whether_an_address_is_confirmed_in_the_admin(client, django_c
     client.force_login(admin)
     page = client.get(f"/admin/portal/user/{citizen.pk}/change/").content.decode()
     assert "Adresse confirmée le" in page and "Profil usager" in page
+
+
+@pytest.mark.django_db
+def test_a_refused_login_says_so_in_the_page_title(client):
+    factories.citizen(email="refus@example.fr")
+    page = client.post("/connexion/", {"username": "refus@example.fr", "password": "pas-le-bon"})
+    assert "<title>Erreur — Connexion" in page.content.decode()

@@ -549,3 +549,96 @@ def test_a_draft_dossier_made_through_the_api_is_taken_up_in_the_guided_form(cli
     other = factories.draft(filed_by=factories.citizen(), procedure=Procedure.DUPLICATE)
     assert client.post(reverse("filing-adopt", args=[other.reference])).status_code == 404
     assert not FilingDraft.objects.filter(dossier=other).exists()
+
+
+def test_the_draft_dossiers_page_leads_back_to_its_guided_form(client):
+    user = signed_in(client)
+    dossier = factories.draft(
+        filed_by=user, procedure=Procedure.DUPLICATE, facts={"duplicate_reason": "loss"}
+    )
+    page = client.get(reverse("dossier-detail", args=[dossier.reference])).content.decode()
+    assert reverse("filing-adopt", args=[dossier.reference]) in page  # made elsewhere: taken up
+    client.post(reverse("filing-adopt", args=[dossier.reference]))
+    draft = FilingDraft.objects.get(dossier=dossier)
+    page = text_of(client.get(reverse("dossier-detail", args=[dossier.reference])))
+    assert "Reprendre la saisie" in page
+    assert (
+        reverse("filing-resume", args=[draft.pk])
+        in client.get(reverse("dossier-detail", args=[dossier.reference])).content.decode()
+    )
+
+
+def test_the_summary_shows_dates_the_french_way(client):
+    signed_in(client)
+    title = factories.registered()
+    draft = start(client, "sale_declaration")
+    passes(client, draft, "vehicle", title_proof(title), "holder")
+    passes(client, draft, "holder", holder_inputs(birth_date="1985-04-12"), "sale")
+    passes(client, draft, "sale", {**sale_inputs(), "sold_at_date": "2026-01-05"}, "summary")
+    page = text_of(client.get(reverse("filing-step", args=[draft.pk, "summary"])))
+    assert "12/04/1985" in page and "05/01/2026" in page
+    assert "1985-04-12" not in page and "2026-01-05" not in page
+
+
+def test_an_imported_car_without_its_mass_is_refused_on_the_vehicle_step(client):
+    # The weight malus of a passenger car needs its mass: without it the fees cannot be computed.
+    signed_in(client)
+    draft = start(client, "import")
+    vehicle = factories.vehicle_data(first_registration_date="2024-02-01")
+    names = ("vin", "make", "commercial_name", "genre", "energy", "fiscal_power", "co2_g_km")
+    inputs = {name: str(vehicle[name]) for name in (*names, "first_registration_date")}
+    assert inputs["genre"] == "VP"
+    response = post(client, draft, "vehicle", inputs)
+    assert response.status_code == 200
+    assert "La masse en service (G) est obligatoire pour une voiture" in text_of(response)
+    draft.refresh_from_db()
+    assert draft.step == "vehicle" and not draft.data.get("vehicle")
+
+
+def test_fees_that_cannot_be_computed_are_explained_and_the_submit_refused_with_nothing_changed(client):
+    # A car dossier made before its mass (G) was required: the weight malus cannot be computed.
+    user = signed_in(client)
+    dossier = factories.draft(filed_by=user, procedure=Procedure.IMPORT, paid=False)
+    type(dossier.vehicle).objects.filter(pk=dossier.vehicle.pk).update(mass_kg=None)
+    client.post(reverse("filing-adopt", args=[dossier.reference]))
+    draft = FilingDraft.objects.get(dossier=dossier)
+    upload(client, draft, factories.COMPLETE[Procedure.IMPORT])
+    fees_page = client.get(reverse("filing-step", args=[draft.pk, "fees"]))
+    payment_page = client.get(reverse("payment-start", args=[dossier.reference]))
+    assert fees_page.status_code == 200 and payment_page.status_code == 400
+    for page in (fees_page, payment_page):
+        assert "Les taxes de ce dossier ne peuvent pas être calculées" in text_of(page)
+    events = dossier.events.count()
+    passes(client, draft, "fees", {}, "submit")
+    refused = post(client, draft, "submit")
+    assert refused.status_code == 200
+    assert "Les taxes de ce dossier ne peuvent pas être calculées" in text_of(refused)
+    dossier.refresh_from_db()
+    assert dossier.state == State.DRAFT and dossier.events.count() == events
+
+
+def test_the_start_page_says_when_each_procedure_is_needed(client):
+    signed_in(client)
+    page = text_of(client.get(reverse("filing-start")))
+    assert "Vous avez acheté un véhicule d'occasion" in page
+    assert "Vous avez vendu ou donné votre véhicule" in page
+    assert "perdu, volé ou abîmé" in page
+
+
+def test_the_home_page_sends_a_signed_in_citizen_to_the_procedures(client):
+    signed_in(client)
+    page = client.get(reverse("home")).content.decode()
+    assert f'href="{reverse("filing-start")}"' in page
+    assert "passent pour l'instant par l'API" not in page
+
+
+def test_every_step_before_the_dossier_has_a_way_back_the_first_to_the_procedure(client):
+    signed_in(client)
+    title = factories.registered()
+    draft = start(client, "duplicate")
+    first = client.get(reverse("filing-step", args=[draft.pk, "vehicle"])).content.decode()
+    assert f'href="{reverse("filing-procedure", args=["duplicate"])}"' in first
+    passes(client, draft, "vehicle", title_proof(title), "holder")
+    second = client.get(reverse("filing-step", args=[draft.pk, "holder"])).content.decode()
+    assert f'href="{reverse("filing-step", args=[draft.pk, "vehicle"])}"' in second
+    assert "Étape précédente" in second

@@ -53,7 +53,8 @@ def test_paying_on_the_fake_page_records_the_fees_once_and_the_submit_is_accepte
     logged_in(client, owner)
     page = client.get(reverse("payment-start", args=[dossier.reference]))
     assert page.status_code == 200
-    text = factories.text_of(page).replace("\xa0", "").replace("\u202f", "")  # thousands separators
+    # The euro sign is kept on its amount's line (a no-break space); the thousands separators dropped.
+    text = factories.text_of(page).replace("\xa0€", " €").replace("\xa0", "").replace("\u202f", "")
     for label in ("Taxe régionale", "Taxe fixe", "Redevance d'acheminement", "Montant total"):
         assert label in text
     owed = services.dossier_fees(dossier=dossier).y6

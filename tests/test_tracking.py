@@ -335,6 +335,17 @@ def test_turn_and_estimate_of_a_draft_and_a_closed_dossier():
     transitions.dossier_transition(dossier=dossier, to=State.WITHDRAWN, actor=owner)
     assert selectors.dossier_turn(dossier=dossier).who == ""
     assert selectors.dossier_estimate(dossier=dossier).on is None
+    # A closed dossier's page says when it closed, not an estimate that no longer means anything.
+    html = get(signed_in(owner), page_url(dossier))
+    assert "Clos le" in html and "Date estimée de décision" not in html
+
+
+def test_the_dossier_page_recalls_the_duplicate_reason_by_its_label():
+    owner = factories.citizen()
+    dossier = factories.draft(filed_by=owner, procedure="duplicate", facts={"duplicate_reason": "loss"})
+    html = get(signed_in(owner), page_url(dossier))
+    assert "Motif du duplicata" in html and "Perte" in html
+    assert ">loss<" not in html
 
 
 def test_every_event_the_portal_records_has_its_own_french_sentence():

@@ -17,6 +17,7 @@ from dossiers import states
 from dossiers.errors import InvalidInput
 from dossiers.models import Document, DocumentKind, Dossier, Holder
 from dossiers.selectors import dossier_get
+from filing.selectors import dossier_drafts_unfiled, drafts_for_user
 from portal.models import Role, User
 from portal.views import STATE_BADGES
 from tracking import selectors, services
@@ -75,8 +76,16 @@ def _page(request: HttpRequest, dossier: Dossier, *, errors: dict | None = None,
         "sale_acknowledgement": selectors.sale_acknowledgement_available(dossier=dossier),
         "withdrawable": services.dossier_withdrawable(dossier=dossier, user=request.user),
         "refusal_reason": selectors.dossier_refusal_reason(dossier=dossier),
+        **_filing_resume(request, dossier),
     }
     return render(request, "tracking/dossier.html", context, status=status)
+
+
+def _filing_resume(request: HttpRequest, dossier: Dossier) -> dict:
+    """How a citizen's draft goes on from its page: the guided form that holds it, or taking it up."""
+    filing = drafts_for_user(user=request.user).filter(dossier=dossier).first()
+    adoptable = filing is None and dossier_drafts_unfiled(user=request.user).filter(pk=dossier.pk).exists()
+    return {"filing_draft": filing, "filing_adoptable": adoptable}
 
 
 def _field_label(name: str) -> str:
