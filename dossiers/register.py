@@ -28,6 +28,7 @@ from dossiers.cleaning import holder_clean, merge_errors, vehicle_clean
 from dossiers.errors import FieldError, InvalidInput
 from dossiers.models import (
     HOLDER_FIELDS,
+    OPEN_STATES,
     Dossier,
     Holder,
     HolderKind,
@@ -323,5 +324,41 @@ def title_proof_limited(*, user: User, plate: object, prove: Callable[[], T]) ->
         return prove()
     except InvalidInput as exc:
         if any(error.rule == "title_not_proved" for error in exc.errors):
+            own = _own_open_dossier(user=user, plate=key)
+            if own is not None:
+                raise dossier_open(dossier=own) from exc
             TitleProofFailure.objects.create(user=user, plate=key)
         raise
+
+
+def _own_open_dossier(*, user: User, plate: str) -> Dossier | None:
+    """`user`'s own unfinished dossier on the vehicle of `plate`, if any: the register changes only
+    once it is decided (a change of owner names the buyer only then). Never another person's."""
+    if not plate:
+        return None
+    mine = (
+        Dossier.objects.filter(Q(applicant=user) | Q(filed_by=user), state__in=OPEN_STATES)
+        .filter(vehicle__plate__isnull=False)
+        .select_related("vehicle")
+        .order_by("-pk")
+    )
+    return next((d for d in mine if _plate_key(d.vehicle.plate) == plate), None)
+
+
+def dossier_open(*, dossier: Dossier) -> InvalidInput:
+    """The refusal of a title proof on a vehicle the caller already has a dossier in progress for."""
+    return InvalidInput(
+        [
+            FieldError(
+                "title",
+                "dossier_open",
+                _(
+                    "Vous avez déjà un dossier en cours pour ce véhicule (%(reference)s, "
+                    "%(procedure)s) : le registre ne sera mis à jour qu'une fois ce dossier traité. "
+                    "Suivez-le depuis Mon espace ; vous pourrez faire cette démarche ensuite."
+                )
+                % {"reference": dossier.reference, "procedure": dossier.get_procedure_display()},
+                _("le traitement du dossier %(reference)s") % {"reference": dossier.reference},
+            )
+        ]
+    )

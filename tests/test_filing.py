@@ -348,6 +348,29 @@ def test_a_strangers_plate_and_formule_are_refused_with_nothing_stored(client):
     assert Dossier.objects.count() == before["models"]["Dossier"]
 
 
+def test_a_title_procedure_on_a_vehicle_of_ones_own_open_dossier_says_to_follow_that_dossier(client):
+    # The citizen bought the car: until the change of owner is decided, the register names the seller.
+    user = signed_in(client)
+    bought = factories.submitted(owner=user, procedure=Procedure.CHANGE_OF_OWNER)
+    title = bought.vehicle.titles.get(current=True)
+    draft = start(client, "duplicate")
+    before = factories.register_counts()
+    response = post(client, draft, "vehicle", title_proof(title))
+    page = text_of(response)
+    assert response.status_code == 200
+    assert "Vous avez déjà un dossier en cours pour ce véhicule" in page
+    assert bought.reference in page and "Changement de titulaire" in page and "Mon espace" in page
+    assert "Nous ne pouvons pas établir" not in page
+    draft.refresh_from_db()
+    assert (draft.step, draft.data, draft.dossier) == ("vehicle", {}, None)
+    assert factories.register_counts() == before
+    # Another citizen typing the same plate and formule learns nothing of that dossier.
+    signed_in(client)
+    other = start(client, "duplicate")
+    page = text_of(post(client, other, "vehicle", title_proof(title)))
+    assert "Nous ne pouvons pas établir que vous êtes titulaire" in page and bought.reference not in page
+
+
 @pytest.mark.parametrize("reuse", [False, True])
 def test_a_wrong_or_reused_code_de_cession_is_refused_with_nothing_stored(client, reuse):
     title = factories.registered()
