@@ -366,12 +366,12 @@ def holder_clean(data: dict[str, Any], *, prefix: str = "holder.") -> dict[str, 
             errors.add("email", "email", _("Adresse électronique invalide."), "nom@domaine.fr")
     clean["email"] = (email or "").lower()
 
-    clean["postcode"] = errors.run(
-        "postcode",
-        validators.validate_postcode,
-        errors.text("postcode", data.get("postcode")),
-        _("5 chiffres"),
-    )
+    postcode = errors.text("postcode", data.get("postcode"))
+    if postcode == "":
+        # Missing is not malformed: the format is said only of a postcode that was typed.
+        errors.add("postcode", "required", _("Ce champ est obligatoire."), _("5 chiffres"))
+        postcode = None
+    clean["postcode"] = errors.run("postcode", validators.validate_postcode, postcode, _("5 chiffres"))
     clean["department"] = _department_derive(
         errors, clean["postcode"], _upper(errors.text("department", data.get("department"))) or ""
     )

@@ -302,6 +302,17 @@ def test_profile_errors_are_shown_next_to_each_field_and_nothing_is_saved(client
     assert User.objects.filter(pk=user.pk).values().get() == before
 
 
+def test_an_empty_postcode_or_city_is_said_to_be_required_not_malformed(client):
+    user = factories.citizen(email="camille@example.fr")
+    client.force_login(user)
+    before = User.objects.filter(pk=user.pk).values().get()
+    response = client.post("/mon-espace/profil/", {**PROFILE, "postcode": "  ", "city": ""})
+    errors = response.context["form"].errors
+    assert errors == {"postcode": ["Ce champ est obligatoire."], "city": ["Ce champ est obligatoire."]}
+    assert "exactement 5 chiffres" not in response.content.decode()
+    assert User.objects.filter(pk=user.pk).values().get() == before
+
+
 def test_a_birth_date_in_the_future_is_refused(client):
     client.force_login(factories.citizen())
     response = client.post("/mon-espace/profil/", {**PROFILE, "birth_date": "01/01/2999"})
