@@ -31,6 +31,26 @@ FIXED_TAX = Decimal("11.00")
 DELIVERY_FEE = Decimal("2.76")
 
 
+# The French names of Y.1–Y.6 (REFERENCE.md §5): the one definition for every page and document
+# that shows the fees (filing's fees step, the payment page, the receipt).
+FEE_LABELS = {
+    "y1": _lazy("Taxe régionale"),
+    "y2": _lazy("Taxe sur les véhicules de transport"),
+    "y3": _lazy("Malus (émissions de CO2 et masse)"),
+    "y4": _lazy("Taxe fixe"),
+    "y5": _lazy("Redevance d'acheminement"),
+    "y6": _lazy("Montant total"),
+}
+
+
+def fee_rows(fees: "Fees") -> list[dict[str, object]]:
+    """Y.1–Y.6 as table rows: code as on the certificate (Y.1), French label, amount."""
+    return [
+        {"code": f"Y.{name[1]}", "label": label, "amount": getattr(fees, name)}
+        for name, label in FEE_LABELS.items()
+    ]
+
+
 # What a person is told when compute_fees' plain ValueError says a vehicle fact it needs is missing.
 FEES_UNCOMPUTABLE = _lazy(
     "Les taxes de ce dossier ne peuvent pas être calculées : une caractéristique du véhicule nécessaire "
@@ -43,10 +63,19 @@ class FeesUnavailable(ValueError):
 
     def __init__(self, on: date, what: str = ""):
         self.on = on
+        # The technical detail, for the log, the administrators and the API's `expected`.
         message = _(
             "Les barèmes des taxes ne couvrent pas la date du %(date)s%(what)s : tables à mettre à jour."
         )
         super().__init__(message % {"date": on.isoformat(), "what": f" ({what})" if what else ""})
+
+    @property
+    def public_message(self) -> str:
+        """What the person paying is told: no table names, the date the French way."""
+        return _(
+            "Le calcul des taxes est momentanément indisponible pour la date du %(date)s : réessayez "
+            "plus tard ou, si le problème persiste, contactez le service qui gère ce portail."
+        ) % {"date": self.on.strftime("%d/%m/%Y")}
 
 
 @dataclass(frozen=True)

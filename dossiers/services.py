@@ -398,7 +398,7 @@ def dossier_submit(*, dossier: Dossier, actor: User) -> Dossier:
     try:
         owed = dossier_fees(dossier=dossier)
     except fees_module.FeesUnavailable as exc:
-        raise InvalidInput([FieldError("fees", "fees_unavailable", str(exc))]) from exc
+        raise InvalidInput([FieldError("fees", "fees_unavailable", exc.public_message, str(exc))]) from exc
     except ValueError as exc:  # a vehicle fact the fees need is missing
         raise InvalidInput(
             [FieldError("fees", "fees_uncomputable", str(fees_module.FEES_UNCOMPUTABLE))]

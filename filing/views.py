@@ -1,5 +1,6 @@
 """The citizen's guided forms: plain POST forms, one step per page, each step saved (filing.services)."""
 
+import logging
 from datetime import date
 from functools import wraps
 from urllib.parse import urlencode
@@ -11,13 +12,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from dossiers import register
 from dossiers.errors import InvalidInput
-from dossiers.fees import FeesUnavailable
+from dossiers.fees import FeesUnavailable, fee_rows
 from dossiers.models import Document, DocumentKind, Dossier, Procedure, State
 from dossiers.selectors import dossier_payment
 from dossiers.services import dossier_fees
@@ -27,14 +27,7 @@ from filing.models import FilingDraft
 from payments.selectors import UNCOMPUTABLE_FEES
 from portal.models import Role
 
-# Y.1–Y.6 as the certificate names them.
-FEE_LABELS = (
-    ("y1", "Y.1", _lazy("Taxe régionale")),
-    ("y2", "Y.2", _lazy("Taxe pour le développement de la formation professionnelle dans les transports")),
-    ("y3", "Y.3", _lazy("Malus (taxe sur les émissions de CO2 et sur la masse)")),
-    ("y4", "Y.4", _lazy("Taxe fixe")),
-    ("y5", "Y.5", _lazy("Redevance d'acheminement")),
-)
+logger = logging.getLogger(__name__)
 
 
 def citizen_only(view):
@@ -340,10 +333,11 @@ def _fees(request: HttpRequest, draft: FilingDraft, step: steps.Step) -> HttpRes
     try:
         fees, unavailable = dossier_fees(dossier=dossier), ""
     except FeesUnavailable as exc:
-        fees, unavailable = None, str(exc)
+        logger.warning("fees unavailable for %s: %s", dossier.reference, exc)
+        fees, unavailable = None, exc.public_message
     except ValueError:  # a vehicle fact the computation needs is missing (a dossier made elsewhere)
         fees, unavailable = None, UNCOMPUTABLE_FEES
-    rows = [(code, label, getattr(fees, name)) for name, code, label in FEE_LABELS] if fees else []
+    rows = fee_rows(fees) if fees else []
     payment = dossier_payment(dossier=dossier)
     here = step_url(draft, "fees")
     return render(

@@ -199,7 +199,9 @@ class DossierPaymentsApi(APIView):
         try:
             due = selectors.payment_due(dossier=dossier)
         except fees_module.FeesUnavailable as exc:
-            raise InvalidInput([FieldError("fees", "fees_unavailable", str(exc))]) from exc
+            raise InvalidInput(
+                [FieldError("fees", "fees_unavailable", exc.public_message, str(exc))]
+            ) from exc
         return Response(
             DossierPaymentsOutput(
                 {

@@ -48,23 +48,9 @@ def payment_attempts(*, dossier: Dossier) -> QuerySet[PaymentAttempt]:
     return PaymentAttempt.objects.filter(dossier=dossier).order_by("-created_at", "-id")
 
 
-# French names of Y.1–Y.6 (docs/domain/REFERENCE.md §5), as the certificate's back lists them.
-FEE_LABELS = {
-    "y1": "Taxe régionale",
-    "y2": "Taxe sur les véhicules de transport",
-    "y3": "Malus (émissions de CO2 et masse)",
-    "y4": "Taxe fixe",
-    "y5": "Redevance d'acheminement",
-    "y6": "Montant total",
-}
-
-
 def fee_rows(*, fees: fees_module.Fees) -> list[dict[str, object]]:
-    """Y.1–Y.6 as table rows: code, French label, amount."""
-    return [
-        {"code": f"Y.{name[1]}", "label": label, "amount": getattr(fees, name)}
-        for name, label in FEE_LABELS.items()
-    ]
+    """Y.1–Y.6 as table rows: code, French label, amount (dossiers.fees.FEE_LABELS)."""
+    return fees_module.fee_rows(fees)
 
 
 def payment_status(*, due: PaymentDue) -> str:

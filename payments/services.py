@@ -53,7 +53,7 @@ def payment_start(*, dossier: Dossier, actor: User, return_url: str = "") -> Pay
         try:
             due = selectors.payment_due(dossier=dossier)
         except fees_module.FeesUnavailable as exc:
-            raise _refused("fees", "fees_unavailable", str(exc)) from exc
+            raise _refused("fees", "fees_unavailable", exc.public_message, str(exc)) from exc
         if due.due <= 0:
             raise _refused(
                 "payment",

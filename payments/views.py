@@ -1,6 +1,7 @@
 """Payment pages: the payer's page of a dossier, the return from the provider, the provider's
 notification endpoint, and the fake provider's own bank page. Each calls payments.services."""
 
+import logging
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -21,6 +22,8 @@ from payments import selectors, services
 from payments.models import PaymentAttempt
 from payments.providers import PROVIDERS, Outcome
 from payments.selectors import UNCOMPUTABLE_FEES
+
+logger = logging.getLogger(__name__)
 
 RETURN_MESSAGES = {
     Outcome.SUCCEEDED: (
@@ -71,7 +74,8 @@ def payment_start(request: HttpRequest, reference: str) -> HttpResponse:
     try:
         due = selectors.payment_due(dossier=dossier)
     except fees_module.FeesUnavailable as exc:
-        errors = [*errors, str(exc)]
+        logger.warning("fees unavailable for %s: %s", dossier.reference, exc)
+        errors = [*errors, exc.public_message]
     except ValueError:  # a vehicle fact the computation needs is missing (a dossier made elsewhere)
         errors = [*errors, UNCOMPUTABLE_FEES]
     context = {

@@ -95,7 +95,7 @@ def test_duplicate_after_a_loss_up_to_the_fees(
     # open a connection that the teardown never closes.)
 
     expect(page.locator(".fr-stepper__state")).to_have_text("Étape 6 sur 7")
-    expect(page.locator("#fees-table")).to_contain_text("Total à payer")
+    expect(page.locator("#fees-table")).to_contain_text("Montant total")
     screenshots.take("taxes")
     assert serious_violations(page) == []
     assert problems == []

@@ -172,7 +172,7 @@ def test_citizen_signs_up_files_a_duplicate_pays_and_follows_it(
     page.get_by_role("button", name="Enregistrer et continuer").click()
 
     expect(page.locator(".fr-stepper__state")).to_have_text("Étape 6 sur 7")
-    expect(page.locator("#fees-table")).to_contain_text("Total à payer")
+    expect(page.locator("#fees-table")).to_contain_text("Montant total")
     screenshots.take("taxes")
     found += serious_violations(page)
     _pay_on_the_fake_bank(page, base, screenshots, found)
@@ -340,7 +340,7 @@ def test_seller_declares_a_sale_and_buyer_files_the_change_of_owner_with_the_cod
     page.get_by_role("button", name="Enregistrer et continuer").click()
 
     expect(page.locator(".fr-stepper__state")).to_have_text("Étape 6 sur 7")
-    expect(page.locator("#fees-table")).to_contain_text("Total à payer")
+    expect(page.locator("#fees-table")).to_contain_text("Montant total")
     screenshots.take("achat-taxes")
     _pay_on_the_fake_bank(page, base, screenshots, found)
     page.get_by_role("button", name="Continuer").click()

@@ -135,7 +135,7 @@ def test_duplicate_after_a_loss_up_to_the_fees(client):
     response = upload(client, draft, ["identity", "proof_of_address"])
     assert response["Location"] == reverse("filing-step", args=[draft.pk, "fees"])
     page = text_of(client.get(reverse("filing-step", args=[draft.pk, "fees"])))
-    assert "Taxe fixe" in page and "Redevance d'acheminement" in page and "Total à payer" in page
+    assert "Taxe fixe" in page and "Redevance d'acheminement" in page and "Montant total" in page
     payment = reverse("payment-start", args=[dossier.reference])
     assert (
         f"{payment}?next=%2Fdemarches%2Fbrouillon%2F{draft.pk}%2Ffees%2F"
@@ -160,7 +160,10 @@ def test_change_of_address_is_filed_and_submitted_with_the_new_address(client):
     dossier = create_dossier(client, draft)
     assert (dossier.holder.postcode, dossier.holder.department) == ("75011", "75")
     upload(client, draft, ["identity", "proof_of_address"])
-    assert "Aucune taxe à payer" in text_of(client.get(reverse("filing-step", args=[draft.pk, "fees"])))
+    fees_page = text_of(client.get(reverse("filing-step", args=[draft.pk, "fees"])))
+    # Free: the sentence alone, no table of zeros.
+    assert "Cette démarche est gratuite : aucune taxe à payer." in fees_page
+    assert "0,00" not in fees_page and "Taxe régionale" not in fees_page
     passes(client, draft, "fees", {}, "submit")
     response = post(client, draft, "submit")
     assert response["Location"] == reverse("dossier-detail", args=[dossier.reference])
@@ -235,7 +238,7 @@ def test_change_of_owner_with_the_sellers_code_up_to_the_fees(client):
     assert seller_sale.code_used_by == dossier
     assert dossier.holder.last_name == "Acheteur" and dossier.vehicle == title.vehicle
     upload(client, draft, factories.COMPLETE[Procedure.CHANGE_OF_OWNER])
-    assert "Total à payer" in text_of(client.get(reverse("filing-step", args=[draft.pk, "fees"])))
+    assert "Montant total" in text_of(client.get(reverse("filing-step", args=[draft.pk, "fees"])))
 
 
 def test_change_of_owner_with_the_crossed_out_title(client):
@@ -279,7 +282,7 @@ def test_import_is_the_one_procedure_where_the_vehicle_is_typed(client):
     dossier = create_dossier(client, draft)
     assert dossier.vehicle.vin == vehicle["vin"] and dossier.vehicle.plate is None
     upload(client, draft, factories.COMPLETE[Procedure.IMPORT])
-    assert "Total à payer" in text_of(client.get(reverse("filing-step", args=[draft.pk, "fees"])))
+    assert "Montant total" in text_of(client.get(reverse("filing-step", args=[draft.pk, "fees"])))
 
 
 def test_a_registered_vehicle_is_never_typed_in(client):
@@ -638,6 +641,47 @@ def test_fees_that_cannot_be_computed_are_explained_and_the_submit_refused_with_
     assert "Les taxes de ce dossier ne peuvent pas être calculées" in text_of(refused)
     dossier.refresh_from_db()
     assert dossier.state == State.DRAFT and dossier.events.count() == events
+
+
+def test_fees_when_the_rate_tables_do_not_cover_today_are_explained_the_french_way(client, monkeypatch):
+    from dossiers import fees as fees_module
+
+    user = signed_in(client)
+    dossier = factories.draft(filed_by=user, procedure=Procedure.DUPLICATE, paid=False)
+    client.post(reverse("filing-adopt", args=[dossier.reference]))
+    draft = FilingDraft.objects.get(dossier=dossier)
+    upload(client, draft, factories.COMPLETE[Procedure.DUPLICATE])
+    # The rate tables as they would be once today is past their last period.
+    monkeypatch.setattr(fees_module, "REGIONAL_RATES", {})
+    today = timezone.localdate()
+    events = dossier.events.count()
+    pages = [
+        client.get(reverse("filing-step", args=[draft.pk, "fees"])),
+        client.get(reverse("payment-start", args=[dossier.reference])),
+    ]
+    passes(client, draft, "fees", {}, "submit")
+    pages.append(post(client, draft, "submit"))
+    for page in pages:
+        text = text_of(page)
+        assert "Le calcul des taxes est momentanément indisponible" in text
+        assert today.strftime("%d/%m/%Y") in text and "réessayez plus tard" in text
+        assert today.isoformat() not in text and "tables à mettre à jour" not in text
+    dossier.refresh_from_db()
+    assert dossier.state == State.DRAFT and dossier.events.count() == events
+
+
+def test_the_fees_step_and_the_payment_page_name_the_taxes_alike(client):
+    from dossiers.fees import FEE_LABELS
+
+    user = signed_in(client)
+    dossier = factories.draft(filed_by=user, procedure=Procedure.IMPORT, paid=False)
+    client.post(reverse("filing-adopt", args=[dossier.reference]))
+    draft = FilingDraft.objects.get(dossier=dossier)
+    upload(client, draft, factories.COMPLETE[Procedure.IMPORT])
+    fees_page = text_of(client.get(reverse("filing-step", args=[draft.pk, "fees"])))
+    payment_page = text_of(client.get(reverse("payment-start", args=[dossier.reference])))
+    for label in FEE_LABELS.values():
+        assert str(label) in fees_page and str(label) in payment_page
 
 
 def test_the_start_page_says_when_each_procedure_is_needed(client):

@@ -264,7 +264,8 @@ def test_a_free_dossier_says_it_owes_nothing_and_cannot_start_a_payment(client):
     page = factories.text_of(client.get(reverse("payment-start", args=[dossier.reference])))
     refused = client.post(reverse("payment-start", args=[dossier.reference]))
 
-    assert "ne doit aucun frais" in page
+    assert "Cette démarche est gratuite : aucune taxe à payer." in page
+    assert "0,00" not in page and "Taxe régionale" not in page
     assert refused.status_code == 400 and "rien à payer" in factories.text_of(refused)
     assert not PaymentAttempt.objects.exists()
 

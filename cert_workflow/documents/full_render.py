@@ -6,7 +6,6 @@ from typing import Any
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from cert_workflow.documents.data import FORM_KINDS
 from cert_workflow.documents.layout import (
@@ -18,6 +17,7 @@ from cert_workflow.documents.layout import (
     value_font,
 )
 from cert_workflow.documents.qr import qr_png_data_uri
+from dossiers import fees
 
 TEMPLATES = {
     "certificate": "certificates/form.html",
@@ -49,14 +49,8 @@ def _form_context(*, kind: str, data: dict[str, Any], verification_url: str | No
     }
 
 
-FEE_LABELS = {
-    "Y.1": gettext_lazy("Taxe régionale"),
-    "Y.2": gettext_lazy("Taxe sur les véhicules de transport"),
-    "Y.3": gettext_lazy("Malus"),
-    "Y.4": gettext_lazy("Taxe fixe"),
-    "Y.5": gettext_lazy("Redevance d'acheminement"),
-    "Y.6": gettext_lazy("Montant total"),
-}
+# Y.1–Y.6 named as on every page that shows the fees.
+FEE_LABELS = {f"Y.{name[1]}": label for name, label in fees.FEE_LABELS.items()}
 
 
 def _letter_context(data: dict[str, Any]) -> dict[str, Any]:
