@@ -362,7 +362,11 @@ def test_a_title_procedure_on_a_vehicle_of_ones_own_open_dossier_says_to_follow_
     page = text_of(response)
     assert response.status_code == 200
     assert "Vous avez déjà un dossier en cours pour ce véhicule" in page
-    assert bought.reference in page and "Changement de titulaire" in page and "Mon espace" in page
+    assert (
+        bought.reference in page
+        and "Changement de titulaire" in page
+        and "Suivez-le depuis Mon espace" in page
+    )
     assert "Nous ne pouvons pas établir" not in page
     draft.refresh_from_db()
     assert (draft.step, draft.data, draft.dossier) == ("vehicle", {}, None)

@@ -165,6 +165,17 @@ def test_supervisor_opening_mon_espace_lands_on_the_supervision_of_every_centre(
     assert queued["CERT de Besançon"] == "1" and queued["CERT de Paris"] == "0"
 
 
+def test_the_main_menu_says_mon_espace_without_the_role(client):
+    for user in (factories.citizen(email="camille@example.fr"), factories.dealer()):
+        client.force_login(user)
+        header = client.get(reverse("home")).content.decode().split("<main")[0]
+        link = re.search(
+            rf'<a class="fr-nav__link" href="{reverse("space")}"[^>]*>\s*(.*?)\s*</a>', header, re.S
+        )
+        assert link.group(1) == "Mon espace"
+        assert "Usager" not in header and "Professionnel" not in header
+
+
 def test_header_sends_each_role_to_its_own_page(client):
     client.force_login(factories.citizen(email="camille@example.fr"))
     header = client.get(reverse("home")).content.decode().split("<main")[0]
