@@ -1,15 +1,19 @@
 """The steps of each procedure's guided form: the fields each shows, in order, and how the inputs
 kept in a FilingDraft become dossier_create's. Their checks are filing.checks'."""
 
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _lazy
 
 from dossiers.models import DuplicateReason, Procedure
+from dossiers.parsing import parse_day
 
 # A step whose error belongs to no single input: shown above the form and in the summary.
 GENERAL = "__all__"
+# Every date input says the format it takes (DSFR): a browser without a date picker shows a text box.
+DATE_HINT = _lazy("Format attendu : JJ/MM/AAAA")
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,10 @@ class Field:
     inputmode: str = ""
     choices: tuple[tuple[str, Any], ...] = ()
     spellcheck: bool = True
+
+    def __post_init__(self) -> None:
+        if self.kind == "date" and not self.hint:
+            object.__setattr__(self, "hint", DATE_HINT)
 
 
 @dataclass(frozen=True)
@@ -310,6 +318,17 @@ def step_index(procedure: str, name: str) -> int:
 
 
 # --- From the form's inputs to dossier_create's ---------------------------------------------------
+
+
+def step_entered(*, step: Step, posted: Any) -> dict[str, str]:
+    """A step's inputs as posted; a date typed JJ/MM/AAAA (no date picker) kept as the picker's
+    AAAA-MM-JJ, so that every later use reads one format. Anything unreadable is kept as typed."""
+    entered = {f.name: posted.get(f.name, "") for f in step.fields}
+    for f in step.fields:
+        if f.kind == "date" and entered[f.name]:
+            with suppress(ValueError):  # unreadable: the step's check says what is wrong with it
+                entered[f.name] = parse_day(entered[f.name]).isoformat()
+    return entered
 
 
 def _entered(data: dict[str, dict[str, str]], step: str) -> dict[str, str]:

@@ -193,7 +193,7 @@ def _initial(request: HttpRequest, draft: FilingDraft, step: steps.Step) -> dict
 def _form(request: HttpRequest, draft: FilingDraft, step: steps.Step) -> HttpResponse:
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
-        entered = {f.name: request.POST.get(f.name, "") for f in step.fields}
+        entered = steps.step_entered(step=step, posted=request.POST)
         try:
             draft = services.filing_step_save(draft=draft, step=step, entered=entered)
         except InvalidInput as exc:

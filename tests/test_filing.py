@@ -688,6 +688,27 @@ def test_the_fees_step_and_the_payment_page_name_the_taxes_alike(client):
         assert str(label) in fees_page and str(label) in payment_page
 
 
+def test_every_date_says_its_format_and_is_taken_typed_the_french_way(client):
+    signed_in(client)
+    title = factories.registered()
+    draft = start(client, "sale_declaration")
+    vehicle_page = client.get(reverse("filing-step", args=[draft.pk, "vehicle"])).content.decode()
+    assert re.search(r'for="id_birth_date">.*?Format attendu : JJ/MM/AAAA', vehicle_page, re.S)
+    passes(client, draft, "vehicle", {**title_proof(title), "birth_date": "12/04/1985"}, "holder")
+    holder_page = client.get(reverse("filing-step", args=[draft.pk, "holder"])).content.decode()
+    assert 'value="1985-04-12"' in holder_page and "Format attendu : JJ/MM/AAAA" in holder_page
+    passes(client, draft, "holder", holder_inputs(birth_date="12/04/1985"), "sale")
+    day = timezone.localdate() - timedelta(days=3)
+    assert "Format attendu : JJ/MM/AAAA" in text_of(
+        client.get(reverse("filing-step", args=[draft.pk, "sale"]))
+    )
+    passes(client, draft, "sale", {**sale_inputs(), "sold_at_date": day.strftime("%d/%m/%Y")}, "summary")
+    summary = text_of(client.get(reverse("filing-step", args=[draft.pk, "summary"])))
+    assert "12/04/1985" in summary and day.strftime("%d/%m/%Y") in summary
+    dossier = create_dossier(client, draft)
+    assert timezone.localtime(dossier.sale.sold_at).date() == day
+
+
 def test_the_start_page_says_when_each_procedure_is_needed(client):
     signed_in(client)
     page = text_of(client.get(reverse("filing-start")))

@@ -237,6 +237,19 @@ def test_complement_answered_from_the_page_goes_back_to_its_centre(media_in_tmp)
     assert "Votre réponse est envoyée" in html
 
 
+def test_a_date_to_correct_says_its_format_and_is_taken_the_french_way(media_in_tmp):
+    dossier, _agent = awaiting_complement(items=("identity", "birth_date"))
+    client = signed_in(dossier.applicant)
+    assert "Format attendu : JJ/MM/AAAA" in get(client, page_url(dossier))
+    response = client.post(
+        f"{page_url(dossier)}complement/",
+        {"identity": SimpleUploadedFile("id.png", factories.image()), "birth_date": "03/02/1986"},
+    )
+    assert response.status_code == 302
+    dossier.refresh_from_db()
+    assert Holder.objects.get(pk=dossier.holder_id).birth_date.isoformat() == "1986-02-03"
+
+
 def test_a_refused_file_or_value_changes_nothing_and_says_why_next_to_the_field(media_in_tmp):
     dossier, _agent = awaiting_complement(items=("identity", "postcode"))
     before = factories.snapshot(dossier)
