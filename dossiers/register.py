@@ -7,7 +7,8 @@ birth date; a company: SIRET). A citizen files for themselves; a dealer files un
 mandate, which an agent checks (the checks never send it straight through). A change of owner
 proves the seller's code de cession instead (or the old title's formule number, with the signed
 cerfa 15776 that an agent reads). Every failure is the one TITLE_REFUSED error: it never says
-whether the plate exists, the formule is wrong or the holder differs.
+whether the plate exists, the formule is wrong or the holder differs (a vehicle of the caller's own
+unfinished dossier excepted: dossier_open names that dossier, theirs).
 
 The register changes in one place: `titles_record_issued`, when a dossier's certificate is issued.
 """
@@ -316,7 +317,8 @@ def _title_proof_guard(*, user: User, plate: str) -> None:
 def title_proof_limited(*, user: User, plate: object, prove: Callable[[], T]) -> T:
     """`prove()` (a check or a write that proves a title: plate with formule number, or code de
     cession), unless too many proofs failed lately for `user` or on `plate` (InvalidInput
-    too_many_attempts, `prove` not called); a refusal of the register (title_not_proved) is counted.
+    too_many_attempts, `prove` not called); a refusal of the register (title_not_proved) is counted,
+    unless the vehicle is that of the user's own unfinished dossier (dossier_open instead).
     Called outside any transaction, so that the count survives the refusal."""
     key = _plate_key(plate)
     _title_proof_guard(user=user, plate=key)

@@ -13,7 +13,7 @@ from cert_workflow.checks import services as checks
 from cert_workflow.documents import signing
 from cert_workflow.models import Assessment, DocumentKind, IssuedDocument
 from dossiers import services
-from dossiers.models import Dossier, Procedure, RegisteredTitle, Sale, State, Vehicle
+from dossiers.models import Dossier, Procedure, RegisteredTitle, Sale, State, TitleProofFailure, Vehicle
 from dossiers.register import titles_record_issued
 from tests import factories
 from tests.factories import COMPLETE, documents_attach, holder_data, vehicle_data
@@ -426,3 +426,28 @@ def test_the_register_follows_a_batch_of_certificates_in_the_same_number_of_quer
             assert (current.formule_number, current.dossier_id) == (serials[dossier.pk], dossier.pk)
         assert titles_record_issued(serials=serials) == 0  # safe to run twice
     assert counts[0] == counts[1]
+
+
+@pytest.mark.django_db
+def test_the_api_names_the_callers_own_open_dossier_on_the_vehicle_and_no_one_elses():
+    buyer = factories.citizen()
+    bought = factories.submitted(owner=buyer, procedure=Procedure.CHANGE_OF_OWNER)
+    title = bought.vehicle.titles.get(current=True)
+    body = {
+        "procedure": Procedure.DUPLICATE,
+        "holder": holder_data(),
+        "title": factories.proof(title),
+        "duplicate_reason": "loss",
+    }
+    before = factories.register_counts()
+    response = factories.dossier_post(buyer, body)
+    assert response.status_code == 400
+    assert factories.errors_of(response) == {"title": "dossier_open"}
+    assert bought.reference in response.json()["errors"][0]["message"]
+    assert not TitleProofFailure.objects.filter(user=buyer).exists()
+    other = factories.citizen()
+    stranger = factories.dossier_post(other, body)
+    assert factories.errors_of(stranger) == {"title": REFUSAL}
+    assert bought.reference not in stranger.content.decode()
+    assert TitleProofFailure.objects.filter(user=other).count() == 1  # counted against guessing
+    assert factories.register_counts() == before
