@@ -318,7 +318,7 @@ def title_proof_limited(*, user: User, plate: object, prove: Callable[[], T]) ->
     """`prove()` (a check or a write that proves a title: plate with formule number, or code de
     cession), unless too many proofs failed lately for `user` or on `plate` (InvalidInput
     too_many_attempts, `prove` not called); a refusal of the register (title_not_proved) is counted,
-    unless the vehicle is that of the user's own unfinished dossier (dossier_open instead).
+    and reads dossier_open when the vehicle is that of the user's own unfinished dossier.
     Called outside any transaction, so that the count survives the refusal."""
     key = _plate_key(plate)
     _title_proof_guard(user=user, plate=key)
@@ -326,10 +326,11 @@ def title_proof_limited(*, user: User, plate: object, prove: Callable[[], T]) ->
         return prove()
     except InvalidInput as exc:
         if any(error.rule == "title_not_proved" for error in exc.errors):
+            # Counted in every case: the message differs for one's own open dossier, the limit does not.
+            TitleProofFailure.objects.create(user=user, plate=key)
             own = _own_open_dossier(user=user, plate=key)
             if own is not None:
                 raise dossier_open(dossier=own) from exc
-            TitleProofFailure.objects.create(user=user, plate=key)
         raise
 
 

@@ -107,6 +107,10 @@ def payment_notification_receive(
                 _("Le montant notifié ne correspond pas au montant demandé."),
                 str(attempt.amount),
             )
+        if attempt.status == PaymentAttempt.Status.SUCCEEDED:
+            # A session is paid once: its notification again (same reference, already recorded) or a
+            # second settlement of it (two clicks on the bank page) records nothing more.
+            return attempt
         if notification.outcome == Outcome.SUCCEEDED:
             if not notification.provider_reference:
                 raise _refused("provider_reference", "required", _("Référence du paiement absente."))

@@ -153,6 +153,21 @@ def test_a_notification_received_twice_records_one_payment(client):
     assert Payment.objects.filter(dossier=dossier).count() == 1
 
 
+def test_a_session_settled_twice_on_the_bank_page_records_one_payment():
+    """Two clicks on « Payer » (two settlements of one session, each with its own reference): the
+    session is paid once."""
+    owner = factories.citizen()
+    dossier = unpaid_draft(owner)
+    attempt = payments.payment_start(dossier=dossier, actor=owner)
+    payments.fake_payment_settle(attempt=attempt, outcome=Outcome.SUCCEEDED)
+    before = ledger()
+
+    payments.fake_payment_settle(attempt=attempt, outcome=Outcome.SUCCEEDED)
+
+    assert ledger() == before
+    assert Payment.objects.filter(dossier=dossier).count() == 1
+
+
 def _signed(**changes) -> dict:
     """A notification for the attempt, altered by `changes`, then signed with the fake's key."""
     payload = dict(changes)
