@@ -202,6 +202,10 @@ class DossierPaymentsApi(APIView):
             raise InvalidInput(
                 [FieldError("fees", "fees_unavailable", exc.public_message, str(exc))]
             ) from exc
+        except ValueError as exc:  # a vehicle fact the fees need is missing (compute_fees says which)
+            raise InvalidInput(
+                [FieldError("fees", "fees_uncomputable", str(fees_module.FEES_UNCOMPUTABLE), str(exc))]
+            ) from exc
         return Response(
             DossierPaymentsOutput(
                 {

@@ -54,6 +54,8 @@ def payment_start(*, dossier: Dossier, actor: User, return_url: str = "") -> Pay
             due = selectors.payment_due(dossier=dossier)
         except fees_module.FeesUnavailable as exc:
             raise _refused("fees", "fees_unavailable", exc.public_message, str(exc)) from exc
+        except ValueError as exc:  # a vehicle fact the fees need is missing (compute_fees says which)
+            raise _refused("fees", "fees_uncomputable", str(fees_module.FEES_UNCOMPUTABLE), str(exc)) from exc
         if due.due <= 0:
             raise _refused(
                 "payment",

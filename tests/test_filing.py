@@ -639,6 +639,17 @@ def test_fees_that_cannot_be_computed_are_explained_and_the_submit_refused_with_
     for page in (fees_page, payment_page):
         assert "Les taxes de ce dossier ne peuvent pas être calculées" in text_of(page)
     events = dossier.events.count()
+    # Starting the payment, on the page or the API, says the same and starts nothing.
+    started = client.post(reverse("payment-start", args=[dossier.reference]))
+    assert started.status_code in (200, 400)
+    assert "Les taxes de ce dossier ne peuvent pas être calculées" in text_of(started)
+    api = factories.api_client(user)
+    for response in (
+        api.get(reverse("api-dossier-payments", args=[dossier.reference])),
+        api.post(reverse("api-dossier-payments", args=[dossier.reference])),
+    ):
+        assert response.status_code == 400 and factories.errors_of(response) == {"fees": "fees_uncomputable"}
+    assert not dossier.payment_attempts.exists()
     passes(client, draft, "fees", {}, "submit")
     refused = post(client, draft, "submit")
     assert refused.status_code == 200
