@@ -16,6 +16,7 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from dossiers.cleaning import holder_clean
@@ -70,20 +71,33 @@ def account_signup(*, email: str, password: str, first_name: str, last_name: str
             # The same address signed up a moment ago, in another request: that one mails.
             return None
     if existing is not None:
-        # Hash the password all the same: the time a sign-up takes must not tell a known address.
-        make_password(password)
         if existing.email_confirmed_at is None:
+            # Nobody proved this address yet: the latest sign-up's password is the one its link
+            # confirms, and earlier links stop working (confirmation_token_make), so that whoever
+            # signed up first with another person's address cannot keep the account.
+            existing.first_name, existing.last_name = first_name, last_name
+            existing.set_password(password)
+            existing.save(update_fields=["first_name", "last_name", "password"])
             transaction.on_commit(lambda: confirmation_mail_send(user=existing))
         else:
+            # Hash the password all the same: the time a sign-up takes must not tell a known address.
+            make_password(password)
             transaction.on_commit(lambda: _account_exists_mail_send(user=existing))
         return None
     transaction.on_commit(lambda: confirmation_mail_send(user=user))
     return user
 
 
+def _password_mark(user: User) -> str:
+    """A short keyed digest of the account's password hash: a link names the password it confirms."""
+    return salted_hmac(CONFIRMATION_SALT, user.password).hexdigest()[:16]
+
+
 def confirmation_token_make(*, user: User) -> str:
-    """A signed, dated token naming the account and the address it confirms."""
-    return signing.dumps({"u": user.pk, "e": user.email}, salt=CONFIRMATION_SALT, compress=True)
+    """A signed, dated token naming the account, the address and the password it confirms."""
+    return signing.dumps(
+        {"u": user.pk, "e": user.email, "p": _password_mark(user)}, salt=CONFIRMATION_SALT, compress=True
+    )
 
 
 def confirmation_mail_send(*, user: User) -> int:
@@ -139,6 +153,8 @@ def account_email_confirm(*, token: str) -> ConfirmationResult:
             return ConfirmationResult("invalid")
         if user.email_confirmed_at is not None:
             return ConfirmationResult("already", user)
+        if data.get("p") != _password_mark(user):  # a later sign-up chose another password
+            return ConfirmationResult("invalid")
         user.email_confirmed_at = timezone.now()
         user.save(update_fields=["email_confirmed_at"])
     return ConfirmationResult("confirmed", user)

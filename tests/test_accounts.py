@@ -127,6 +127,27 @@ def test_sign_up_again_before_confirming_sends_the_link_again(client, django_cap
     ] * 2
 
 
+def test_whoever_signed_up_first_with_an_address_cannot_keep_it(client, django_capture_on_commit_callbacks):
+    """A stranger signs up with Camille's address and a password of theirs, never confirms; Camille
+    signs up: her password replaces theirs and the link mailed before hers confirms nothing."""
+    signup(
+        client,
+        django_capture_on_commit_callbacks,
+        password1="Stranger-pass-2026!",
+        password2="Stranger-pass-2026!",
+    )
+    stale = factories.mail_link(mail.outbox[0], "/inscription/confirmer/")
+    signup(client, django_capture_on_commit_callbacks)
+    fresh = factories.mail_link(mail.outbox[1], "/inscription/confirmer/")
+
+    client.get(stale)
+    assert User.objects.get().email_confirmed_at is None  # the stale link confirmed nothing
+    client.get(fresh)
+    user = User.objects.get()
+    assert user.email_confirmed_at is not None
+    assert user.check_password(STRONG) and not user.check_password("Stranger-pass-2026!")
+
+
 def test_a_used_link_says_the_address_is_already_confirmed(client, django_capture_on_commit_callbacks):
     signup(client, django_capture_on_commit_callbacks)
     link = factories.mail_link(mail.outbox[0], "/inscription/confirmer/")
