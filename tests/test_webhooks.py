@@ -19,6 +19,7 @@ from dossiers import services as dossier_services
 from dossiers import transitions
 from dossiers.models import Dossier, DossierEvent, State
 from tests import factories
+from tests.celery_worker import wait_until
 from webhooks import services
 from webhooks.models import DeliveryState, WebhookDelivery, WebhookEndpoint
 
@@ -287,3 +288,24 @@ def test_citizen_dossiers_write_no_delivery_and_no_webhook_query(receiver):
     assert DossierEvent.objects.count() == events + 1
     assert not any("webhooks_" in query["sql"] for query in queries.captured_queries)
     assert WebhookDelivery.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_sends_the_delivery_after_the_commit(start_celery_worker, receiver):
+    start_celery_worker(env={"WEBHOOKS_ALLOW_LOOPBACK": "1"})
+    dealer = factories.dealer()
+    _, secret = _endpoint(dealer, receiver.url)
+    dossier = factories.draft(filed_by=dealer)
+
+    dossier_services.dossier_withdraw(dossier=dossier, actor=dealer)
+
+    delivered = wait_until(
+        lambda: WebhookDelivery.objects.filter(state=DeliveryState.DELIVERED).first(), timeout=30
+    )
+    [(headers, body, _)] = receiver.received
+    assert json.loads(body)["id"] == str(delivered.event_id)
+    signed = f"{headers['X-Webhook-Timestamp']}.".encode() + body
+    assert (
+        headers["X-Webhook-Signature"]
+        == "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    )
