@@ -7,7 +7,7 @@ writes from states.entry. Nothing else writes it.
 
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
@@ -38,6 +38,26 @@ def on_enter_schedule(*, state: str, dossier_ids: list[int]) -> None:
     """Call the hooks of `state` with `dossier_ids` after the commit of the current transaction."""
     for hook in _ON_ENTER.get(state, []):
         transaction.on_commit(lambda hook=hook, ids=list(dossier_ids): hook(ids))
+
+
+# Work written in the very transaction of a change (webhook deliveries: webhooks registers in its
+# AppConfig.ready), so that a rollback leaves none of it. Each hook gets the changes of one
+# transaction as (dossier_id, organisation_id, from_state, to_state) rows and their time; it must
+# stay cheap when no row concerns it (the claim and routing paths run through here).
+Change = tuple[int, int | None, str, str]
+_ON_CHANGE: list[Callable[[list[Change], datetime], Any]] = []
+
+
+def register_on_change(hook: Callable[[list[Change], datetime], Any]) -> None:
+    """Call hook(changes, now) inside the transaction of every state change."""
+    if hook not in _ON_CHANGE:
+        _ON_CHANGE.append(hook)
+
+
+def on_change_record(*, changes: list[Change], now: datetime) -> None:
+    """Run the change hooks on `changes`, in the current transaction."""
+    for hook in _ON_CHANGE:
+        hook(changes, now)
 
 
 def event_record(
@@ -100,7 +120,8 @@ def dossier_transition(
         if not actor_may_act_on(actor=actor, dossier=locked):
             raise states.TransitionNotAllowed(from_state, to, role)
 
-        fields = states.entry(from_state, to).values(now=timezone.now())
+        now = timezone.now()
+        fields = states.entry(from_state, to).values(now=now)
         fields.update(changes or {})
         for name, value in fields.items():
             setattr(locked, name, value)
@@ -118,6 +139,7 @@ def dossier_transition(
             reason=reason,
             data=_jsonable(event_data),
         )
+        on_change_record(changes=[(locked.pk, locked.organisation_id, from_state, to)], now=now)
         on_enter_schedule(state=to, dossier_ids=[dossier_id])
 
     if not isinstance(dossier, int):
@@ -175,6 +197,7 @@ def dossier_transition_many(
         # much cheaper than a per-row CASE.
         groups: dict[tuple, tuple[dict[str, Any], list[int]]] = {}
         events = []
+        moves: list[Change] = []
         for row in rows:
             if role not in states.TRANSITIONS.get(row.state, {}).get(to, frozenset()):
                 continue
@@ -194,10 +217,12 @@ def dossier_transition_many(
                 (row.pk, actor_id, role, "transition", row.state, to, reason, _jsonable(event_data), now)
             )
             moved.append(row.pk)
+            moves.append((row.pk, row.organisation_id, row.state, to))
         for values, ids in groups.values():
             Dossier.objects.filter(pk_in(ids)).update(**values)
         if moved:
             rows_append(DossierEvent, EVENT_COLUMNS, events)
+            on_change_record(changes=moves, now=now)
             on_enter_schedule(state=to, dossier_ids=moved)
     return moved
 

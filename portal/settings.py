@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "filing",
     "payments",
     "tracking",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -358,7 +359,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 290},
     },
+    "webhooks-retry": {"task": "webhooks.tasks.retry_due", "schedule": 60.0, "options": {"expires": 55}},
 }
+# Webhooks go only to public https addresses; tests turn this on to use http://127.0.0.1.
+WEBHOOKS_ALLOW_LOOPBACK = env_bool("WEBHOOKS_ALLOW_LOOPBACK", False)
 # The applicant is reminded by mail, once, when their complement deadline is this many days away.
 COMPLEMENT_REMINDER_DAYS = env_int("COMPLEMENT_REMINDER_DAYS", 7)
 # The sweep works on chunks, acts on dossiers this many minutes past their deadline, and re-runs

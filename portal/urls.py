@@ -20,4 +20,5 @@ urlpatterns = [
     path("", include("filing.urls")),
     path("", include("payments.urls")),
     path("", include("tracking.urls")),
+    path("", include("webhooks.urls")),
 ]
