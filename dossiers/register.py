@@ -118,8 +118,8 @@ def code_de_cession_new() -> str:
 
 
 def sale_for_code(*, plate: str, code: str, now: datetime | None = None) -> Sale:
-    """The seller's sale declaration of this plate's registered vehicle carrying `code`, unused and
-    unexpired, locked for the buyer's dossier to take; else the one title refusal."""
+    """The seller's submitted sale declaration of this plate's registered vehicle carrying `code`,
+    unused and unexpired, locked for the buyer's dossier to take; else the one title refusal."""
     now = now or timezone.now()
     sale = (
         Sale.objects.select_for_update()
@@ -131,7 +131,9 @@ def sale_for_code(*, plate: str, code: str, now: datetime | None = None) -> Sale
             code_used_by__isnull=True,
             code_expires_at__gt=now,
         )
-        .exclude(dossier__state__in=(State.REJECTED, State.WITHDRAWN))
+        # A draft declares nothing yet (its seller may still abandon it), a refused or withdrawn one
+        # nothing any more.
+        .exclude(dossier__state__in=(State.DRAFT, State.REJECTED, State.WITHDRAWN))
         .select_related("dossier__vehicle")
         .first()
     )

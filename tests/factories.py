@@ -253,7 +253,9 @@ def sale_declared(
         filed_by=seller,
         facts={"title": proof(title), "sale": {"sold_at": sold_at}},
     )
-    sale = dossier.sale
+    # A code works once its declaration is submitted (register.sale_for_code): a draft declares nothing.
+    services.dossier_submit(dossier=dossier, actor=seller)
+    sale = Sale.objects.get(pk=dossier.sale.pk)
     if code is not None:
         Sale.objects.filter(pk=sale.pk).update(code_de_cession=code)
         sale.refresh_from_db()

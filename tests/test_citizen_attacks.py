@@ -8,6 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from dossiers.models import Document, Dossier, DossierEvent, Payment, Procedure, State
 from filing.models import FilingDraft
@@ -566,6 +567,11 @@ def test_a_withdrawn_sale_has_no_acknowledgement_and_its_code_is_refused():
     title = factories.registered()
     sale = factories.sale_declared(title=title)
     seller = sale.dossier.applicant
+    # Waiting in a centre's queue, where its seller may still withdraw it.
+    Dossier.objects.filter(pk=sale.dossier_id).update(
+        state=State.QUEUED, cert=factories.CertFactory(), queued_at=timezone.now()
+    )
+    sale.dossier.refresh_from_db()
     dossier_withdraw_by_owner(dossier=sale.dossier, actor=seller)
     response = signed_in(seller).get(reverse("dossier-sale-acknowledgement", args=[sale.dossier.reference]))
     assert response.status_code == 404

@@ -264,7 +264,8 @@ def test_a_new_vehicle_never_comes_with_a_chosen_plate(procedure):
 
 
 def sale_declaration(user, title: RegisteredTitle):
-    return factories.dossier_post(
+    """The holder declares the sale and submits it (a draft's code opens nothing): the creation's answer."""
+    created = factories.dossier_post(
         user,
         {
             "procedure": Procedure.SALE_DECLARATION,
@@ -273,6 +274,11 @@ def sale_declaration(user, title: RegisteredTitle):
             "sale": {"sold_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"), "mileage_km": 42000},
         },
     )
+    if created.status_code == 201:
+        reference = created.json()["reference"]
+        submitted = factories.api_client(user).post(f"/api/v1/dossiers/{reference}/submit/")
+        assert submitted.status_code == 200, submitted.content
+    return created
 
 
 def change_of_owner(title: RegisteredTitle, code: str) -> dict:
@@ -452,3 +458,25 @@ def test_the_api_names_the_callers_own_open_dossier_on_the_vehicle_and_no_one_el
     assert bought.reference not in stranger.content.decode()
     assert TitleProofFailure.objects.filter(user=other).count() == 1  # counted against guessing
     assert factories.register_counts() == before
+
+
+@pytest.mark.django_db
+def test_the_code_of_a_sale_declaration_still_in_draft_opens_nothing():
+    title = factories.registered()
+    draft = factories.dossier_post(
+        factories.citizen(),
+        {
+            "procedure": Procedure.SALE_DECLARATION,
+            "title": factories.proof(title),
+            "holder": holder_data(),
+            "sale": {"sold_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"), "mileage_km": 42000},
+        },
+    )
+    assert draft.status_code == 201
+    before = factories.register_counts()
+    bought = factories.dossier_post(
+        factories.citizen(), change_of_owner(title, draft.json()["sale"]["code_de_cession"])
+    )
+    assert factories.errors_of(bought) == {"title": REFUSAL}
+    assert factories.register_counts() == before
+    assert Sale.objects.get(dossier__reference=draft.json()["reference"]).code_used_by is None

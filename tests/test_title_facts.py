@@ -160,6 +160,8 @@ def test_the_buyer_of_a_leased_vehicle_is_its_owner():
     )
     assert declared.status_code == 201, declared.content
     code = declared.json()["sale"]["code_de_cession"]
+    submitted = factories.api_client(seller).post(f"/api/v1/dossiers/{declared.json()['reference']}/submit/")
+    assert submitted.status_code == 200, submitted.content
     buyer = holder_data(last_name="Acheteur", first_names="Jean", birth_date="1990-01-01")
     response = factories.dossier_post(
         factories.citizen(),

@@ -184,11 +184,11 @@ def upload_get(*, dossier: Dossier, document_id: int) -> Document:
 
 def sale_acknowledgement_available(*, dossier: Dossier) -> bool:
     """Whether the seller of a sale declaration gets its acknowledgement: while its code de cession
-    is one the buyer can use (dossiers.register.sale_for_code: not refused, not abandoned)."""
+    is one the buyer can use (dossiers.register.sale_for_code: submitted, not refused, not abandoned)."""
     sale = getattr(dossier, "sale", None)  # the reverse one-to-one raises AttributeError when absent
     return (
         dossier.procedure == Procedure.SALE_DECLARATION
-        and dossier.state not in (State.REJECTED, State.WITHDRAWN)
+        and dossier.state not in (State.DRAFT, State.REJECTED, State.WITHDRAWN)
         and sale is not None
         and bool(sale.code_de_cession)
     )
