@@ -36,7 +36,8 @@ def dossier_events(*, dossier: Dossier) -> QuerySet[DossierEvent]:
 
 
 def dossier_payment(*, dossier: Dossier) -> dict[str, object]:
-    """What the payment service recorded for the dossier against Y.6: not_due, unpaid, partial, paid."""
+    """What the payment service recorded for the dossier against Y.6: not_due (free, or collected by a
+    dealer holding the tax agrément), unpaid, partial, paid."""
     paid = Payment.objects.filter(dossier=dossier).aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
     owed = dossier.y6
     if owed is None and dossier.state == State.DRAFT:
@@ -45,7 +46,7 @@ def dossier_payment(*, dossier: Dossier) -> dict[str, object]:
             owed = services.dossier_fees(dossier=dossier).y6
         except ValueError:  # FeesUnavailable, or a vehicle fact the fees need is missing
             owed = None
-    if owed is not None and owed <= 0:
+    if (owed is not None and owed <= 0) or services.fees_collected_by_professional(dossier=dossier):
         status = "not_due"
     elif paid <= 0:
         status = "unpaid"

@@ -267,6 +267,10 @@ def test_free_procedures_and_tax_collecting_dealers_submit_without_payment():
     assert services.dossier_submit(dossier=change, actor=owner).state == State.SUBMITTED
     dealer = factories.dealer()  # its organisation holds the tax agrément (factories)
     new_car = factories.draft(filed_by=dealer, paid=False)
+    # The dossier API and the payments API say the same: nothing is due through the portal.
+    api = factories.api_client(dealer)
+    assert api.get(f"/api/v1/dossiers/{new_car.reference}/").json()["payment"]["status"] == "not_due"
+    assert api.get(f"/api/v1/dossiers/{new_car.reference}/payments/").json()["status"] == "not_due"
     assert services.dossier_submit(dossier=new_car, actor=dealer).state == State.SUBMITTED
     assert not Payment.objects.exists()
 
