@@ -24,6 +24,11 @@ class AccountFormMixin:
             self.add_error(
                 "organisation", _("Un professionnel habilité agit pour une organisation : choisissez-la.")
             )
+        if cleaned.get("is_organisation_admin") and role != Role.DEALER:
+            self.add_error(
+                "is_organisation_admin",
+                _("Seul un professionnel habilité peut administrer une organisation."),
+            )
         if role == Role.AGENT and not cleaned.get("cert"):
             self.add_error("cert", _("Un instructeur est rattaché à un CERT : choisissez-le."))
         return cleaned
@@ -72,7 +77,7 @@ class UserAdmin(DjangoUserAdmin):
                 )
             },
         ),
-        (_("Rôle"), {"fields": ("role", "organisation", "cert")}),
+        (_("Rôle"), {"fields": ("role", "organisation", "is_organisation_admin", "cert")}),
         (_("Droits"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         (_("Dates"), {"fields": ("last_login", "date_joined", "email_confirmed_at")}),
     )
