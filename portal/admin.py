@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal import tokens
-from portal.models import ApiToken, Organisation, OrganisationToken, Role, User
+from portal.models import ApiToken, Organisation, OrganisationInvitation, OrganisationToken, Role, User
 
 
 class AccountFormMixin:
@@ -54,7 +54,16 @@ class UserAdmin(DjangoUserAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
     ordering = ("email",)
-    list_display = ("email", "get_full_name", "role", "organisation", "cert", "is_active", "is_staff")
+    list_display = (
+        "email",
+        "get_full_name",
+        "role",
+        "organisation",
+        "is_organisation_admin",
+        "cert",
+        "is_active",
+        "is_staff",
+    )
     list_filter = ("role", "is_active", "is_staff", "cert")
     list_select_related = ("organisation", "cert")
     search_fields = ("email", "first_name", "last_name")
@@ -194,4 +203,28 @@ class ApiTokenAdmin(admin.ModelAdmin):
     actions = [revoke_tokens]
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(OrganisationInvitation)
+class OrganisationInvitationAdmin(admin.ModelAdmin):
+    """Read-only: invitations are sent and cancelled by organisation admins (portal.organisation)."""
+
+    list_display = (
+        "organisation",
+        "email",
+        "invited_by",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+        "cancelled_at",
+    )
+    list_filter = ("organisation",)
+    list_select_related = ("organisation", "invited_by")
+    search_fields = ("organisation__name", "email")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False

@@ -408,3 +408,24 @@ def test_anonymous_visitors_are_sent_to_the_login(client):
 def test_the_dealer_space_links_to_the_organisation_pages(client):
     page = signed_in(client, factories.dealer()).get("/mon-espace/").content.decode()
     assert f'href="{STAFF}"' in page and f'href="{TOKENS}"' in page
+
+
+def test_staff_see_invitations_and_the_admin_flag_in_the_administration(client):
+    admin = factories.organisation_admin()
+    organisation.invitation_create(
+        organisation=admin.organisation, invited_by=admin, email="pending@example.fr"
+    )
+    superuser = User.objects.create_superuser("root@example.fr", factories.PASSWORD)
+    signed_in(client, superuser)
+    assert "pending@example.fr" in client.get("/admin/portal/organisationinvitation/").content.decode()
+    page = client.get(f"/admin/portal/user/{admin.pk}/change/").content.decode()
+    assert 'name="is_organisation_admin"' in page and "checked" in page
+
+
+def test_only_a_dealer_can_be_an_organisation_admin():
+    from django.db import IntegrityError, transaction  # noqa: PLC0415 - this test only
+
+    citizen = factories.citizen()
+    citizen.is_organisation_admin = True
+    with pytest.raises(IntegrityError), transaction.atomic():
+        citizen.save(update_fields=["is_organisation_admin"])
