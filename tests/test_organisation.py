@@ -429,3 +429,13 @@ def test_only_a_dealer_can_be_an_organisation_admin():
     citizen.is_organisation_admin = True
     with pytest.raises(IntegrityError), transaction.atomic():
         citizen.save(update_fields=["is_organisation_admin"])
+
+
+def test_an_expired_organisation_token_says_where_to_get_a_new_one(client):
+    admin = factories.organisation_admin()
+    secret = factories.organisation_token(admin)
+    OrganisationToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    response = factories.api_client(token=secret).get(DOSSIERS)
+    assert response.status_code == 401 and TOKENS in response.content.decode()
+    listing = factories.text_of(signed_in(client, admin).get(TOKENS))
+    assert "Expiré" in listing
