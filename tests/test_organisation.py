@@ -439,3 +439,19 @@ def test_an_expired_organisation_token_says_where_to_get_a_new_one(client):
     assert response.status_code == 401 and TOKENS in response.content.decode()
     listing = factories.text_of(signed_in(client, admin).get(TOKENS))
     assert "Expiré" in listing
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrating_makes_each_organisations_first_dealer_its_admin():
+    from django.db import connection  # noqa: PLC0415 - this test only
+    from django.db.migrations.executor import MigrationExecutor  # noqa: PLC0415 - this test only
+
+    first = factories.dealer()
+    second = factories.dealer(first.organisation)
+    other = factories.dealer()
+    executor = MigrationExecutor(connection)
+    executor.migrate([("portal", "0004_citizen_profile")])
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    admins = set(User.objects.filter(is_organisation_admin=True).values_list("pk", flat=True))
+    assert admins == {first.pk, other.pk} and second.pk not in admins

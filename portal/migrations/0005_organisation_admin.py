@@ -6,6 +6,20 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def first_dealer_administers(apps, schema_editor):
+    """No organisation is left without an admin: its earliest active dealer becomes one."""
+    User = apps.get_model("portal", "User")
+    Organisation = apps.get_model("portal", "Organisation")
+    for organisation_id in Organisation.objects.values_list("pk", flat=True):
+        first = (
+            User.objects.filter(organisation_id=organisation_id, role="dealer", is_active=True)
+            .order_by("date_joined", "pk")
+            .first()
+        )
+        if first is not None:
+            User.objects.filter(pk=first.pk).update(is_organisation_admin=True)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -49,4 +63,5 @@ class Migration(migrations.Migration):
             name='organisation',
             field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='invitations', to='portal.organisation'),
         ),
+        migrations.RunPython(first_dealer_administers, migrations.RunPython.noop),
     ]
