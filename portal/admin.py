@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal import tokens
-from portal.models import ApiToken, Organisation, OrganisationToken, Role, User
+from portal.models import ApiToken, Organisation, OrganisationInvitation, OrganisationToken, Role, User
 
 
 class AccountFormMixin:
@@ -23,6 +23,11 @@ class AccountFormMixin:
         if role == Role.DEALER and not cleaned.get("organisation"):
             self.add_error(
                 "organisation", _("Un professionnel habilité agit pour une organisation : choisissez-la.")
+            )
+        if cleaned.get("is_organisation_admin") and role != Role.DEALER:
+            self.add_error(
+                "is_organisation_admin",
+                _("Seul un professionnel habilité peut administrer une organisation."),
             )
         if role == Role.AGENT and not cleaned.get("cert"):
             self.add_error("cert", _("Un instructeur est rattaché à un CERT : choisissez-le."))
@@ -49,7 +54,16 @@ class UserAdmin(DjangoUserAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
     ordering = ("email",)
-    list_display = ("email", "get_full_name", "role", "organisation", "cert", "is_active", "is_staff")
+    list_display = (
+        "email",
+        "get_full_name",
+        "role",
+        "organisation",
+        "is_organisation_admin",
+        "cert",
+        "is_active",
+        "is_staff",
+    )
     list_filter = ("role", "is_active", "is_staff", "cert")
     list_select_related = ("organisation", "cert")
     search_fields = ("email", "first_name", "last_name")
@@ -72,7 +86,7 @@ class UserAdmin(DjangoUserAdmin):
                 )
             },
         ),
-        (_("Rôle"), {"fields": ("role", "organisation", "cert")}),
+        (_("Rôle"), {"fields": ("role", "organisation", "is_organisation_admin", "cert")}),
         (_("Droits"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         (_("Dates"), {"fields": ("last_login", "date_joined", "email_confirmed_at")}),
     )
@@ -189,4 +203,28 @@ class ApiTokenAdmin(admin.ModelAdmin):
     actions = [revoke_tokens]
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(OrganisationInvitation)
+class OrganisationInvitationAdmin(admin.ModelAdmin):
+    """Read-only: invitations are sent and cancelled by organisation admins (portal.organisation)."""
+
+    list_display = (
+        "organisation",
+        "email",
+        "invited_by",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+        "cancelled_at",
+    )
+    list_filter = ("organisation",)
+    list_select_related = ("organisation", "invited_by")
+    search_fields = ("organisation__name", "email")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False

@@ -30,8 +30,8 @@ class ApiTokenAuthentication(TokenAuthentication):
                 )
             else:
                 message = _(
-                    "Jeton d'organisation expiré le %(date)s : demandez-en un nouveau à "
-                    "l'administration du portail."
+                    "Jeton d'organisation expiré le %(date)s : l'administrateur de votre "
+                    "organisation peut en créer un nouveau depuis son espace (/mon-espace/organisation/jetons/)."
                 )
             raise exceptions.AuthenticationFailed(message % {"date": when}, code="token_expired")
         if personal:

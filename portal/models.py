@@ -79,6 +79,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         on_delete=models.PROTECT,
         related_name="agents",
     )
+    # May invite and remove the organisation's staff and manage its API tokens (portal.organisation).
+    is_organisation_admin = models.BooleanField(_("administrateur de l'organisation"), default=False)
     is_active = models.BooleanField(_("actif"), default=True)
     is_staff = models.BooleanField(_("accès à l'administration"), default=False)
     date_joined = models.DateTimeField(_("inscrit le"), default=timezone.now)
@@ -119,6 +121,10 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.CheckConstraint(
                 condition=(Q(role=Role.AGENT, cert__isnull=False) | ~Q(role=Role.AGENT)),
                 name="agent_has_cert",
+            ),
+            models.CheckConstraint(
+                condition=(Q(is_organisation_admin=False) | Q(role=Role.DEALER)),
+                name="organisation_admin_is_dealer",
             ),
         ]
 
@@ -222,3 +228,22 @@ class OrganisationToken(HashedToken):
 
     def __str__(self) -> str:
         return f"{self.organisation.name}: {self.name}"
+
+
+class OrganisationInvitation(models.Model):
+    """A staff member invited by an organisation's admin; the mailed link makes them its dealer once."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(_("adresse électronique"))
+    invited_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("invité le"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expire le"))
+    accepted_at = models.DateTimeField(_("acceptée le"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("annulée le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("invitation dans une organisation")
+        verbose_name_plural = _("invitations dans une organisation")
+
+    def __str__(self) -> str:
+        return f"{self.organisation.name}: {self.email}"

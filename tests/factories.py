@@ -716,3 +716,8 @@ class CountingHasher(MD5PasswordHasher):
     def encode(self, password, salt):
         CountingHasher.encoded += 1
         return super().encode(password, salt)
+
+
+def organisation_admin(organisation: Organisation | None = None, **kwargs) -> User:
+    """A dealer who administers their organisation (invites staff, manages its tokens)."""
+    return dealer(organisation, is_organisation_admin=True, **kwargs)

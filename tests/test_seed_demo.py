@@ -123,6 +123,10 @@ def test_demo_organisation_is_a_habilitated_dealer_with_valid_numbers(settings):
     garage = Organisation.objects.get(name="Garage de la Gare")
     assert siren.is_valid(garage.siren) and siret.is_valid(garage.siret)
     assert garage.tax_agrement and garage.habilitation_number
+    # The demo dealer administers the garage (staff and token pages of the dealer space).
+    assert list(garage.members.filter(is_organisation_admin=True).values_list("email", flat=True)) == [
+        "garage@example.fr"
+    ]
 
 
 def test_demo_dossiers_cover_every_open_state_for_the_citizen_and_the_dealer(settings):

@@ -371,6 +371,8 @@ class Command(BaseCommand):
                 "first_name": account.first_name,
                 "last_name": account.last_name,
                 "organisation": organisation if account.role == Role.DEALER else None,
+                # The demo's only dealer administers the garage: staff and tokens pages.
+                "is_organisation_admin": account.role == Role.DEALER,
                 "cert": certs[account.cert_code] if account.cert_code else None,
                 "is_staff": account.role == Role.ADMIN,
                 "is_superuser": account.role == Role.ADMIN,
