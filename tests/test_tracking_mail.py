@@ -6,6 +6,8 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from cert_workflow import sweeps
@@ -13,7 +15,7 @@ from cert_workflow.models import ComplementRequest
 from cert_workflow.review import claim, decisions
 from dossiers.models import DossierEvent, State
 from tests import factories
-from tracking import reminders
+from tracking import notices, reminders
 
 pytestmark = pytest.mark.django_db
 
@@ -74,6 +76,21 @@ def test_refusal_is_mailed_with_its_reason(issuing, django_capture_on_commit_cal
     (message,) = sent("est refusée")
     assert "Taxes non acquittées : Y.6 impayé." in message.body
     assert_notice(message, dossier)
+
+
+def test_refusal_mails_of_a_set_read_the_refusals_in_one_query(issuing):
+    refused = []
+    for _ in range(3):
+        dossier, agent, _owner = claimed()
+        decisions.dossier_decide(
+            dossier=dossier, agent=agent, decision="reject", reason="fees_not_paid", message="Y.6 impayé."
+        )
+        refused.append(dossier.pk)
+    with CaptureQueriesContext(connection) as one:
+        assert len(notices.rejected_notices(dossier_ids=refused[:1])) == 1
+    with CaptureQueriesContext(connection) as three:
+        assert len(notices.rejected_notices(dossier_ids=refused)) == 3
+    assert len(three.captured_queries) == len(one.captured_queries)
 
 
 def test_issued_certificate_mail_links_to_the_dossier_page(issuing, django_capture_on_commit_callbacks):

@@ -92,12 +92,15 @@ def rejected_notices(*, dossier_ids: list[int]) -> list[EmailMessage]:
     """« Votre demande est refusée », with the reason, for a centre's refusal (the refusal of an
     unanswered complement has its own mail, complement_expired)."""
     messages = []
+    # Each dossier's latest refusal, all in one query (a sweep refuses hundreds at once).
+    refusals = {
+        event.dossier_id: event
+        for event in DossierEvent.objects.filter(
+            dossier_id__in=dossier_ids, action="transition", to_state=State.REJECTED
+        ).order_by("dossier_id", "created_at", "id")
+    }
     for dossier in _dossiers(dossier_ids).filter(state=State.REJECTED):
-        event = (
-            DossierEvent.objects.filter(dossier=dossier, action="transition", to_state=State.REJECTED)
-            .order_by("-created_at", "-id")
-            .first()
-        )
+        event = refusals.get(dossier.pk)
         recipients = dossier_mail_recipients(dossier=dossier)
         if event is None or event.actor_role == states.SYSTEM or not recipients:
             continue
