@@ -1,11 +1,9 @@
 """Every read that carries a rule: what each caller may see, in which order, with what prefetched."""
 
-from decimal import Decimal
-
-from django.db.models import QuerySet, Sum
+from django.db.models import QuerySet
 
 from dossiers import services
-from dossiers.models import Dossier, DossierEvent, Payment, State
+from dossiers.models import Dossier, DossierEvent, State
 from portal.models import Role, User
 
 
@@ -38,7 +36,7 @@ def dossier_events(*, dossier: Dossier) -> QuerySet[DossierEvent]:
 def dossier_payment(*, dossier: Dossier) -> dict[str, object]:
     """What the payment service recorded for the dossier against Y.6: not_due (free, or collected by a
     dealer holding the tax agrément), unpaid, partial, paid."""
-    paid = Payment.objects.filter(dossier=dossier).aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
+    paid = services.payments_total(dossier=dossier)
     owed = dossier.y6
     if owed is None and dossier.state == State.DRAFT:
         # Y.6 is frozen at submission; a draft owes what it would owe if submitted today.

@@ -371,11 +371,16 @@ def fees_collected_by_professional(*, dossier: Dossier) -> bool:
     return dossier.organisation is not None and dossier.organisation.tax_agrement
 
 
+def payments_total(*, dossier: Dossier) -> Decimal:
+    """What the payment service recorded for the dossier, in all (0.00 when nothing)."""
+    return Payment.objects.filter(dossier=dossier).aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
+
+
 def _unpaid(*, dossier: Dossier, owed: fees_module.Fees) -> InvalidInput | None:
     """The refusal of a dossier whose fees the payment service has not recorded in full."""
     if owed.y6 <= 0 or fees_collected_by_professional(dossier=dossier):
         return None
-    paid = Payment.objects.filter(dossier=dossier).aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
+    paid = payments_total(dossier=dossier)
     if paid >= owed.y6:
         return None
     due = owed.y6 - paid

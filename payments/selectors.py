@@ -3,12 +3,12 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import QuerySet, Sum
+from django.db.models import QuerySet
 
 from dossiers import fees as fees_module
 from dossiers import selectors as dossier_selectors
 from dossiers import services as dossier_services
-from dossiers.models import Dossier, Payment
+from dossiers.models import Dossier
 from payments.models import PaymentAttempt
 from portal.models import Role, User
 
@@ -37,7 +37,7 @@ def dossier_for_payer(*, user: User, reference: str) -> Dossier:
 def payment_due(*, dossier: Dossier) -> PaymentDue:
     """Y.1–Y.6 owed today, what was paid and what is left; FeesUnavailable if the tables lack the date."""
     owed = dossier_services.dossier_fees(dossier=dossier)
-    paid = Payment.objects.filter(dossier=dossier).aggregate(total=Sum("amount"))["total"] or ZERO
+    paid = dossier_services.payments_total(dossier=dossier)
     collected = dossier_services.fees_collected_by_professional(dossier=dossier)
     due = ZERO if collected else max(owed.y6 - paid, ZERO)
     return PaymentDue(fees=owed, paid=paid, due=due, collected_by_professional=collected)
