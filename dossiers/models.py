@@ -258,6 +258,13 @@ class Dossier(models.Model):
     # A correction says what is wrong on the current certificate, in the holder's words, for the
     # agent to check against the title's evidence (never written onto a certificate as typed).
     correction_request = models.CharField(_("correction demandée"), max_length=500, blank=True)
+    # A dealer's first registration (docs/domain/FIELDS.md, "Dealer batch row"): the sale's invoice,
+    # the holder's mandate (cerfa 13757) and the dealer's own reference of the vehicle.
+    invoice_date = models.DateField(_("date de facture"), null=True, blank=True)
+    mandate_reference = models.CharField(_("référence du mandat"), max_length=60, blank=True)
+    external_ref = models.CharField(_("référence interne"), max_length=60, blank=True)
+    # Filed in a batch: the batch's one acknowledgement replaces each dossier's receipt.
+    filed_in_batch = models.BooleanField(_("déposé dans un lot"), default=False)
 
     y1 = models.DecimalField("Y.1", max_digits=9, decimal_places=2, null=True, blank=True)
     y2 = models.DecimalField("Y.2", max_digits=9, decimal_places=2, null=True, blank=True)

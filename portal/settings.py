@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "payments",
     "tracking",
     "webhooks",
+    "batches",
 ]
 
 MIDDLEWARE = [

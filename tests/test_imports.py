@@ -9,9 +9,9 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("portal", "dossiers", "cert_workflow", "filing", "payments", "tracking", "webhooks")
+PACKAGES = ("portal", "dossiers", "cert_workflow", "filing", "payments", "tracking", "webhooks", "batches")
 # The apps built on the dossier: `dossiers` is below all of them.
-ABOVE_DOSSIERS = ("cert_workflow", "filing", "payments", "tracking", "webhooks")
+ABOVE_DOSSIERS = ("cert_workflow", "filing", "payments", "tracking", "webhooks", "batches")
 TASKS = "cert_workflow.tasks"
 # Pure policy: the ORM feeds these modules, it does not live in them.
 PURE = ("cert_workflow.checks.rules", "cert_workflow.routing.policy")
