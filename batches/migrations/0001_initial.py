@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('dossiers', '0018_dossier_external_ref_dossier_filed_in_batch_and_more'),
+        ('dossiers', '0018_dealer_registration_facts'),
         ('portal', '0005_organisation_admin'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -13,12 +13,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='dossier',
             name='external_ref',
-            field=models.CharField(blank=True, max_length=60, verbose_name='référence interne'),
+            field=models.CharField(blank=True, db_default='', max_length=60, verbose_name='référence interne'),
         ),
         migrations.AddField(
             model_name='dossier',
             name='filed_in_batch',
-            field=models.BooleanField(default=False, verbose_name='déposé dans un lot'),
+            field=models.BooleanField(db_default=False, default=False, verbose_name='déposé dans un lot'),
         ),
         migrations.AddField(
             model_name='dossier',
@@ -28,6 +28,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='dossier',
             name='mandate_reference',
-            field=models.CharField(blank=True, max_length=60, verbose_name='référence du mandat'),
+            field=models.CharField(blank=True, db_default='', max_length=60, verbose_name='référence du mandat'),
         ),
     ]
