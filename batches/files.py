@@ -253,14 +253,14 @@ def _rows(lines: list[list[Any]]) -> list[FileRow]:
     rows: list[FileRow] = []
     extra: list[int] = []
     width = len(paths)
+    unnamed = [i for i, path in enumerate(paths) if path is None]
+    targets = _targets(paths)
     for index in range(header_index + 1, len(lines)):
-        line = lines[index]
-        if not any(cell.strip() for cell in line):
+        cells = [cell.strip() for cell in lines[index]]
+        if not any(cells):
             continue
         row_number = index + 1
-        if any(cell.strip() for cell in line[width:]) or any(
-            paths[i] is None and line[i].strip() for i in range(min(width, len(line)))
-        ):
+        if any(cells[width:]) or any(cells[i] for i in unnamed if i < len(cells)):
             extra.append(row_number)
             continue
         if len(rows) >= limit:
@@ -274,7 +274,7 @@ def _rows(lines: list[list[Any]]) -> list[FileRow]:
                     )
                 ]
             )
-        rows.append(FileRow(row_number=row_number, data=_row_data(line, paths), columns=columns))
+        rows.append(FileRow(row_number=row_number, data=_row_data(cells, targets), columns=columns))
     if extra:
         raise InvalidInput([_extra_values_error(extra)])
     if not rows:
@@ -371,24 +371,29 @@ def _unknown_column_error(text: str, key: str) -> FieldError:
     )
 
 
-def _row_data(line: list[str], paths: list[str | None]) -> dict[str, Any]:
-    vehicle: dict[str, Any] = {}
-    holder: dict[str, Any] = {}
-    data: dict[str, Any] = {"vehicle": vehicle, "holder": holder}
-    for path, raw in zip(paths, line, strict=False):
-        if path is None:
+def _targets(paths: list[str | None]) -> list[tuple[int, str | None, str]]:
+    """Each named column's (index, part, name): part "vehicle" or "holder", None for a dossier fact."""
+    targets = []
+    for index, path in enumerate(paths):
+        if path is not None:
+            part, _dot, name = path.rpartition(".")
+            targets.append((index, part or None, name))
+    return targets
+
+
+def _row_data(cells: list[str], targets: list[tuple[int, str | None, str]]) -> dict[str, Any]:
+    """One row's non-empty cells (already stripped) as {"vehicle": {...}, "holder": {...}, facts}."""
+    data: dict[str, Any] = {"vehicle": {}, "holder": {}}
+    count = len(cells)
+    for index, part, name in targets:
+        if index >= count or not cells[index]:
             continue
-        value = raw.strip()
-        if not value:
-            continue
-        if path.startswith("vehicle."):
-            vehicle[path[8:]] = value
-        elif path.startswith("holder."):
-            holder[path[7:]] = value
-        elif path == "holder_is_owner":
-            data[path] = _boolean(value)
+        if part is not None:
+            data[part][name] = cells[index]
+        elif name == "holder_is_owner":
+            data[name] = _boolean(cells[index])
         else:
-            data[path] = value
+            data[name] = cells[index]
     return data
 
 
