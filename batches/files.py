@@ -16,6 +16,7 @@ import difflib
 import io
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -162,7 +163,7 @@ def _source(*, content: bytes, filename: str) -> str:
     return "csv"
 
 
-def _csv_lines(content: bytes) -> list[list[str]]:
+def _csv_lines(content: bytes) -> Iterator[list[str]]:
     """The CSV's records (one per spreadsheet line, blank ones included), delimiter found on the header."""
     try:
         text = content.decode("utf-8-sig")
@@ -183,7 +184,7 @@ def _csv_lines(content: bytes) -> list[list[str]]:
                 )
             ]
         )
-    return list(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first)))
+    return csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first))
 
 
 def _delimiter(line: str) -> str:
@@ -194,15 +195,23 @@ def _delimiter(line: str) -> str:
     return best if counts[best] else ";"
 
 
-def _xlsx_lines(content: bytes) -> list[list[str]]:
+def _xlsx_lines(content: bytes) -> Iterator[list[str]]:
     """The first sheet's rows as text, every row (blank ones included) so that numbers match the sheet."""
     try:
         book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:  # a broken archive raises zipfile, XML, KeyError...: all mean the same
         raise _xlsx_invalid() from exc
+    return _sheet_lines(book)
+
+
+def _sheet_lines(book: Any) -> Iterator[list[str]]:
     try:
         sheet = book.worksheets[0]
-        return [[_xlsx_text(value) for value in row] for row in sheet.iter_rows(min_row=1, values_only=True)]
+        # Each row as wide as its own last cell, not as the sheet's declared dimension: a sheet
+        # whose formatting spans A:XFD would otherwise give 16,384 cells a row.
+        sheet.reset_dimensions()
+        for row in sheet.iter_rows(min_row=1, values_only=True):
+            yield [_xlsx_text(value) for value in row]
     except Exception as exc:  # the sheet's XML is read lazily, here
         raise _xlsx_invalid() from exc
     finally:
@@ -243,11 +252,15 @@ def _xlsx_text(value: Any) -> str:
     return str(value)
 
 
-def _rows(lines: list[list[Any]]) -> list[FileRow]:
-    header_index = next((i for i, line in enumerate(lines) if any(cell.strip() for cell in line)), None)
-    if header_index is None:
+def _rows(lines: Iterator[list[str]]) -> list[FileRow]:
+    """The data rows under the first non-blank line (the header); read no further than the limit."""
+    numbered = enumerate(lines, start=1)
+    for _number, line in numbered:
+        header = [cell.strip().lstrip(BOM).strip() for cell in line]
+        if any(header):
+            break
+    else:
         raise InvalidInput([_file_error("empty_file", _("Le fichier est vide."), _("une ligne d'en-têtes"))])
-    header = [cell.strip().lstrip(BOM).strip() for cell in lines[header_index]]
     paths, columns = _header_map(header)
     limit = max_rows()
     rows: list[FileRow] = []
@@ -255,11 +268,10 @@ def _rows(lines: list[list[Any]]) -> list[FileRow]:
     width = len(paths)
     unnamed = [i for i, path in enumerate(paths) if path is None]
     targets = _targets(paths)
-    for index in range(header_index + 1, len(lines)):
-        cells = [cell.strip() for cell in lines[index]]
+    for row_number, line in numbered:
+        cells = [cell.strip() for cell in line]
         if not any(cells):
             continue
-        row_number = index + 1
         if any(cells[width:]) or any(cells[i] for i in unnamed if i < len(cells)):
             extra.append(row_number)
             continue

@@ -2,10 +2,12 @@
 rows named as in docs/domain/FIELDS.md, the file-level refusals, and the downloadable template."""
 
 import io
+import zipfile
 from datetime import date, datetime
 
 import openpyxl
 import pytest
+from openpyxl.styles import Font
 
 from batches import files
 from batches.files import ALIASES, COLUMNS, file_rows, header_key, template_csv, template_xlsx
@@ -260,6 +262,19 @@ def test_an_xlsx_with_real_dates_and_numbers():
     assert first.columns["vehicle.power_kw"] == "Puissance nette max"
 
 
+def test_an_xlsx_formatted_to_its_last_column_is_read_row_by_row():
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["VIN", "Marque"])
+    sheet.append([VIN, "RENAULT"])
+    sheet.cell(row=1, column=16384).font = Font(bold=True)  # a styled, empty cell in column XFD
+    out = io.BytesIO()
+    book.save(out)
+    [row] = file_rows(content=out.getvalue(), filename="lot.xlsx").rows
+    assert row.data["vehicle"] == {"vin": VIN, "make": "RENAULT"}
+    assert row.columns == {"vehicle.vin": "VIN", "vehicle.make": "Marque"}
+
+
 def test_an_xlsx_is_known_by_its_content_whatever_its_name():
     content = xlsx_bytes([["VIN"], [VIN]])
     assert file_rows(content=content, filename="lot.csv").source == "xlsx"
@@ -344,7 +359,16 @@ def test_a_file_neither_csv_nor_xlsx_is_refused(content, filename):
     assert [rule for rule, _m in refusal(content, filename)] == ["format"]
 
 
-@pytest.mark.parametrize("content", [b"PK\x03\x04not really a zip", xlsx_bytes([["VIN"], [VIN]])[:300]])
+def zip_bytes() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("content.xml", "<office:document/>")  # an OpenDocument sheet, say
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "content", [b"PK\x03\x04not really a zip", xlsx_bytes([["VIN"], [VIN]])[:300], zip_bytes()]
+)
 def test_a_corrupt_xlsx_is_refused(content):
     assert [rule for rule, _m in refusal(content, "lot.xlsx")] == ["xlsx_invalid"]
 
