@@ -53,6 +53,8 @@ _CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SEPARATORS = re.compile(r"[\s_-]+")
 # Signatures of files people upload by mistake instead of a CSV (PDF, old .xls, images, gzip).
 _NOT_CSV = (b"%PDF", b"\xd0\xcf\x11\xe0", b"\x89PNG", b"\xff\xd8\xff", b"\x1f\x8b", b"GIF8")
+# Binary content under these names is a spreadsheet or document of another format, not a CSV.
+_SPREADSHEET_EXTENSIONS = frozenset({"xls", "xlsx", "xlsm", "xlsb", "ods", "numbers", "pdf"})
 
 
 def _field_codes() -> dict[str, str]:
@@ -132,46 +134,48 @@ def max_rows() -> int:
 
 
 def file_rows(*, content: bytes, filename: str) -> FileRows:
-    """The rows of a CSV or XLSX batch file, keyed by field path; InvalidInput for a file-level problem."""
-    source = _source(content=content, filename=filename)
-    lines = _xlsx_lines(content) if source == "xlsx" else _csv_lines(content)
-    return FileRows(source=source, rows=_rows(lines))
+    """The rows of a CSV or XLSX batch file, keyed by field path; InvalidInput for a file-level problem.
 
-
-def _source(*, content: bytes, filename: str) -> str:
-    """ "xlsx" or "csv", from the content; the extension only explains a refusal."""
-    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    The content decides: a zip is an XLSX, text is a CSV whatever its name. The extension only
+    tells a spreadsheet of another format (.xls, .ods) from a CSV in the wrong encoding."""
     if not content.strip().lstrip(BOM.encode()).strip():
         raise InvalidInput(
             [_file_error("empty_file", _("Le fichier est vide."), _("un fichier CSV ou XLSX"))]
         )
     if content.startswith(XLSX_MAGIC):
-        return "xlsx"
-    if extension == "xls" or content.startswith(_NOT_CSV) or extension in ("xlsx", "xlsm", "ods", "pdf"):
-        raise InvalidInput(
-            [
-                _file_error(
-                    "format",
-                    _(
-                        "Ce fichier n'est ni un CSV ni un classeur Excel (.xlsx) : enregistrez-le "
-                        "au format « CSV UTF-8 » ou « Classeur Excel (.xlsx) »."
-                    ),
-                    "CSV UTF-8, XLSX",
-                )
-            ]
-        )
-    return "csv"
+        return FileRows(source="xlsx", rows=_rows(_xlsx_lines(content)))
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    return FileRows(source="csv", rows=_rows(_csv_lines(content, extension=extension)))
 
 
-def _csv_lines(content: bytes) -> Iterator[list[str]]:
+def _not_csv_nor_xlsx() -> InvalidInput:
+    return InvalidInput(
+        [
+            _file_error(
+                "format",
+                _(
+                    "Ce fichier n'est ni un CSV ni un classeur Excel (.xlsx) : enregistrez-le "
+                    "au format « CSV UTF-8 » ou « Classeur Excel (.xlsx) »."
+                ),
+                "CSV UTF-8, XLSX",
+            )
+        ]
+    )
+
+
+def _csv_lines(content: bytes, *, extension: str) -> Iterator[list[str]]:
     """The CSV's records (one per spreadsheet line, blank ones included), delimiter found on the header."""
+    if content.startswith(_NOT_CSV):
+        raise _not_csv_nor_xlsx()
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = None
-    first = next((line for line in text.splitlines() if line.strip()), "") if text is not None else ""
+    first = next((line for line in io.StringIO(text) if line.strip()), "") if text is not None else ""
     # UTF-16 ("Texte Unicode" in Excel) decodes as UTF-8 only without its BOM, with a NUL per letter.
     if text is None or "\x00" in first:
+        if extension in _SPREADSHEET_EXTENSIONS:
+            raise _not_csv_nor_xlsx()
         raise InvalidInput(
             [
                 _file_error(
@@ -184,7 +188,7 @@ def _csv_lines(content: bytes) -> Iterator[list[str]]:
                 )
             ]
         )
-    return csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first))
+    return csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first.rstrip("\r\n")))
 
 
 def _delimiter(line: str) -> str:

@@ -351,12 +351,18 @@ def test_a_file_that_is_not_utf8_is_asked_again_as_csv_utf8():
     [
         (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "lot.pdf"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 40, "lot.xls"),
-        (b"VIN;Marque\nVF1;Clio\n", "lot.xls"),
-        (b"VIN;Marque\nVF1;Clio\n", "lot.xlsx"),
+        ("VIN;Dénomination\nVF1;Clio\n".encode("cp1252"), "lot.xls"),
+        (b"\x00\x01\x02\xff\xfe binary", "lot.ods"),
     ],
 )
 def test_a_file_neither_csv_nor_xlsx_is_refused(content, filename):
     assert [rule for rule, _m in refusal(content, filename)] == ["format"]
+
+
+def test_a_csv_is_read_whatever_its_name():
+    for filename in ("lot.xlsx", "lot.xls", "lot.txt", "lot"):
+        result = file_rows(content=csv_bytes(f"VIN;Marque\n{VIN};RENAULT\n"), filename=filename)
+        assert result.source == "csv" and result.rows[0].data["vehicle"]["make"] == "RENAULT"
 
 
 def zip_bytes() -> bytes:
