@@ -188,7 +188,28 @@ def _csv_lines(content: bytes, *, extension: str) -> Iterator[list[str]]:
                 )
             ]
         )
-    return csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first.rstrip("\r\n")))
+    return _csv_records(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first.rstrip("\r\n"))))
+
+
+def _csv_records(reader: Any) -> Iterator[list[str]]:
+    """The reader's records; a quote never closed (its field swallows the rest of the file past the
+    csv module's limit) is the file's problem, said with the line where it went wrong."""
+    try:
+        yield from reader
+    except csv.Error as exc:
+        raise InvalidInput(
+            [
+                _file_error(
+                    "csv_invalid",
+                    _(
+                        "Le fichier CSV est mal formé vers la ligne %(line)d : un guillemet n'est pas "
+                        "refermé ou une valeur est trop longue."
+                    )
+                    % {"line": reader.line_num},
+                    _("des valeurs entre guillemets refermés"),
+                )
+            ]
+        ) from exc
 
 
 def _delimiter(line: str) -> str:

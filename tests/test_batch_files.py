@@ -388,6 +388,13 @@ def test_values_outside_the_named_columns_are_refused_with_their_lines():
     assert [rule for rule, _m in errors] == ["extra_values"]
 
 
+def test_a_quote_never_closed_is_refused_with_its_line():
+    content = csv_bytes(f'VIN;Adresse\n{VIN};"12 rue du Bac\n' + "x" * 200_000 + "\n")
+    errors = refusal(content)
+    assert [rule for rule, _m in errors] == ["csv_invalid"]
+    assert "ligne" in errors[0][1]
+
+
 def test_a_nul_byte_in_a_header_is_refused_without_a_crash():
     errors = refusal(csv_bytes("VIN;Mar\x00que\nVF1;Clio\n"))
     assert [rule for rule, _m in errors] == ["encoding"]
