@@ -49,3 +49,31 @@ def pk_in(ids: Sequence[int]) -> Q:
     if connection.vendor != "postgresql":
         return Q(pk__in=ids)
     return Q(pk__in=RawSQL("SELECT unnest(%s::bigint[])", (list(ids),)))
+
+
+def objects_insert(objects: Sequence[models.Model]) -> list[int]:
+    """Insert new instances of one model, every concrete field as set on the instance, and set
+    their ids; the ids, in order.
+
+    On PostgreSQL the ids are drawn from the table's sequence in one statement and the rows streamed
+    with COPY (rows_append): no INSERT to build per row and no RETURNING to read, so thousands of
+    rows cost a few milliseconds. Elsewhere bulk_create, which sets the ids. No signals are sent."""
+    objects = list(objects)
+    if not objects:
+        return []
+    model = type(objects[0])
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(objects, batch_size=1000)
+        return [obj.pk for obj in objects]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [model._meta.db_table, len(objects)],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    for obj, pk in zip(objects, ids, strict=True):
+        obj.pk = pk
+        obj._state.adding = False
+    fields = [f.attname for f in model._meta.concrete_fields]
+    rows_append(model, fields, ([getattr(obj, name) for name in fields] for obj in objects))
+    return ids

@@ -105,7 +105,13 @@ _CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # procedure is built from this, and anything else is refused as an unknown field.
 # `title` is the proof of title of a procedure on a registered vehicle (dossiers.register).
 PROCEDURE_FACTS: dict[str, tuple[str, ...]] = {
-    Procedure.FIRST_REGISTRATION: ("holder_is_owner", "validity_until"),
+    Procedure.FIRST_REGISTRATION: (
+        "holder_is_owner",
+        "validity_until",
+        "invoice_date",
+        "mandate_reference",
+        "external_ref",
+    ),
     Procedure.CHANGE_OF_OWNER: ("title", "sale"),
     Procedure.SALE_DECLARATION: ("title", "sale"),
     Procedure.CHANGE_OF_ADDRESS: ("title",),
@@ -115,7 +121,8 @@ PROCEDURE_FACTS: dict[str, tuple[str, ...]] = {
 }
 # Leasing (C.4a) and validity (H) of a new vehicle come from the habilitated dealer's certificate
 # of conformity or contract: only a dealer sends them; a registered vehicle's come from its title.
-DEALER_FACTS = ("holder_is_owner", "validity_until")
+DEALER_FACTS = ("holder_is_owner", "validity_until", "invoice_date", "mandate_reference", "external_ref")
+DEALER_REQUIRED_FACTS = ("invoice_date", "mandate_reference")
 # Only these procedures bring a vehicle the register does not know; the others take it from there.
 VEHICLE_PROCEDURES = (Procedure.FIRST_REGISTRATION, Procedure.IMPORT)
 TITLE_FIELDS = ("plate", "formule_number")
@@ -521,6 +528,11 @@ def dossier_facts_clean(*, procedure: Any, facts: dict[str, Any]) -> dict[str, A
         clean["holder_is_owner"] = value is not False
     if "validity_until" in facts:
         clean["validity_until"] = errors.day("validity_until", facts["validity_until"])
+    if "invoice_date" in facts:
+        clean["invoice_date"] = errors.day("invoice_date", facts["invoice_date"])
+    for name in ("mandate_reference", "external_ref"):
+        if name in facts:
+            clean[name] = errors.text(name, facts[name], max_length=60)
     if "duplicate_reason" in facts:
         reason = errors.text("duplicate_reason", facts["duplicate_reason"])
         if reason and reason not in DuplicateReason.values:

@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("cert_workflow.documents.api_urls")),
     path("", include("payments.api_urls")),
     path("", include("tracking.api_urls")),
+    path("", include("batches.api_urls")),
 ]

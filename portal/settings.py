@@ -361,7 +361,11 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 290},
     },
     "webhooks-retry": {"task": "webhooks.tasks.retry_due", "schedule": 60.0, "options": {"expires": 55}},
+    "batches-sweep": {"task": "batches.tasks.sweep", "schedule": 120.0, "options": {"expires": 115}},
 }
+# A dealer's batch holds at most this many vehicles, checked and inserted this many rows per task.
+BATCH_MAX_ROWS = env_int("BATCH_MAX_ROWS", 10_000)
+BATCH_CHUNK_SIZE = env_int("BATCH_CHUNK_SIZE", 500)
 # Webhooks go only to public https addresses; tests turn this on to use http://127.0.0.1.
 WEBHOOKS_ALLOW_LOOPBACK = env_bool("WEBHOOKS_ALLOW_LOOPBACK", False)
 # The applicant is reminded by mail, once, when their complement deadline is this many days away.

@@ -22,4 +22,5 @@ urlpatterns = [
     path("", include("payments.urls")),
     path("", include("tracking.urls")),
     path("", include("webhooks.urls")),
+    path("", include("batches.urls")),
 ]

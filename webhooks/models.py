@@ -43,8 +43,8 @@ class DeliveryState(models.TextChoices):
 
 
 class EventType(models.TextChoices):
-    # Batch events ("batch.status_changed") will take the same envelope, with data.object "batch".
     DOSSIER_STATUS_CHANGED = "dossier.status_changed", _("Changement de statut d'un dossier")
+    BATCH_STATUS_CHANGED = "batch.status_changed", _("Changement de statut d'un lot")
 
 
 class WebhookDelivery(models.Model):

@@ -104,6 +104,36 @@ def deliveries_record(changes: list[tuple[int, int | None, str, str]], now: date
     return len(created)
 
 
+def batch_deliveries_record(*, organisation_id: int, data: dict, now: datetime) -> int:
+    """Write, in the caller's transaction, one "batch.status_changed" delivery per active endpoint
+    of the organisation (the batch's data in the same envelope as a dossier's); enqueue their sending
+    after commit."""
+    endpoint_ids = list(
+        WebhookEndpoint.objects.filter(organisation_id=organisation_id, active=True).values_list(
+            "pk", flat=True
+        )
+    )
+    deliveries = []
+    for endpoint_id in endpoint_ids:
+        delivery = WebhookDelivery(
+            endpoint_id=endpoint_id,
+            event_type=EventType.BATCH_STATUS_CHANGED,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        delivery.payload = {
+            "id": str(delivery.event_id),
+            "type": EventType.BATCH_STATUS_CHANGED.value,
+            "created_at": now.isoformat(),
+            "data": data,
+        }
+        deliveries.append(delivery)
+    created = WebhookDelivery.objects.bulk_create(deliveries)
+    if created:
+        task_enqueue(DELIVER_TASK, [delivery.pk for delivery in created])
+    return len(created)
+
+
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     """HTTPS to `host` (certificate and SNI) on the address already checked, not a new lookup."""
 

@@ -9,7 +9,8 @@ the certificate's record moves the dossier approved → issued and supersedes th
 title. Both are safe to run twice.
 
 Which documents (the choices of issue 4):
-- `submitted`: the receipt (accusé de dépôt) for every dossier. A dealer's first registration
+- `submitted`: the receipt (accusé de dépôt) for every dossier but those of a batch, which share
+  the batch's one acknowledgement. A dealer's first registration
   also takes its plate and gets its CPI at once (DESIGN.md: "a dealer's vehicle as soon as its row
   is accepted"), so that the car can be delivered while the dossier is checked.
 - `approved` (agent or straight-through): the certificate for every procedure that produces a title
@@ -218,7 +219,11 @@ def submitted_documents_issue(*, dossier_ids: list[int]) -> None:
     )
     # CPIs first: their tasks are ahead of the receipts on the pdf queue, dealers are waiting.
     documents_issue(dossier_ids=dealer_new, kind=DocumentKind.CPI)
-    documents_issue(dossier_ids=dossier_ids, kind=DocumentKind.RECEIPT)
+    # A batch's dossiers share the batch's one acknowledgement (batches), not a receipt each.
+    receipts = list(
+        Dossier.objects.filter(pk__in=dossier_ids, filed_in_batch=False).values_list("pk", flat=True)
+    )
+    documents_issue(dossier_ids=receipts, kind=DocumentKind.RECEIPT)
 
 
 def approved_documents_issue(*, dossier_ids: list[int]) -> None:

@@ -5,7 +5,8 @@ holder). Safe to run twice: a document already rendered, or being rendered by an
 skipped."""
 
 import hashlib
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime
 from typing import Any
@@ -30,6 +31,8 @@ from dossiers.register import titles_record_issued
 from dossiers.selectors import dossier_mail_recipients
 from dossiers.transitions import dossier_transition_many
 from portal.mail import mail_render, mail_send_many
+
+logger = logging.getLogger(__name__)
 
 # Namespace of the session advisory locks that keep two workers off the same document.
 _RENDER_LOCK_SPACE = 0x43474450  # "CGDP"
@@ -129,6 +132,25 @@ def _render_claim(document_ids: list[int]) -> Iterator[list[int]]:
             cursor.execute("SELECT pg_advisory_unlock(k) FROM unnest(%s::bigint[]) AS k", [held])
 
 
+# Called with the dossier ids of the CPIs just recorded, after their record (batches registers here
+# to tell when a batch's last CPI is ready). A hook's failure is logged, never the rendering's.
+_ON_CPIS_RENDERED: list[Callable[[list[int]], Any]] = []
+
+
+def register_on_cpis_rendered(hook: Callable[[list[int]], Any]) -> None:
+    """Call hook(dossier_ids) after each recording of rendered CPIs."""
+    if hook not in _ON_CPIS_RENDERED:
+        _ON_CPIS_RENDERED.append(hook)
+
+
+def _cpis_rendered(dossier_ids: list[int]) -> None:
+    for hook in _ON_CPIS_RENDERED:
+        try:
+            hook(dossier_ids)
+        except Exception:
+            logger.exception("render: CPI hook %s failed for %d dossiers", hook, len(dossier_ids))
+
+
 def documents_render(*, document_ids: list[int]) -> list[int]:
     """Render, store and record each pending document of `document_ids`; return those recorded now.
 
@@ -156,7 +178,12 @@ def documents_render(*, document_ids: list[int]) -> list[int]:
                 "size": len(pdf),
                 "sha256": hashlib.sha256(pdf).hexdigest(),
             }
-        return _renders_record(stored=stored, documents=documents)
+        recorded = _renders_record(stored=stored, documents=documents)
+    done = set(recorded)
+    cpis = [d.dossier_id for d in documents if d.pk in done and d.kind == DocumentKind.CPI]
+    if cpis:
+        _cpis_rendered(cpis)
+    return recorded
 
 
 def _renders_record(*, stored: dict[int, dict[str, Any]], documents: list[IssuedDocument]) -> list[int]:

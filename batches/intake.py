@@ -1,0 +1,334 @@
+"""Checking and inserting a chunk of batch rows, set-based: one pass of the shared cleaning rules
+per row in Python, then a few statements for the whole chunk (no ORM save per row).
+
+A row is rejected with every error found, each naming the row, the column as the dealer wrote it,
+the rule, the message and the value received; a rejected row never stops the valid ones. The
+valid rows become vehicles, holders and dossiers submitted at once (fees computed and frozen, the
+audit rows of creation and submission), and the submission hooks then give them their plates
+(in blocks), their CPIs and their automatic checks.
+"""
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+from django.db import connection
+from django.db.models import Exists, F, Min, OuterRef, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from batches.models import Batch, BatchRow, RowStatus
+from dossiers import fees as fees_module
+from dossiers import states
+from dossiers.bulk import objects_insert, rows_append
+from dossiers.cleaning import (
+    DEALER_REQUIRED_FACTS,
+    PROCEDURE_FACTS,
+    dossier_facts_clean,
+    holder_clean,
+    merge_errors,
+    part_clean,
+    vehicle_clean,
+)
+from dossiers.errors import FieldError, InvalidInput
+from dossiers.models import (
+    HOLDER_FIELDS,
+    VEHICLE_FIELDS,
+    Dossier,
+    DossierEvent,
+    Holder,
+    Procedure,
+    RegisteredTitle,
+    State,
+    Vehicle,
+)
+from dossiers.sequences import counter_next
+from dossiers.transitions import EVENT_COLUMNS, on_enter_schedule
+
+PROCEDURE = Procedure.FIRST_REGISTRATION
+ROW_PARTS = ("vehicle", "holder")
+ROW_FIELDS = (*ROW_PARTS, *PROCEDURE_FACTS[PROCEDURE])
+_VALUE_SHOWN = 200  # characters of a received value echoed in an error
+
+
+def row_clean(data: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """(vehicle, holder, facts) of one row, cleaned by the rules of a single dealer registration
+    (dossiers.cleaning); InvalidInput with every error of the row otherwise."""
+    if not isinstance(data, dict):
+        raise InvalidInput(
+            [FieldError("", "object", _("Un objet est attendu pour chaque véhicule."), ", ".join(ROW_FIELDS))]
+        )
+    facts = {key: value for key, value in data.items() if key not in ROW_PARTS}
+
+    def plate_refused() -> None:
+        vehicle = data.get("vehicle")
+        if isinstance(vehicle, dict) and vehicle.get("plate") not in (None, ""):
+            raise InvalidInput(
+                [
+                    FieldError(
+                        "vehicle.plate",
+                        "plate_assigned",
+                        _("L'immatriculation est attribuée dans la série nationale, elle ne se choisit pas."),
+                        _("aucune immatriculation"),
+                    )
+                ]
+            )
+
+    def facts_required() -> None:
+        missing = [name for name in DEALER_REQUIRED_FACTS if facts.get(name) in (None, "")]
+        if missing:
+            raise InvalidInput(
+                [FieldError(name, "required", _("Ce champ est obligatoire.")) for name in missing]
+            )
+
+    vehicle, holder, clean_facts, _plate, _required = merge_errors(
+        lambda: part_clean(data.get("vehicle"), name="vehicle", allowed=VEHICLE_FIELDS, clean=vehicle_clean),
+        lambda: part_clean(data.get("holder"), name="holder", allowed=HOLDER_FIELDS, clean=holder_clean),
+        lambda: dossier_facts_clean(procedure=PROCEDURE, facts=facts),
+        plate_refused,
+        facts_required,
+    )
+    vehicle.pop("plate", None)
+    return vehicle, holder, clean_facts
+
+
+def _value_at(data: Any, path: str) -> str:
+    value: Any = data
+    for part in path.split(".") if path else ():
+        value = value.get(part) if isinstance(value, dict) else None
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        value = "…"
+    return str(value)[:_VALUE_SHOWN]
+
+
+def error_entry(error: FieldError, row: BatchRow) -> dict[str, str]:
+    """One error of a row as the dealer reads it: the column of their file (the field's name for
+    JSON) and the value they sent."""
+    return {
+        "field": error.field,
+        "column": (row.columns or {}).get(error.field, error.field),
+        "rule": error.rule,
+        "message": str(error.message),
+        "expected": str(error.expected),
+        "value": _value_at(row.data, error.field),
+    }
+
+
+def _vin_unavailable() -> FieldError:
+    return FieldError(
+        "vehicle.vin",
+        "vin_unavailable",
+        _(
+            "Ce VIN ne peut pas faire l'objet d'une première immatriculation ici : il est déjà "
+            "immatriculé ou en cours d'immatriculation."
+        ),
+        _("le VIN d'un véhicule jamais immatriculé en France"),
+    )
+
+
+def _reusable_vehicles(vins: list[str]) -> tuple[dict[str, Vehicle], set[str]]:
+    """Of these VINs, the vehicles left by closed dossiers only (rejected, withdrawn: nobody uses
+    them, so a new registration takes the row) and the VINs registered or in use (plate, title,
+    or a dossier that is open or issued). Three queries whatever the number of VINs."""
+    existing = {vehicle.vin: vehicle for vehicle in Vehicle.objects.select_for_update().filter(vin__in=vins)}
+    if not existing:
+        return {}, set()
+    in_use = Dossier.objects.filter(vehicle_id=OuterRef("pk")).exclude(
+        state__in=(State.REJECTED, State.WITHDRAWN)
+    )
+    titled = RegisteredTitle.objects.filter(vehicle_id=OuterRef("pk"))
+    busy = set(
+        Vehicle.objects.filter(pk__in=[v.pk for v in existing.values()])
+        .filter(Q(plate__gt="") | Exists(in_use) | Exists(titled))
+        .values_list("vin", flat=True)
+    )
+    return {vin: v for vin, v in existing.items() if vin not in busy}, busy
+
+
+def _fees(vehicle: dict[str, Any], holder: dict[str, Any], on: date) -> fees_module.Fees:
+    return fees_module.compute_fees(
+        fiscal_power=vehicle["fiscal_power"],
+        energy=vehicle["energy"],
+        genre=vehicle["genre"],
+        co2_g_km=vehicle.get("co2_g_km"),
+        mass_kg=vehicle.get("mass_kg"),
+        ptac_kg=vehicle.get("ptac_kg"),
+        department=holder["department"],
+        on=on,
+        first_registration_in_france=True,
+        vehicle_age_years=0,
+    )
+
+
+def rows_intake(*, batch: Batch, rows: list[BatchRow]) -> list[int]:
+    """Check these pending rows (locked by the caller's transaction), insert the valid ones as
+    submitted dossiers, record each row's outcome; the new dossiers' ids."""
+    now = timezone.now()
+    today = timezone.localdate(now)
+    errors: dict[int, list[dict[str, str]]] = {}
+    cleaned: dict[int, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {}
+    for row in rows:
+        try:
+            cleaned[row.pk] = row_clean(row.data)
+        except InvalidInput as exc:
+            errors[row.pk] = [error_entry(error, row) for error in exc.errors]
+
+    # A VIN repeated in the batch: the first row keeps it, each repeat is refused naming that row.
+    firsts = dict(
+        BatchRow.objects.filter(batch_id=batch.pk, vin__in=sorted({row.vin for row in rows if row.vin}))
+        .values("vin")
+        .annotate(first=Min("row_number"))
+        .values_list("vin", "first")
+    )
+    for row in rows:
+        first = firsts.get(row.vin)
+        if row.vin and first is not None and first < row.row_number:
+            error = FieldError(
+                "vehicle.vin",
+                "duplicate_in_batch",
+                _("Ce VIN figure déjà à la ligne %(first)d du lot : seule cette première ligne est gardée.")
+                % {"first": first},
+                _("un VIN différent par ligne"),
+            )
+            errors.setdefault(row.pk, []).append(error_entry(error, row))
+            cleaned.pop(row.pk, None)
+
+    reusable, busy = _reusable_vehicles(sorted({cleaned[pk][0]["vin"] for pk in cleaned}))
+    fees: dict[int, fees_module.Fees] = {}
+    by_pk = {row.pk: row for row in rows}
+    for pk in list(cleaned):
+        vehicle, holder, _facts = cleaned[pk]
+        problems = []
+        if vehicle["vin"] in busy:
+            problems.append(_vin_unavailable())
+        else:
+            try:
+                fees[pk] = _fees(vehicle, holder, today)
+            except fees_module.FeesUnavailable as exc:
+                problems.append(FieldError("fees", "fees_unavailable", exc.public_message, str(exc)))
+            except ValueError:
+                problems.append(FieldError("fees", "fees_uncomputable", str(fees_module.FEES_UNCOMPUTABLE)))
+        if problems:
+            errors[pk] = [error_entry(error, by_pk[pk]) for error in problems]
+            del cleaned[pk]
+
+    accepted = [row for row in rows if row.pk in cleaned]
+    dossier_ids = _dossiers_insert(
+        batch=batch, rows=accepted, cleaned=cleaned, fees=fees, reusable=reusable, now=now
+    )
+    _outcomes_record(
+        rows=rows, errors=errors, dossiers=dict(zip([r.pk for r in accepted], dossier_ids, strict=True))
+    )
+    Batch.objects.filter(pk=batch.pk).update(
+        valid=F("valid") + len(accepted), rejected=F("rejected") + len(rows) - len(accepted)
+    )
+    if dossier_ids:
+        # After commit: the checks, then the plates (in blocks) and the CPIs of the whole chunk.
+        on_enter_schedule(state=State.SUBMITTED, dossier_ids=dossier_ids)
+    return dossier_ids
+
+
+def _dossiers_insert(
+    *,
+    batch: Batch,
+    rows: list[BatchRow],
+    cleaned: dict[int, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]],
+    fees: dict[int, fees_module.Fees],
+    reusable: dict[str, Vehicle],
+    now: datetime,
+) -> list[int]:
+    """Vehicles, holders, dossiers (submitted) and their audit rows for the accepted rows."""
+    if not rows:
+        return []
+    new_vehicles, vehicles = [], []
+    for row in rows:
+        data = cleaned[row.pk][0]
+        vehicle = reusable.get(data["vin"])
+        if vehicle is not None:  # rare: a VIN left by closed dossiers only takes the new data
+            for name, value in data.items():
+                setattr(vehicle, name, value)
+            vehicle.save(update_fields=list(data))
+        else:
+            vehicle = Vehicle(**data, created_at=now)
+            new_vehicles.append(vehicle)
+        vehicles.append(vehicle)
+    objects_insert(new_vehicles)
+    holders = [Holder(**cleaned[row.pk][1]) for row in rows]
+    objects_insert(holders)
+
+    year = timezone.localdate(now).year
+    last = counter_next(f"reference-{year}", count=len(rows))
+    due_at = now + states.clock(State.SUBMITTED)
+    dossiers = []
+    for n, (row, vehicle, holder) in enumerate(zip(rows, vehicles, holders, strict=True)):
+        owed = fees[row.pk]
+        dossiers.append(
+            Dossier(
+                reference=f"CG-{year}-{last - len(rows) + 1 + n:07d}",
+                procedure=PROCEDURE,
+                state=State.SUBMITTED,
+                filed_by_id=batch.created_by_id,
+                organisation_id=batch.organisation_id,
+                vehicle=vehicle,
+                holder=holder,
+                filed_in_batch=True,
+                created_at=now,
+                updated_at=now,
+                submitted_at=now,
+                due_at=due_at,
+                **{f"y{i}": getattr(owed, f"y{i}") for i in range(1, 7)},
+                **cleaned[row.pk][2],
+            )
+        )
+    ids = objects_insert(dossiers)
+    role = states.role_of(batch.created_by)
+    events = []
+    for dossier, row in zip(dossiers, rows, strict=True):
+        source = {"batch": batch.pk, "row": row.row_number}
+        events.append((dossier.pk, batch.created_by_id, role, "created", "", State.DRAFT, "", source, now))
+        notes = [str(note) for note in fees[row.pk].notes]
+        events.append(
+            (
+                dossier.pk,
+                batch.created_by_id,
+                role,
+                "transition",
+                State.DRAFT,
+                State.SUBMITTED,
+                "",
+                {**source, "fee_notes": notes},
+                now,
+            )
+        )
+    rows_append(DossierEvent, EVENT_COLUMNS, events)
+    return ids
+
+
+def _outcomes_record(
+    *, rows: list[BatchRow], errors: dict[int, list[dict[str, str]]], dossiers: dict[int, int]
+) -> None:
+    """Each row's status, errors and dossier: on PostgreSQL one UPDATE ... FROM unnest (Django's
+    bulk_update builds a CASE per row and field)."""
+    for row in rows:
+        if row.pk in dossiers:
+            row.status, row.errors, row.dossier_id = RowStatus.ACCEPTED, [], dossiers[row.pk]
+        else:
+            row.status, row.errors = RowStatus.REJECTED, errors.get(row.pk, [])
+    if connection.vendor != "postgresql":
+        BatchRow.objects.bulk_update(rows, ["status", "errors", "dossier_id"], batch_size=1000)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {BatchRow._meta.db_table} AS r"  # noqa: S608 - the model's own table name
+            " SET status = v.status, errors = v.errors::jsonb, dossier_id = v.dossier_id"
+            " FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bigint[]) AS v(id, status, errors, dossier_id)"
+            " WHERE r.id = v.id",
+            [
+                [row.pk for row in rows],
+                [row.status for row in rows],
+                [json.dumps(row.errors, ensure_ascii=False) for row in rows],
+                [row.dossier_id for row in rows],
+            ],
+        )
