@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='dossier',
             name='external_ref',
-            field=models.CharField(blank=True, db_default='', max_length=60, verbose_name='référence interne'),
+            field=models.CharField(blank=True, db_default='', default='', max_length=60, verbose_name='référence interne'),
         ),
         migrations.AddField(
             model_name='dossier',
@@ -28,6 +28,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='dossier',
             name='mandate_reference',
-            field=models.CharField(blank=True, db_default='', max_length=60, verbose_name='référence du mandat'),
+            field=models.CharField(blank=True, db_default='', default='', max_length=60, verbose_name='référence du mandat'),
         ),
     ]
