@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from dossiers import states
 from dossiers.models import Dossier, DossierEvent, State
-from dossiers.transitions import EVENT_COLUMNS, dossier_transition, on_enter_schedule
+from dossiers.transitions import EVENT_COLUMNS, dossier_transition, on_change_record, on_enter_schedule
 from portal.models import User
 
 
@@ -45,6 +45,15 @@ def dossier_claim_next(*, agent: User, order: tuple[str, ...]) -> Dossier | None
             if attempt == 2:
                 raise
     if dossier is not None and not dossier.resumed:
+        if dossier.organisation_id is not None:
+            # The change hooks (a dealer's webhooks) right after the statement, in a transaction of
+            # their own: wrapping every claim in one would add two round trips to the hottest path
+            # for the few dossiers a dealer filed. A crash between the two loses that one event.
+            with transaction.atomic():
+                on_change_record(
+                    changes=[(dossier.pk, dossier.organisation_id, State.QUEUED, State.IN_REVIEW)],
+                    now=dossier.review_started_at or timezone.now(),
+                )
         on_enter_schedule(state=State.IN_REVIEW, dossier_ids=[dossier.pk])
     return dossier
 

@@ -309,3 +309,33 @@ def test_a_real_worker_sends_the_delivery_after_the_commit(start_celery_worker, 
         headers["X-Webhook-Signature"]
         == "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
     )
+
+
+@pytest.mark.parametrize("database", ["any", "postgresql"])
+def test_an_agents_claim_of_a_dealers_dossier_is_delivered(receiver, database, request):
+    """The claim (queued → in review) is written by one statement on PostgreSQL and through the ORM
+    elsewhere: both report it to the dealer's webhooks; a citizen's dossier writes nothing."""
+    if database == "postgresql":
+        request.getfixturevalue("postgres")
+    from cert_workflow.review.claim import queue_claim_next
+
+    dealer = factories.dealer()
+    endpoint, _ = _endpoint(dealer, receiver.url)
+    cert = factories.CertFactory()
+    agent = factories.agent(cert=cert)
+    dossier = factories.draft(filed_by=dealer)
+    dossier = dossier_services.dossier_submit(dossier=dossier, actor=dealer)
+    transitions.dossier_transition(dossier=dossier, to=State.QUEUED, actor=None, changes={"cert": cert})
+    before = WebhookDelivery.objects.filter(endpoint=endpoint).count()
+
+    claimed = queue_claim_next(agent=agent)
+    assert claimed.pk == dossier.pk
+    delivery = WebhookDelivery.objects.filter(endpoint=endpoint).order_by("pk").last()
+    assert WebhookDelivery.objects.filter(endpoint=endpoint).count() == before + 1
+    assert (delivery.payload["data"]["previous_status"], delivery.payload["data"]["status"]) == (
+        "queued",
+        "in_review",
+    )
+    # Claimed again (a double click): the agent resumes the same dossier, nothing new is sent.
+    assert queue_claim_next(agent=agent).pk == dossier.pk
+    assert WebhookDelivery.objects.filter(endpoint=endpoint).count() == before + 1
