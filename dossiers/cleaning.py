@@ -95,6 +95,7 @@ DAY_RANGES: dict[str, tuple[date, date | None]] = {
     "first_registration_date": (EARLIEST_DAY, None),
     "technical_inspection_date": (EARLIEST_DAY, LATEST_DAY),
     "validity_until": (EARLIEST_DAY, LATEST_DAY),
+    "invoice_date": (EARLIEST_DAY, None),  # the sale is invoiced before the vehicle is registered
 }
 # A sale is declared once it has happened: from this moment until now.
 EARLIEST_SALE = datetime(1900, 1, 1, tzinfo=UTC)
@@ -105,7 +106,13 @@ _CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # procedure is built from this, and anything else is refused as an unknown field.
 # `title` is the proof of title of a procedure on a registered vehicle (dossiers.register).
 PROCEDURE_FACTS: dict[str, tuple[str, ...]] = {
-    Procedure.FIRST_REGISTRATION: ("holder_is_owner", "validity_until"),
+    Procedure.FIRST_REGISTRATION: (
+        "holder_is_owner",
+        "validity_until",
+        "invoice_date",
+        "mandate_reference",
+        "external_ref",
+    ),
     Procedure.CHANGE_OF_OWNER: ("title", "sale"),
     Procedure.SALE_DECLARATION: ("title", "sale"),
     Procedure.CHANGE_OF_ADDRESS: ("title",),
@@ -115,7 +122,15 @@ PROCEDURE_FACTS: dict[str, tuple[str, ...]] = {
 }
 # Leasing (C.4a) and validity (H) of a new vehicle come from the habilitated dealer's certificate
 # of conformity or contract: only a dealer sends them; a registered vehicle's come from its title.
-DEALER_FACTS = ("holder_is_owner", "validity_until")
+# The invoice, the holder's mandate (cerfa 13757) and the dealer's own reference are a dealer's too.
+DEALER_FACTS = ("holder_is_owner", "validity_until", "invoice_date", "mandate_reference", "external_ref")
+# What a dealer's first registration cannot go without (web form, API and batch rows alike): the
+# sale it registers and the holder's mandate that lets the dealer file in their name.
+DEALER_REQUIRED_FACTS = ("invoice_date", "mandate_reference")
+# Text facts and their maximum length, from the model.
+DEALER_TEXT_FACTS = {
+    name: Dossier._meta.get_field(name).max_length for name in ("mandate_reference", "external_ref")
+}
 # Only these procedures bring a vehicle the register does not know; the others take it from there.
 VEHICLE_PROCEDURES = (Procedure.FIRST_REGISTRATION, Procedure.IMPORT)
 TITLE_FIELDS = ("plate", "formule_number")
@@ -521,6 +536,11 @@ def dossier_facts_clean(*, procedure: Any, facts: dict[str, Any]) -> dict[str, A
         clean["holder_is_owner"] = value is not False
     if "validity_until" in facts:
         clean["validity_until"] = errors.day("validity_until", facts["validity_until"])
+    if "invoice_date" in facts:
+        clean["invoice_date"] = errors.day("invoice_date", facts["invoice_date"])
+    for name, max_length in DEALER_TEXT_FACTS.items():
+        if name in facts:
+            clean[name] = errors.text(name, facts[name], max_length=max_length)
     if "duplicate_reason" in facts:
         reason = errors.text("duplicate_reason", facts["duplicate_reason"])
         if reason and reason not in DuplicateReason.values:
