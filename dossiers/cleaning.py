@@ -229,6 +229,14 @@ def _upper(value: str | None) -> str | None:
     return value.upper() if value is not None else None
 
 
+def _present(errors: _Collector, field: str, value: str | None) -> str | None:
+    """A required code as typed; None once an empty one is reported as missing (not as malformed)."""
+    if value == "":
+        errors.add(field, "required", _("Ce champ est obligatoire."))
+        return None
+    return value
+
+
 def _shown(key: str) -> str:
     """A key as it can be echoed in an error: at most 100 characters, no surrogate or control."""
     key = key[:100].encode("utf-8", "replace").decode("utf-8")
@@ -243,7 +251,7 @@ def vehicle_clean(data: dict[str, Any], *, prefix: str = "vehicle.") -> dict[str
     clean["vin"] = errors.run(
         "vin",
         validators.validate_vin,
-        errors.text("vin", data.get("vin")),
+        _present(errors, "vin", errors.text("vin", data.get("vin"))),
         _("17 caractères, chiffres et lettres sauf I, O et Q"),
     )
     plate = errors.text("plate", data.get("plate"))
@@ -295,11 +303,10 @@ def vehicle_clean(data: dict[str, Any], *, prefix: str = "vehicle.") -> dict[str
     except ValueError:
         errors.add("power_kw", "decimal", _("Un nombre décimal est attendu (ex. 85,5)."), "85,5")
 
-    energy = _upper(errors.text("energy", data.get("energy")))
+    energy = _upper(_present(errors, "energy", errors.text("energy", data.get("energy"))))
     clean["energy"] = errors.run("energy", validators.validate_energy, energy)
-    clean["genre"] = errors.run(
-        "genre", validators.validate_genre, _upper(errors.text("genre", data.get("genre")))
-    )
+    genre = _upper(_present(errors, "genre", errors.text("genre", data.get("genre"))))
+    clean["genre"] = errors.run("genre", validators.validate_genre, genre)
     if (
         clean["energy"]
         and clean["energy"] not in validators.ELECTRIC_ENERGIES
