@@ -244,3 +244,47 @@ def test_only_dealer_staff_get_the_form(client, role):
 def test_an_anonymous_visitor_is_sent_to_sign_in(client):
     response = client.get(FORM)
     assert response.status_code == 302 and "/connexion/" in response["Location"]
+
+
+def test_a_company_holder_in_leasing_is_registered_with_its_facts(client, registering):
+    client.force_login(factories.dealer())
+    data = form_data(
+        holder_kind="company",
+        last_name="",
+        first_names="",
+        birth_date="",
+        company_name="Loueur Longue Durée SAS",
+        siret="73282932000074",
+        holder_is_owner="no",
+        validity_until="30/06/2029",
+        invoice_date="02/11/2026",
+        external_ref="",
+    )
+
+    response = registering(client, data)
+
+    assert response.status_code == 302, factories.text_of(response)
+    dossier = Dossier.objects.select_related("holder").get()
+    assert (
+        dossier.holder.company_name == "Loueur Longue Durée SAS" and dossier.holder.siret == "73282932000074"
+    )
+    assert dossier.holder_is_owner is False and str(dossier.validity_until) == "2029-06-30"
+    assert str(dossier.invoice_date) == "2026-11-02" and dossier.external_ref == ""
+
+
+def test_missing_codes_are_said_missing_not_malformed():
+    vehicle = factories.vehicle_data()
+    del vehicle["genre"], vehicle["energy"]
+    vehicle["vin"] = ""
+    response = factories.api_client(factories.dealer()).post(
+        "/api/v1/dossiers/",
+        {**api_payload(**factories.registration_facts()), "vehicle": vehicle},
+        format="json",
+    )
+    assert response.status_code == 400
+    errors = {(e["field"], e["rule"]) for e in response.json()["errors"]}
+    assert errors == {
+        ("vehicle.vin", "required"),
+        ("vehicle.genre", "required"),
+        ("vehicle.energy", "required"),
+    }
