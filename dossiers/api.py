@@ -93,6 +93,17 @@ class TitleInput(serializers.Serializer):
     )
 
 
+# What the schema says of the facts a dealer gives for a new vehicle (docs/domain/FIELDS.md).
+FACT_HELP = {
+    "invoice_date": "Date de facture, AAAA-MM-JJ ou JJ/MM/AAAA, au plus tard aujourd'hui. "
+    "Obligatoire pour un professionnel (première immatriculation) ; un usager ne l'envoie pas.",
+    "mandate_reference": "Référence du mandat (cerfa 13757), 60 caractères au plus. "
+    "Obligatoire pour un professionnel (première immatriculation) ; un usager ne l'envoie pas.",
+    "external_ref": "Référence interne du professionnel pour ce véhicule, 60 caractères au plus, "
+    "facultative.",
+}
+
+
 def _create_input(procedure: str) -> type[serializers.ModelSerializer]:
     """The create input of one procedure: procedure, its vehicle (first registration and import
     only, never with a plate) or its proof of title, the holder and its own facts."""
@@ -109,7 +120,8 @@ def _create_input(procedure: str) -> type[serializers.ModelSerializer]:
         declared["title"] = TitleInput()
     if "sale" in facts:
         declared["sale"] = SaleInput(required=False)
-    meta = type("Meta", (), {"model": Dossier, "fields": (*inputs, *facts)})
+    extra_kwargs = {name: {"help_text": FACT_HELP[name]} for name in facts if name in FACT_HELP}
+    meta = type("Meta", (), {"model": Dossier, "fields": (*inputs, *facts), "extra_kwargs": extra_kwargs})
     name = "".join(part.title() for part in procedure.split("_")) + "CreateInput"
     doc = f"Dépôt d'un dossier « {procedure} » : véhicule, titulaire et données propres à la démarche."
     return type(name, (serializers.ModelSerializer,), {**declared, "Meta": meta, "__doc__": doc})
@@ -182,6 +194,11 @@ class DossierOutput(serializers.Serializer):
     holder_is_owner = serializers.BooleanField()
     validity_until = serializers.DateField(allow_null=True)
     duplicate_reason = serializers.CharField()
+    # A dealer's first registration (null or empty otherwise): the sale's invoice, the holder's
+    # mandate (cerfa 13757) and the dealer's own reference of the vehicle.
+    invoice_date = serializers.DateField(allow_null=True)
+    mandate_reference = serializers.CharField()
+    external_ref = serializers.CharField()
     sale = SaleOutput(allow_null=True)
     mentions = serializers.SerializerMethodField()
     fees = serializers.SerializerMethodField()

@@ -95,6 +95,7 @@ DAY_RANGES: dict[str, tuple[date, date | None]] = {
     "first_registration_date": (EARLIEST_DAY, None),
     "technical_inspection_date": (EARLIEST_DAY, LATEST_DAY),
     "validity_until": (EARLIEST_DAY, LATEST_DAY),
+    "invoice_date": (EARLIEST_DAY, None),  # the sale is invoiced before the vehicle is registered
 }
 # A sale is declared once it has happened: from this moment until now.
 EARLIEST_SALE = datetime(1900, 1, 1, tzinfo=UTC)
@@ -121,8 +122,15 @@ PROCEDURE_FACTS: dict[str, tuple[str, ...]] = {
 }
 # Leasing (C.4a) and validity (H) of a new vehicle come from the habilitated dealer's certificate
 # of conformity or contract: only a dealer sends them; a registered vehicle's come from its title.
+# The invoice, the holder's mandate (cerfa 13757) and the dealer's own reference are a dealer's too.
 DEALER_FACTS = ("holder_is_owner", "validity_until", "invoice_date", "mandate_reference", "external_ref")
+# What a dealer's first registration cannot go without (web form, API and batch rows alike): the
+# sale it registers and the holder's mandate that lets the dealer file in their name.
 DEALER_REQUIRED_FACTS = ("invoice_date", "mandate_reference")
+# Text facts and their maximum length, from the model.
+DEALER_TEXT_FACTS = {
+    name: Dossier._meta.get_field(name).max_length for name in ("mandate_reference", "external_ref")
+}
 # Only these procedures bring a vehicle the register does not know; the others take it from there.
 VEHICLE_PROCEDURES = (Procedure.FIRST_REGISTRATION, Procedure.IMPORT)
 TITLE_FIELDS = ("plate", "formule_number")
@@ -221,6 +229,14 @@ def _upper(value: str | None) -> str | None:
     return value.upper() if value is not None else None
 
 
+def _present(errors: _Collector, field: str, value: str | None) -> str | None:
+    """A required code as typed; None once an empty one is reported as missing (not as malformed)."""
+    if value == "":
+        errors.add(field, "required", _("Ce champ est obligatoire."))
+        return None
+    return value
+
+
 def _shown(key: str) -> str:
     """A key as it can be echoed in an error: at most 100 characters, no surrogate or control."""
     key = key[:100].encode("utf-8", "replace").decode("utf-8")
@@ -235,7 +251,7 @@ def vehicle_clean(data: dict[str, Any], *, prefix: str = "vehicle.") -> dict[str
     clean["vin"] = errors.run(
         "vin",
         validators.validate_vin,
-        errors.text("vin", data.get("vin")),
+        _present(errors, "vin", errors.text("vin", data.get("vin"))),
         _("17 caractères, chiffres et lettres sauf I, O et Q"),
     )
     plate = errors.text("plate", data.get("plate"))
@@ -287,11 +303,10 @@ def vehicle_clean(data: dict[str, Any], *, prefix: str = "vehicle.") -> dict[str
     except ValueError:
         errors.add("power_kw", "decimal", _("Un nombre décimal est attendu (ex. 85,5)."), "85,5")
 
-    energy = _upper(errors.text("energy", data.get("energy")))
+    energy = _upper(_present(errors, "energy", errors.text("energy", data.get("energy"))))
     clean["energy"] = errors.run("energy", validators.validate_energy, energy)
-    clean["genre"] = errors.run(
-        "genre", validators.validate_genre, _upper(errors.text("genre", data.get("genre")))
-    )
+    genre = _upper(_present(errors, "genre", errors.text("genre", data.get("genre"))))
+    clean["genre"] = errors.run("genre", validators.validate_genre, genre)
     if (
         clean["energy"]
         and clean["energy"] not in validators.ELECTRIC_ENERGIES
@@ -530,9 +545,9 @@ def dossier_facts_clean(*, procedure: Any, facts: dict[str, Any]) -> dict[str, A
         clean["validity_until"] = errors.day("validity_until", facts["validity_until"])
     if "invoice_date" in facts:
         clean["invoice_date"] = errors.day("invoice_date", facts["invoice_date"])
-    for name in ("mandate_reference", "external_ref"):
+    for name, max_length in DEALER_TEXT_FACTS.items():
         if name in facts:
-            clean[name] = errors.text(name, facts[name], max_length=60)
+            clean[name] = errors.text(name, facts[name], max_length=max_length)
     if "duplicate_reason" in facts:
         reason = errors.text("duplicate_reason", facts["duplicate_reason"])
         if reason and reason not in DuplicateReason.values:

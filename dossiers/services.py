@@ -18,6 +18,7 @@ from dossiers import fees as fees_module
 from dossiers import register, states
 from dossiers.cleaning import (
     DEALER_FACTS,
+    DEALER_REQUIRED_FACTS,
     PROCEDURE_FACTS,
     VEHICLE_PROCEDURES,
     dossier_facts_clean,
@@ -95,6 +96,10 @@ def _new_vehicle(*, clean: dict[str, Any]) -> Vehicle:
     return existing
 
 
+def _blank(value: Any) -> bool:
+    return isinstance(value, str) and not value.strip()
+
+
 def _input_refused(field: str, rule: str, message: str, expected: str = "") -> InvalidInput:
     return InvalidInput([FieldError(field, rule, message, expected)])
 
@@ -112,8 +117,9 @@ def dossier_create(
     """Create a draft dossier with its vehicle and holder, or raise InvalidInput and write nothing.
 
     `facts` are the procedure's own inputs (cleaning.PROCEDURE_FACTS: title, sale, duplicate_reason,
-    and, from a dealer for a new vehicle, holder_is_owner and validity_until); any other key is
-    refused as an unknown field. A registered vehicle's leasing and validity are its title's. Only a first
+    and, from a dealer for a new vehicle, holder_is_owner and validity_until; for a first
+    registration also invoice_date, mandate_reference and external_ref, the first two required of a
+    dealer: cleaning.DEALER_REQUIRED_FACTS); any other key is refused as an unknown field. A registered vehicle's leasing and validity are its title's. Only a first
     registration or an import sends a vehicle (never its plate); the other procedures prove a title
     (dossiers.register) and take the vehicle from the register. Every input error is raised at once."""
     if filed_by.role not in (Role.CITIZEN, Role.DEALER):
@@ -173,7 +179,8 @@ def dossier_create(
         # A new vehicle's leasing and validity are the dealer's certificate of conformity or
         # contract; a citizen has no such document, and a registered vehicle's are its title's.
         if known in VEHICLE_PROCEDURES and filed_by.role != Role.DEALER:
-            sent = [name for name in DEALER_FACTS if name in (facts or {})]
+            # A fact the procedure does not take at all is already an unknown field.
+            sent = [name for name in DEALER_FACTS if name in (facts or {}) and name in PROCEDURE_FACTS[known]]
             if sent:
                 raise InvalidInput(
                     [
@@ -189,13 +196,31 @@ def dossier_create(
                     ]
                 )
 
-    _procedure, vehicle_data, holder_data, facts_data, _title, _dealer = merge_errors(
+    def dealer_required() -> None:
+        # A dealer registers a sale it invoiced, in the name of a holder who gave it a mandate.
+        if known != Procedure.FIRST_REGISTRATION or filed_by.role != Role.DEALER:
+            return
+        messages = {
+            "invoice_date": (_("La date de facture est obligatoire."), "AAAA-MM-JJ"),
+            "mandate_reference": (
+                _("La référence du mandat (cerfa 13757) est obligatoire."),
+                _("un texte de 60 caractères au plus"),
+            ),
+        }
+        given = facts or {}
+        # Absent, null or blank; a value of the wrong type is dossier_facts_clean's to refuse.
+        missing = [name for name in DEALER_REQUIRED_FACTS if given.get(name) is None or _blank(given[name])]
+        if missing:
+            raise InvalidInput([FieldError(name, "required", *messages[name]) for name in missing])
+
+    _procedure, vehicle_data, holder_data, facts_data, _title, _dealer, _required = merge_errors(
         procedure_clean,
         vehicle_part,
         lambda: part_clean(holder, name="holder", allowed=HOLDER_FIELDS, clean=holder_clean),
         lambda: dossier_facts_clean(procedure=procedure, facts=facts or {}),
         title_required,
         dealer_facts,
+        dealer_required,
     )
     sale_data = facts_data.pop("sale", None)
     title_data = facts_data.pop("title", None)

@@ -27,6 +27,9 @@ class Field:
     inputmode: str = ""
     choices: tuple[tuple[str, Any], ...] = ()
     spellcheck: bool = True
+    # Required in one case only (« personne physique »): said beside the label instead of
+    # "(facultatif)", and the input is not marked aria-required.
+    condition: Any = ""
 
     def __post_init__(self) -> None:
         if self.kind == "date" and not self.hint:

@@ -1,7 +1,7 @@
 from django.urls import path
 
 import portal.converters  # noqa: F401  (registers the <reference:...> converter)
-from filing import views
+from filing import dealer_views, views
 
 urlpatterns = [
     path("demarches/", views.start, name="filing-start"),
@@ -11,4 +11,10 @@ urlpatterns = [
     path("demarches/dossier/<reference:reference>/reprendre/", views.adopt, name="filing-adopt"),
     path("demarches/pieces/<int:pk>/", views.document, name="filing-document"),
     path("demarches/<slug:procedure>/", views.procedure_start, name="filing-procedure"),
+    path("mon-espace/vehicules-neufs/nouveau/", dealer_views.registration_new, name="dealer-registration"),
+    path(
+        "mon-espace/vehicules-neufs/<reference:reference>/depot/",
+        dealer_views.registration_submit,
+        name="dealer-registration-submit",
+    ),
 ]

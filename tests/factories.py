@@ -201,6 +201,18 @@ def holder_data(**overrides) -> dict:
     return _known(data, HOLDER_FIELDS, "holder")
 
 
+_mandates = itertools.count(1)
+
+
+def registration_facts(**overrides) -> dict:
+    """What a dealer's first registration says of its sale besides vehicle and holder: the invoice
+    date and the holder's mandate (both required of a dealer), its own reference (optional)."""
+    n = next(_mandates)
+    data = {"invoice_date": "2026-11-02", "mandate_reference": f"MAND-{n:05d}", "external_ref": f"VO-{n:05d}"}
+    data.update(overrides)
+    return data
+
+
 _formules = itertools.count(1)
 
 
@@ -276,6 +288,8 @@ def draft(
     the register with `holder` as its holder (the seller for a change of owner) and proves the title.
     Its fees are paid through the fake provider (fees_pay) unless `paid` is False."""
     holder = holder or holder_data()
+    if procedure == Procedure.FIRST_REGISTRATION and filed_by.role == Role.DEALER:
+        facts = {**registration_facts(), **(facts or {})}
     if procedure in VEHICLE_PROCEDURES or procedure not in Procedure.values:
         dossier = dossier_create(
             procedure=procedure,

@@ -103,7 +103,8 @@ def test_dealer_organisation_token_sees_the_organisations_dossiers_only():
     client = factories.api_client(token=factories.organisation_token(staff))
     listed = client.get("/api/v1/dossiers/").json()["results"]
     assert [row["reference"] for row in listed] == [mine.reference]
-    created = client.post("/api/v1/dossiers/", create_payload(), format="json")
+    body = {**create_payload(), **factories.registration_facts()}
+    created = client.post("/api/v1/dossiers/", body, format="json")
     assert created.status_code == 201
     assert Dossier.objects.get(reference=created.json()["reference"]).organisation == staff.organisation
 

@@ -233,6 +233,7 @@ def test_a_dealers_later_dossier_never_takes_another_users_vehicle_data():
             "procedure": Procedure.FIRST_REGISTRATION,
             "vehicle": vehicle_data(vin=invented["vin"]),
             "holder": holder_data(last_name="Client"),
+            **factories.registration_facts(),
         },
     )
 
@@ -251,9 +252,10 @@ def test_a_dealers_later_dossier_never_takes_another_users_vehicle_data():
 def test_a_new_vehicle_never_comes_with_a_chosen_plate(procedure):
     user = factories.dealer()
     before = factories.register_counts()
-    response = factories.dossier_post(
-        user, {"procedure": procedure, "vehicle": vehicle_data(plate="ZZ-999-ZZ"), "holder": holder_data()}
-    )
+    body = {"procedure": procedure, "vehicle": vehicle_data(plate="ZZ-999-ZZ"), "holder": holder_data()}
+    if procedure == Procedure.FIRST_REGISTRATION:
+        body.update(factories.registration_facts())
+    response = factories.dossier_post(user, body)
     assert response.status_code == 400
     assert factories.errors_of(response) == {"vehicle.plate": "plate_assigned"}
     assert factories.register_counts() == before

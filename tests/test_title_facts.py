@@ -128,6 +128,7 @@ def test_a_dealers_first_registration_prints_its_leasing_and_validity_and_the_re
             "holder": holder_data(),
             "holder_is_owner": False,
             "validity_until": "2029-06-30",
+            **factories.registration_facts(),
         },
     )
     assert response.status_code == 201, response.content

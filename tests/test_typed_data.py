@@ -501,7 +501,7 @@ def test_a_sale_made_an_hour_ago_is_accepted():
 @pytest.mark.django_db
 def test_dates_outside_their_plausible_range_are_all_refused_at_once():
     tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
-    request = payload(validity_until="9999-12-31")
+    request = payload(validity_until="9999-12-31", **factories.registration_facts())
     request["vehicle"].update(first_registration_date="0001-01-01", technical_inspection_date="2101-01-01")
     request["holder"]["birth_date"] = tomorrow
     # validity_until is a dealer's fact (a citizen's is refused as dealer_only).
@@ -513,7 +513,7 @@ def test_dates_outside_their_plausible_range_are_all_refused_at_once():
         "holder.birth_date": "future",
     }
 
-    request = payload(validity_until="1899-12-31")
+    request = payload(validity_until="1899-12-31", **factories.registration_facts())
     request["vehicle"]["first_registration_date"] = tomorrow
     request["holder"]["birth_date"] = "1899-12-31"
     response = post_refused(factories.dealer(), request)

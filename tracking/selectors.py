@@ -16,8 +16,10 @@ from cert_workflow.models import (
     IssuedDocument,
 )
 from cert_workflow.stats.decision_days import DECISION
+from dossiers.fees import Fees, fee_rows
 from dossiers.models import Document, DocumentKind, Dossier, DossierEvent, Procedure, State
 from dossiers.selectors import dossier_events
+from dossiers.services import dossier_fees
 from tracking.timeline import TimelineEntry, timeline_entry
 
 # The measured rate of a centre: its agents' decisions over this many last days.
@@ -218,3 +220,17 @@ def dossier_refusal_reason(*, dossier: Dossier) -> str:
         .first()
     )
     return event.reason if event is not None else ""
+
+
+def dossier_fee_rows(*, dossier: Dossier) -> list[dict[str, object]]:
+    """Y.1–Y.6 of the dossier as table rows: frozen at submission, or what a draft would owe today
+    (empty when they cannot be computed: the payment page says why)."""
+    if dossier.y6 is not None:
+        frozen = Fees(**{f"y{i}": getattr(dossier, f"y{i}") for i in range(1, 7)})
+        return fee_rows(frozen)
+    if dossier.state != State.DRAFT:
+        return []
+    try:
+        return fee_rows(dossier_fees(dossier=dossier))
+    except ValueError:  # FeesUnavailable, or a vehicle fact the fees need is missing
+        return []

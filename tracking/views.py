@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from cert_workflow.models import COMPLEMENT_HOLDER_FIELDS, IssuedDocument
 from dossiers import states
 from dossiers.errors import InvalidInput
-from dossiers.models import Document, DocumentKind, Dossier, Holder
+from dossiers.models import Document, DocumentKind, Dossier, Holder, Procedure, State
 from dossiers.selectors import dossier_get
 from filing.selectors import dossier_drafts_unfiled, drafts_for_user
 from portal.models import Role, User
@@ -76,6 +76,11 @@ def _page(request: HttpRequest, dossier: Dossier, *, errors: dict | None = None,
         "sale_acknowledgement": selectors.sale_acknowledgement_available(dossier=dossier),
         "withdrawable": services.dossier_withdrawable(dossier=dossier, user=request.user),
         "refusal_reason": selectors.dossier_refusal_reason(dossier=dossier),
+        "fee_rows": selectors.dossier_fee_rows(dossier=dossier),
+        # A dealer's new vehicle left as a draft (its fees to pay first) is filed from its own page.
+        "dealer_submit": dossier.state == State.DRAFT
+        and dossier.organisation_id is not None
+        and dossier.procedure == Procedure.FIRST_REGISTRATION,
         **_filing_resume(request, dossier),
     }
     return render(request, "tracking/dossier.html", context, status=status)

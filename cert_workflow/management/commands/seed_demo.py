@@ -171,6 +171,15 @@ def _sale(key: int, day: str, hour: str, code_de_cession: str = "") -> dict[str,
     return {"sale": sale}
 
 
+def _dealer_sale(key: int) -> dict[str, Any]:
+    # A dealer's first registration gives its invoice date and the holder's mandate (required).
+    return {
+        "invoice_date": f"2026-11-{1 + key % 20:02d}",
+        "mandate_reference": f"MANDAT-DEMO-{key:03d}",
+        "external_ref": f"STOCK-{key:03d}",
+    }
+
+
 NO_FACTS: dict[str, Any] = {}
 S = State
 # fmt: off
@@ -225,7 +234,7 @@ DOSSIERS: tuple[DemoDossier, ...] = (
             target,
             model,
             CUSTOMERS[customer],
-            NO_FACTS,
+            _dealer_sale(key),
         )
         for key, target, model, customer in DEALER_DOSSIERS
     ),
