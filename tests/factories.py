@@ -213,6 +213,17 @@ def registration_facts(**overrides) -> dict:
     return data
 
 
+def batch_row(**overrides) -> dict:
+    """One vehicle of a dealer's JSON batch: vehicle, holder and the registration facts."""
+    row = {
+        "vehicle": vehicle_data(),
+        "holder": holder_data(),
+        **registration_facts(invoice_date=(timezone.localdate() - timedelta(days=2)).isoformat()),
+    }
+    row.update(overrides)
+    return row
+
+
 _formules = itertools.count(1)
 
 

@@ -13,7 +13,6 @@ from cert_workflow.models import DocumentKind, IssuedDocument
 from dossiers.models import Dossier, DossierEvent
 from tests import factories
 from tests.celery_worker import wait_until
-from tests.test_batches import vehicle_row
 
 pytestmark = [pytest.mark.services, pytest.mark.celery_worker]
 
@@ -29,9 +28,9 @@ def test_a_batch_runs_end_to_end_on_a_real_worker(postgres, start_celery_worker,
     worker = start_celery_worker(concurrency=2, env={"MEDIA_ROOT": media, "BATCH_CHUNK_SIZE": "20"})
     dealer = factories.dealer()
     client = factories.api_client(token=factories.organisation_token(dealer))
-    rows = [vehicle_row(external_ref=f"S{n}") for n in range(1, 61)]
-    rows[10] = vehicle_row(vehicle={**rows[3]["vehicle"]})  # row 11 repeats row 4's VIN
-    rows[40] = vehicle_row(holder=factories.holder_data(postcode="1234"))  # row 41: bad postcode
+    rows = [factories.batch_row(external_ref=f"S{n}") for n in range(1, 61)]
+    rows[10] = factories.batch_row(vehicle={**rows[3]["vehicle"]})  # row 11 repeats row 4's VIN
+    rows[40] = factories.batch_row(holder=factories.holder_data(postcode="1234"))  # row 41: bad postcode
 
     response = client.post(
         reverse("api-batches"),
@@ -52,7 +51,11 @@ def test_a_batch_runs_end_to_end_on_a_real_worker(postgres, start_celery_worker,
     assert (counts["received"], counts["valid"], counts["rejected"]) == (60, 58, 2)
     assert counts["plated"] == 58 and counts["cpi_ready"] == 58
 
-    rejected = dict(BatchRow.objects.filter(batch_id=batch_id, status=RowStatus.REJECTED).values_list("row_number", "errors"))
+    rejected = dict(
+        BatchRow.objects.filter(batch_id=batch_id, status=RowStatus.REJECTED).values_list(
+            "row_number", "errors"
+        )
+    )
     assert sorted(rejected) == [11, 41]
     assert rejected[11][0]["rule"] == "duplicate_in_batch" and "ligne 4" in rejected[11][0]["message"]
     dossiers = Dossier.objects.filter(batch_row__batch_id=batch_id)
@@ -61,7 +64,12 @@ def test_a_batch_runs_end_to_end_on_a_real_worker(postgres, start_celery_worker,
     assert len(set(dossiers.values_list("reference", flat=True))) == 58
     # Each dossier: one creation and one submission event, however many times tasks ran.
     assert DossierEvent.objects.filter(dossier__in=dossiers, action="created").count() == 58
-    assert IssuedDocument.objects.filter(dossier__in=dossiers, kind=DocumentKind.CPI, rendered_at__isnull=False).count() == 58
+    assert (
+        IssuedDocument.objects.filter(
+            dossier__in=dossiers, kind=DocumentKind.CPI, rendered_at__isnull=False
+        ).count()
+        == 58
+    )
     assert not IssuedDocument.objects.filter(dossier__in=dossiers, kind=DocumentKind.RECEIPT).exists()
     batch = Batch.objects.get(pk=batch_id)
     wait_until(lambda: Batch.objects.filter(pk=batch_id).exclude(acknowledgement="").exists(), 60)
@@ -70,11 +78,13 @@ def test_a_batch_runs_end_to_end_on_a_real_worker(postgres, start_celery_worker,
     wait_until(lambda: not dossiers.filter(state="submitted").exists(), 60)
 
 
-def test_two_identical_requests_at_the_same_moment_make_one_batch(postgres, transactional_db, media, settings, redis_url):
+def test_two_identical_requests_at_the_same_moment_make_one_batch(
+    postgres, transactional_db, media, settings, redis_url
+):
     settings.CELERY_TASK_ALWAYS_EAGER = False  # the tasks wait in Redis: only the receipt is tested
     dealer = factories.dealer()
     token = factories.organisation_token(dealer)
-    body = json.dumps({"vehicles": [vehicle_row() for _ in range(30)]})
+    body = json.dumps({"vehicles": [factories.batch_row() for _ in range(30)]})
     barrier = threading.Barrier(4)
     answers: list[tuple[int, int]] = []
 
@@ -83,7 +93,10 @@ def test_two_identical_requests_at_the_same_moment_make_one_batch(postgres, tran
         barrier.wait()
         try:
             response = client.post(
-                reverse("api-batches"), data=body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="same-moment"
+                reverse("api-batches"),
+                data=body,
+                content_type="application/json",
+                HTTP_IDEMPOTENCY_KEY="same-moment",
             )
             answers.append((response.status_code, response.json()["id"]))
         finally:
