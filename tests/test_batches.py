@@ -462,3 +462,16 @@ def test_the_sweep_processes_a_batch_whose_task_was_lost(dealer, django_capture_
         services.batch_process(batch_id=batch.pk)
         services.batch_chunk_process(batch_id=batch.pk, first_row=1, last_row=1)
     assert Dossier.objects.filter(batch_row__batch=batch).count() == 1
+
+
+def test_a_batch_dossiers_page_names_its_batch_and_row(dealer, client, django_capture_on_commit_callbacks):
+    from django.test import Client
+
+    with django_capture_on_commit_callbacks(execute=True):
+        batch_id = post_batch(client, {"vehicles": [factories.batch_row(), factories.batch_row()]}).json()["id"]
+    row = BatchRow.objects.get(batch_id=batch_id, row_number=2)
+    browser = Client()
+    browser.force_login(dealer)
+    page = browser.get(reverse("dossier-detail", args=[row.dossier.reference])).content.decode()
+    assert f"Lot n° {batch_id}, ligne 2" in page
+    assert reverse("batch-detail", args=[batch_id]) in page
