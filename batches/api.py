@@ -133,8 +133,7 @@ def _json_rows(request) -> tuple[str, list[services.RowInput]]:
                 for name in unknown
             ]
         )
-    if len(vehicles) > services.max_rows():
-        services._rows_check([None] * len(vehicles))  # raises the max_items error
+    services.rows_count_check(len(vehicles))
     rows = [services.RowInput(row_number=n, data=item) for n, item in enumerate(vehicles, start=1)]
     return services.content_hash_json(vehicles), rows
 

@@ -140,7 +140,7 @@ def batch_receive(
     existing = _replay(organisation=organisation, key=idempotency_key, content_sha256=content_sha256)
     if existing is not None:
         return existing, False
-    _rows_check(rows)
+    rows_count_check(len(rows))
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -221,8 +221,9 @@ def _replay(*, organisation: Organisation, key: str, content_sha256: str) -> Bat
     return existing
 
 
-def _rows_check(rows: Sequence[RowInput]) -> None:
-    if not rows:
+def rows_count_check(count: int) -> None:
+    """A batch holds 1 to BATCH_MAX_ROWS vehicles; InvalidInput otherwise."""
+    if not count:
         raise InvalidInput(
             [
                 FieldError(
@@ -230,14 +231,14 @@ def _rows_check(rows: Sequence[RowInput]) -> None:
                 )
             ]
         )
-    if len(rows) > max_rows():
+    if count > max_rows():
         raise InvalidInput(
             [
                 FieldError(
                     "vehicles",
                     "max_items",
                     _("Un lot compte au plus %(max)d véhicules (reçu : %(n)d). Déposez plusieurs lots.")
-                    % {"max": max_rows(), "n": len(rows)},
+                    % {"max": max_rows(), "n": count},
                     _("%(max)d lignes au plus") % {"max": max_rows()},
                 )
             ]
