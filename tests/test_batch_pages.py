@@ -99,6 +99,7 @@ def test_a_french_csv_uploaded_leads_to_its_batch_page_with_counts_and_rows(web,
     text = words(response)
     assert f"Lot n° {batch.pk}" in text and "livraisons.csv" in text
     assert "Terminé" in text and 'value="100"' in page
+    assert 'http-equiv="refresh"' not in page and "Actualiser la page" not in text
     assert re.search(r"Lignes acceptées : 1\b", text) and re.search(r"Lignes refusées : 1\b", text)
     assert re.search(r"CPI prêts : 1\b", text)
     accepted = BatchRow.objects.get(batch=batch, status=RowStatus.ACCEPTED).dossier
@@ -248,3 +249,23 @@ def test_a_citizen_or_an_agent_gets_404_on_the_batch_pages(batch, client, role):
 def test_an_anonymous_visitor_is_sent_to_the_login_page(client):
     response = client.get(reverse("batch-list"))
     assert response.status_code == 302 and "/connexion/" in response["Location"]
+
+
+def test_a_batch_still_running_reloads_itself_without_javascript_and_polls_with_it(web):
+    """No task run (no on-commit callback executed): the batch stays received."""
+    key = form_key(web.get(reverse("batch-list")).content.decode())
+    response = web.post(reverse("batch-list"), {"file": upload(french_csv()), "key": key}, follow=True)
+    batch = Batch.objects.get()
+    page = response.content.decode()
+    assert response.redirect_chain == [(reverse("batch-detail", args=[batch.pk]), 302)]
+    assert '<noscript><meta http-equiv="refresh" content="5"></noscript>' in page
+    assert "Actualiser la page" in words(response) and reverse("batch-progress", args=[batch.pk]) in page
+    assert 'value="0"' in page and "Reçu" in words(response)
+    data = web.get(reverse("batch-progress", args=[batch.pk])).json()
+    assert (data["done"], data["progress"], data["state_label"]) == (False, 0, "Reçu")
+    # Nothing to download yet, and the page says when it will be.
+    assert reverse("batch-acknowledgement", args=[batch.pk]) not in page
+    assert "L'accusé de dépôt du lot (PDF) est prêt dès que toutes les lignes sont vérifiées." in words(
+        response
+    )
+    assert web.get(reverse("batch-acknowledgement", args=[batch.pk])).status_code == 404

@@ -128,6 +128,7 @@ def test_dealer_uploads_a_csv_watches_the_bar_reach_100_and_verifies_a_cpi(
             + (f"\n{tasks_run.log()[-4000:]}" if tasks_run else "")
         ),
     )
+    print(f"progress seen: {seen}")
     assert seen == sorted(seen), f"the bar went back: {seen}"
     expect(page.locator("#batch-progress-text")).to_have_text("100 %")
     table = page.locator("table")
