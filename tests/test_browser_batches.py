@@ -142,8 +142,10 @@ def test_dealer_uploads_a_csv_watches_the_bar_reach_100_and_verifies_a_cpi(
     found += serious_violations(page)
 
     # The row's CPI, downloaded as the dealer would, and its QR code opened in the browser.
+    link = table.get_by_role("link", name=re.compile(r"^CPI [A-Z]{2}-\d{3}-[A-Z]{2} \(PDF\)$"))
+    plate = link.inner_text().split()[1]
     with page.expect_download() as download:
-        table.get_by_role("link", name=re.compile(r"^CPI [A-Z]{2}-\d{3}-[A-Z]{2} \(PDF\)$")).click()
+        link.click()
     pdf = download.value.path().read_bytes()
     assert pdf.startswith(b"%PDF")
     url = urlsplit(_qr_url(pdf))
@@ -153,7 +155,9 @@ def test_dealer_uploads_a_csv_watches_the_bar_reach_100_and_verifies_a_cpi(
         + (f"?{url.query}" if url.query else "")
         + (f"#{url.fragment}" if url.fragment else "")
     )
-    expect(page.get_by_text("authentique").first).to_be_visible()
+    verdict = page.get_by_role("heading", name="Document authentique")
+    expect(verdict).to_contain_text("Certificat provisoire d'immatriculation")
+    expect(page.locator("main")).to_contain_text(plate)
     screenshots.take("verification-cpi")
 
     # On a phone: the same pages, no serious violation, nothing wider than the screen.
