@@ -269,3 +269,17 @@ def test_a_batch_still_running_reloads_itself_without_javascript_and_polls_with_
         response
     )
     assert web.get(reverse("batch-acknowledgement", args=[batch.pk])).status_code == 404
+
+
+def test_the_excel_template_filled_in_and_uploaded_makes_an_xlsx_batch(
+    web, django_capture_on_commit_callbacks
+):
+    template = web.get(reverse("batch-template-xlsx")).content
+    key = form_key(web.get(reverse("batch-list")).content.decode())
+    with django_capture_on_commit_callbacks(execute=True):
+        response = web.post(reverse("batch-list"), {"file": upload(template, "modele.xlsx"), "key": key})
+    assert response.status_code == 302
+    batch = Batch.objects.get()
+    assert (batch.source, batch.filename, batch.received) == ("xlsx", "modele.xlsx", 1)
+    text = words(web.get(reverse("batch-detail", args=[batch.pk])))
+    assert "modele.xlsx" in text and "Terminé" in text
