@@ -2,7 +2,8 @@
 page, a refused file first (the error summary takes the focus, each error leads to the file input),
 then a French CSV uploaded; the progress bar reaches 100 %, a CPI is downloaded from its row and
 its QR code opens the verification page, which says "authentique". No serious accessibility
-violation on the list and batch pages, on a desktop and on a 375 px phone.
+violation on the list and batch pages, on a desktop and on a 375 px phone. Without JavaScript,
+the same upload works and the batch page reloads itself until the batch is done.
 
 The batch's tasks run in-process after the upload's commit without REDIS_URL (the embedded mode:
 the page opens on a finished batch), on a real Celery worker with REDIS_URL and PostgreSQL (as CI
@@ -174,3 +175,37 @@ def test_dealer_uploads_a_csv_watches_the_bar_reach_100_and_verifies_a_cpi(
 
     assert found == [], "\n".join(found)
     assert problems == [], problems
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_without_javascript_the_upload_works_and_the_batch_page_reloads_itself(
+    tasks_run, dealer, live_server, page, tmp_path
+):
+    from playwright.sync_api import expect
+
+    base = live_server.url
+    context = page.context.browser.new_context(java_script_enabled=False)
+    nojs = context.new_page()
+    nojs.goto(f"{base}/connexion/")
+    nojs.get_by_label("Adresse électronique").fill("garage.martin@example.fr")
+    nojs.get_by_label("Mot de passe").fill(factories.PASSWORD)
+    nojs.get_by_role("button", name="Se connecter").click()
+    expect(nojs).to_have_url(f"{base}/mon-espace/")
+    nojs.goto(f"{base}/mon-espace/lots/")
+
+    # The summary takes the focus without a script (autofocus).
+    nojs.get_by_role("button", name="Déposer le lot").click()
+    expect(nojs.locator("#error-summary")).to_be_focused()
+    expect(nojs.locator("#error-summary")).to_contain_text("Choisissez le fichier du lot (CSV ou XLSX).")
+
+    good = tmp_path / "livraisons.csv"
+    good.write_bytes(french_csv())
+    nojs.get_by_label("Fichier du lot").set_input_files(str(good))
+    nojs.get_by_role("button", name="Déposer le lot").click()
+    expect(nojs).to_have_url(re.compile(re.escape(base) + r"/mon-espace/lots/\d+/$"))
+    # Still running, the page reloads itself every 5 s (<noscript> refresh) until the batch is done.
+    expect(nojs.locator("#batch-state")).to_have_text("Terminé", timeout=60_000)
+    expect(nojs.locator("#batch-progress")).to_have_attribute("value", "100")
+    expect(nojs.locator("table")).to_contain_text("CPI ")
+    context.close()
