@@ -9,12 +9,13 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext as _
+from django.utils.formats import number_format
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 
 from batches import downloads, files, selectors, services
 from batches.forms import BatchUploadForm
-from batches.models import Batch, BatchState, RowStatus
+from batches.models import Batch, BatchRow, BatchState, RowStatus
 from dossiers.errors import InvalidInput
 from portal.models import Role, User
 
@@ -38,56 +39,74 @@ def _batch(request: HttpRequest, batch_id: int) -> Batch:
 @never_cache
 @login_required
 def batch_list(request: HttpRequest) -> HttpResponse:
-    """The organisation's batches and the upload form. The form carries its own idempotency key:
-    sent twice (a double click, a reload), it makes one batch."""
+    """The organisation's batches and the upload form; a refused file shows every one of its
+    errors at once, and nothing is stored."""
     user = _dealer(request)
     form = BatchUploadForm(request.POST or None, request.FILES or None)
-    error_list = []
-    if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        content = upload.read()
-        try:
-            read = files.file_rows(content=content, filename=upload.name or "")
-            batch, _created = services.batch_receive(
-                user=user,
-                idempotency_key=form.cleaned_data["key"],
-                content_sha256=services.content_hash_file(content),
-                source=read.source,
-                rows=[services.RowInput(row.row_number, row.data, row.columns) for row in read.rows],
-                filename=upload.name or "",
-            )
-        except InvalidInput as exc:
-            error_list = [{"href": "#id_file", "text": error.message} for error in exc.errors]
-            for error in exc.errors:
-                form.add_error("file", error.message)
-        except services.IdempotencyConflict:
-            form.add_error(
-                "file",
-                _(
-                    "Ce formulaire a déjà servi pour un autre fichier : rechargez la page pour déposer un nouveau lot."
-                ),
-            )
-            error_list = [{"href": "#id_file", "text": form.errors["file"][0]}]
+    errors: list[str] = []
+    summary_title = ""
+    if form.is_bound:
+        if form.is_valid():
+            try:
+                batch = _receive(user=user, upload=form.cleaned_data["file"], key=form.cleaned_data["key"])
+            except InvalidInput as exc:
+                errors = [str(error.message) for error in exc.errors]
+                summary_title = ngettext(
+                    "Fichier refusé : une erreur, aucun véhicule enregistré",
+                    "Fichier refusé : %(n)d erreurs, aucun véhicule enregistré",
+                    len(errors),
+                ) % {"n": len(errors)}
+            else:
+                return redirect("batch-detail", batch_id=batch.pk)
         else:
-            return redirect("batch-detail", batch_id=batch.pk)
-    elif request.method == "POST":
-        error_list = [
-            {"href": f"#id_{name}", "text": message}
-            for name, errors in form.errors.items()
-            for message in errors
-        ]
-    if request.method != "POST" or error_list:
-        # A new key for each form shown, so that a corrected file is a new batch.
-        form.initial["key"] = uuid.uuid4().hex
-        form.data = form.data.copy() if form.is_bound else form.data
-        if form.is_bound:
-            form.data["key"] = form.initial["key"]
+            errors = [str(message) for messages in form.errors.values() for message in messages]
     page = Paginator(selectors.batches_for_user(user=user), 20).get_page(request.GET.get("page"))
     return render(
         request,
         "batches/list.html",
-        {"form": form, "error_list": error_list, "page": page, "max_rows": services.max_rows()},
+        {
+            "form": form,
+            "errors": errors,
+            # The file input is the form's only visible field: every error leads to it.
+            "error_list": [{"href": "#id_file", "text": error} for error in errors],
+            "summary_title": summary_title,
+            # A fresh key on every form shown, whatever was posted before.
+            "key": uuid.uuid4().hex,
+            "page": page,
+            "max_rows": number_format(services.max_rows(), force_grouping=True),
+            "refusal": _refusal(user),
+        },
     )
+
+
+def _receive(*, user: User, upload, key: str) -> Batch:
+    """Read the file and receive its batch, or InvalidInput naming every problem of the file.
+
+    The batch's idempotency key is the form's own key with the file's hash: the same form sent
+    twice with the same file (a double click, a POST sent again) makes one batch, while the form
+    sent again with another file (a corrected one, or after going back) makes a new batch."""
+    content = upload.read()
+    read = files.file_rows(content=content, filename=upload.name or "")
+    digest = services.content_hash_file(content)
+    batch, _created = services.batch_receive(
+        user=user,
+        idempotency_key=f"web-{key}-{digest[:32]}",
+        content_sha256=digest,
+        source=read.source,
+        rows=[services.RowInput(row.row_number, row.data, row.columns) for row in read.rows],
+        filename=upload.name or "",
+    )
+    return batch
+
+
+def _refusal(user: User) -> str:
+    """Why this dealer's organisation may not file a batch (shown instead of the form), or ""."""
+    try:
+        # The very check batch_receive makes (services' own), read here before any upload.
+        services._organisation_of(user)
+    except InvalidInput as exc:
+        return " ".join(str(error.message) for error in exc.errors)
+    return ""
 
 
 def _progress(batch: Batch) -> dict:
@@ -120,12 +139,24 @@ def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
             "batch": batch,
             "live": _progress(batch),
             "page": page,
-            "rows": [(row, cpis.get(row.dossier_id)) for row in rows],
+            "rows": [(row, _row_errors(row), cpis.get(row.dossier_id)) for row in rows],
             "status": status,
             "statuses": RowStatus.choices,
             "progress_url": reverse("batch-progress", args=[batch.pk]),
         },
     )
+
+
+def _row_errors(row: BatchRow) -> list[dict[str, str]]:
+    """A refused row's errors as the dealer reads them: the column as their file names it (its
+    French header when the file had no such column, nothing for a JSON field path), the message,
+    the value received. Never the rule's code nor a field path."""
+    shown = []
+    for error in row.errors:
+        field = error.get("field", "")
+        column = (row.columns or {}).get(field) or files.COLUMNS.get(field, "")
+        shown.append({"column": column, "message": error.get("message", ""), "value": error.get("value", "")})
+    return shown
 
 
 @never_cache
