@@ -134,7 +134,7 @@ def batch_receive(
     requests arrive at the same moment: the unique key decides, and the loser reads the winner's
     batch. The same key with other content raises IdempotencyConflict. Rows are stored as sent,
     whatever they hold: their checks are the processing's, one error list per row."""
-    organisation = _organisation_of(user)
+    organisation = batch_organisation(user)
     if source not in BatchSource.values:
         raise ValueError(f"unknown batch source {source!r}")
     existing = _replay(organisation=organisation, key=idempotency_key, content_sha256=content_sha256)
@@ -182,7 +182,7 @@ def batch_receive(
     return batch, True
 
 
-def _organisation_of(user: User) -> Organisation:
+def batch_organisation(user: User) -> Organisation:
     """The dealer's organisation, which may file batches: it collects the taxes itself (the batch
     is not paid dossier by dossier through the portal)."""
     organisation = user.organisation if user.role == Role.DEALER else None

@@ -103,7 +103,7 @@ def _refusal(user: User) -> str:
     """Why this dealer's organisation may not file a batch (shown instead of the form), or ""."""
     try:
         # The very check batch_receive makes (services' own), read here before any upload.
-        services._organisation_of(user)
+        services.batch_organisation(user)
     except InvalidInput as exc:
         return " ".join(str(error.message) for error in exc.errors)
     return ""

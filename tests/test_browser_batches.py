@@ -79,7 +79,7 @@ def test_dealer_uploads_a_csv_watches_the_bar_reach_100_and_verifies_a_cpi(
     page.get_by_label("Mot de passe").fill(factories.PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
     page.wait_for_url(f"{base}/mon-espace/")
-    page.get_by_role("link", name="Lots de véhicules neufs").click()
+    page.get_by_role("link", name="Déposer un lot de véhicules neufs").click()
     expect(page).to_have_url(f"{base}/mon-espace/lots/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Lots de véhicules neufs")
     screenshots.take("lots")
