@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from batches.models import Batch, BatchRow, RowStatus
 from dossiers import fees as fees_module
 from dossiers import states
-from dossiers.bulk import objects_insert, rows_append
+from dossiers.bulk import rows_append, values_insert
 from dossiers.cleaning import (
     DEALER_REQUIRED_FACTS,
     PROCEDURE_FACTS,
@@ -147,19 +147,26 @@ def _reusable_vehicles(vins: list[str]) -> tuple[dict[str, Vehicle], set[str]]:
     return {vin: v for vin, v in existing.items() if vin not in busy}, busy
 
 
-def _fees(vehicle: dict[str, Any], holder: dict[str, Any], on: date) -> fees_module.Fees:
-    return fees_module.compute_fees(
-        fiscal_power=vehicle["fiscal_power"],
-        energy=vehicle["energy"],
-        genre=vehicle["genre"],
-        co2_g_km=vehicle.get("co2_g_km"),
-        mass_kg=vehicle.get("mass_kg"),
-        ptac_kg=vehicle.get("ptac_kg"),
-        department=holder["department"],
-        on=on,
-        first_registration_in_france=True,
-        vehicle_age_years=0,
-    )
+def _fees(
+    vehicle: dict[str, Any], holder: dict[str, Any], on: date, known: dict[tuple, fees_module.Fees]
+) -> fees_module.Fees:
+    """The fees of a new vehicle, computed once per distinct set of inputs of the chunk (`known`):
+    a dealer's batch repeats a few models in a few departments, and the computation is pure."""
+    inputs = {
+        "fiscal_power": vehicle["fiscal_power"],
+        "energy": vehicle["energy"],
+        "genre": vehicle["genre"],
+        "co2_g_km": vehicle.get("co2_g_km"),
+        "mass_kg": vehicle.get("mass_kg"),
+        "ptac_kg": vehicle.get("ptac_kg"),
+        "department": holder["department"],
+    }
+    key = tuple(inputs.values())
+    if key not in known:
+        known[key] = fees_module.compute_fees(
+            **inputs, on=on, first_registration_in_france=True, vehicle_age_years=0
+        )
+    return known[key]
 
 
 def rows_intake(*, batch: Batch, rows: list[BatchRow]) -> list[int]:
@@ -197,6 +204,7 @@ def rows_intake(*, batch: Batch, rows: list[BatchRow]) -> list[int]:
 
     reusable, busy = _reusable_vehicles(sorted({cleaned[pk][0]["vin"] for pk in cleaned}))
     fees: dict[int, fees_module.Fees] = {}
+    known_fees: dict[tuple, fees_module.Fees] = {}
     by_pk = {row.pk: row for row in rows}
     for pk in list(cleaned):
         vehicle, holder, _facts = cleaned[pk]
@@ -205,7 +213,7 @@ def rows_intake(*, batch: Batch, rows: list[BatchRow]) -> list[int]:
             problems.append(_vin_unavailable())
         else:
             try:
-                fees[pk] = _fees(vehicle, holder, today)
+                fees[pk] = _fees(vehicle, holder, today, known_fees)
             except fees_module.FeesUnavailable as exc:
                 problems.append(FieldError("fees", "fees_unavailable", exc.public_message, str(exc)))
             except ValueError:
@@ -242,7 +250,8 @@ def _dossiers_insert(
     """Vehicles, holders, dossiers (submitted) and their audit rows for the accepted rows."""
     if not rows:
         return []
-    new_vehicles, vehicles = [], []
+    # Plain values, no model instances: building them cost more than their COPY (dossiers.bulk).
+    new_vehicles, vehicle_ids = [], {}
     for row in rows:
         data = cleaned[row.pk][0]
         vehicle = reusable.get(data["vin"])
@@ -250,48 +259,55 @@ def _dossiers_insert(
             for name, value in data.items():
                 setattr(vehicle, name, value)
             vehicle.save(update_fields=list(data))
+            vehicle_ids[row.pk] = vehicle.pk
         else:
-            vehicle = Vehicle(**data, created_at=now)
-            new_vehicles.append(vehicle)
-        vehicles.append(vehicle)
-    objects_insert(new_vehicles)
-    holders = [Holder(**cleaned[row.pk][1]) for row in rows]
-    objects_insert(holders)
+            new_vehicles.append((row.pk, {**data, "created_at": now}))
+    new_ids = values_insert(Vehicle, [data for _pk, data in new_vehicles])
+    vehicle_ids.update(zip([pk for pk, _data in new_vehicles], new_ids, strict=True))
+    holder_ids = values_insert(Holder, [cleaned[row.pk][1] for row in rows])
 
     year = timezone.localdate(now).year
     last = counter_next(f"reference-{year}", count=len(rows))
     due_at = now + states.clock(State.SUBMITTED)
+    common = {
+        "procedure": PROCEDURE,
+        "state": State.SUBMITTED,
+        "filed_by_id": batch.created_by_id,
+        "organisation_id": batch.organisation_id,
+        "filed_in_batch": True,
+        "created_at": now,
+        "updated_at": now,
+        "submitted_at": now,
+        "due_at": due_at,
+    }
     dossiers = []
-    for n, (row, vehicle, holder) in enumerate(zip(rows, vehicles, holders, strict=True)):
+    for n, (row, holder_id) in enumerate(zip(rows, holder_ids, strict=True)):
         owed = fees[row.pk]
         dossiers.append(
-            Dossier(
-                reference=f"CG-{year}-{last - len(rows) + 1 + n:07d}",
-                procedure=PROCEDURE,
-                state=State.SUBMITTED,
-                filed_by_id=batch.created_by_id,
-                organisation_id=batch.organisation_id,
-                vehicle=vehicle,
-                holder=holder,
-                filed_in_batch=True,
-                created_at=now,
-                updated_at=now,
-                submitted_at=now,
-                due_at=due_at,
-                **{f"y{i}": getattr(owed, f"y{i}") for i in range(1, 7)},
+            {
+                **common,
+                "reference": f"CG-{year}-{last - len(rows) + 1 + n:07d}",
+                "vehicle_id": vehicle_ids[row.pk],
+                "holder_id": holder_id,
+                "y1": owed.y1,
+                "y2": owed.y2,
+                "y3": owed.y3,
+                "y4": owed.y4,
+                "y5": owed.y5,
+                "y6": owed.y6,
                 **cleaned[row.pk][2],
-            )
+            }
         )
-    ids = objects_insert(dossiers)
+    ids = values_insert(Dossier, dossiers)
     role = states.role_of(batch.created_by)
     events = []
-    for dossier, row in zip(dossiers, rows, strict=True):
+    for dossier_id, row in zip(ids, rows, strict=True):
         source = {"batch": batch.pk, "row": row.row_number}
-        events.append((dossier.pk, batch.created_by_id, role, "created", "", State.DRAFT, "", source, now))
+        events.append((dossier_id, batch.created_by_id, role, "created", "", State.DRAFT, "", source, now))
         notes = [str(note) for note in fees[row.pk].notes]
         events.append(
             (
-                dossier.pk,
+                dossier_id,
                 batch.created_by_id,
                 role,
                 "transition",

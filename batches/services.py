@@ -301,17 +301,13 @@ def batch_chunk_process(*, batch_id: int, first_row: int, last_row: int) -> int:
 
 
 def batch_processed(*, batch_id: int) -> bool:
-    """Record that every row of the batch is checked, once none is pending: enqueue its
-    acknowledgement and see whether it is done. True when it was recorded now."""
-    now = timezone.now()
-    with transaction.atomic():
-        updated = (
-            Batch.objects.filter(pk=batch_id, processed_at__isnull=True)
-            .exclude(Exists(BatchRow.objects.filter(batch_id=OuterRef("pk"), status=RowStatus.PENDING)))
-            .update(processed_at=now)
-        )
-        if updated:
-            transaction.on_commit(lambda: task_enqueue(ACKNOWLEDGE_TASK, batch_id))
+    """Record that every row of the batch is checked, once none is pending, and see whether it is
+    done. True when it was recorded now."""
+    updated = (
+        Batch.objects.filter(pk=batch_id, processed_at__isnull=True)
+        .exclude(Exists(BatchRow.objects.filter(batch_id=OuterRef("pk"), status=RowStatus.PENDING)))
+        .update(processed_at=timezone.now())
+    )
     if updated:
         batches_complete(batch_ids=[batch_id])
     return bool(updated)
@@ -332,7 +328,7 @@ def _waiting_for_cpi(batch_ids: list[int]):
 
 def batches_complete(*, batch_ids: list[int]) -> list[int]:
     """Mark done the processed batches among `batch_ids` whose accepted vehicles all have their
-    CPI; the ids marked now (each with its webhook delivery)."""
+    CPI; the ids marked now (each with its webhook delivery, its acknowledgement enqueued)."""
     candidates = list(
         Batch.objects.filter(pk__in=batch_ids, processed_at__isnull=False, done_at__isnull=True).values_list(
             "pk", flat=True
@@ -353,6 +349,11 @@ def batches_complete(*, batch_ids: list[int]) -> list[int]:
             batch.done_at = now
             batch.save(update_fields=["state", "done_at"])
             _event(batch=batch, now=now)
+            # The acknowledgement once the CPIs are ready, not as soon as the rows are checked: for
+            # 10,000 rows it is a long WeasyPrint layout that would hold one of the worker's
+            # processes while the dealer waits for the CPIs (the sweep renders it for a batch that
+            # stays processed without it).
+            transaction.on_commit(lambda pk=pk: task_enqueue(ACKNOWLEDGE_TASK, pk))
         done.append(pk)
     return done
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db import connection, models
 from django.db.models import Q
-from django.db.models.expressions import RawSQL
+from django.db.models.expressions import RawSQL, Value
 
 
 def rows_append(model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
@@ -65,15 +65,75 @@ def objects_insert(objects: Sequence[models.Model]) -> list[int]:
     if connection.vendor != "postgresql":
         model.objects.bulk_create(objects, batch_size=1000)
         return [obj.pk for obj in objects]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [model._meta.db_table, len(objects)],
-        )
-        ids = [row[0] for row in cursor.fetchall()]
+    ids = _ids_reserve(model, len(objects))
     for obj, pk in zip(objects, ids, strict=True):
         obj.pk = pk
         obj._state.adding = False
     fields = [f.attname for f in model._meta.concrete_fields]
     rows_append(model, fields, ([getattr(obj, name) for name in fields] for obj in objects))
+    return ids
+
+
+def _ids_reserve(model: type[models.Model], count: int) -> list[int]:
+    """`count` ids drawn from the table's sequence in one statement (PostgreSQL)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [model._meta.db_table, count],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def values_insert(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert new rows of `model` given as {attname: value} ("vehicle_id", not "vehicle"); the
+    fields left out take the model's defaults as a new instance would (a callable default is called
+    for each row, a database default's value is written); the ids, in order.
+
+    objects_insert without the instances: building 500 Dossier instances (descriptors, defaults,
+    signals) costs more than their COPY. On PostgreSQL ids from the sequence and COPY; elsewhere
+    bulk_create, which sets the ids. No signals are sent."""
+    rows = list(rows)
+    if not rows:
+        return []
+    if connection.vendor != "postgresql":
+        objects = [model(**row) for row in rows]
+        model.objects.bulk_create(objects, batch_size=1000)
+        return [obj.pk for obj in objects]
+    pk = model._meta.pk
+    fields = [f for f in model._meta.concrete_fields if f is not pk]
+    names = {f.attname for f in fields}
+    for row in rows:
+        unknown = row.keys() - names
+        if unknown:
+            raise TypeError(f"{model.__name__} has no field {sorted(unknown)}")
+    constant: dict[str, Any] = {}
+    for f in fields:
+        if f.has_default():
+            if not callable(f.default):  # a callable one is called for each row that leaves it out
+                constant[f.attname] = f.get_default()
+        elif f.has_db_default():
+            default = f.db_default
+            if isinstance(default, Value):
+                default = default.value
+            elif hasattr(default, "resolve_expression"):
+                raise ValueError(f"{model.__name__}.{f.attname}: only a constant database default is written")
+            constant[f.attname] = default
+        else:
+            constant[f.attname] = f.get_default()
+    ids = _ids_reserve(model, len(rows))
+
+    def values() -> Iterable[list[Any]]:
+        for row_id, row in zip(ids, rows, strict=True):
+            line = [row_id]
+            for f in fields:
+                name = f.attname
+                if name in row:
+                    line.append(row[name])
+                elif name in constant:
+                    line.append(constant[name])
+                else:
+                    line.append(f.get_default())
+            yield line
+
+    rows_append(model, [pk.attname, *(f.attname for f in fields)], values())
     return ids
