@@ -12,6 +12,7 @@ import zipfile
 from datetime import timedelta
 
 import pytest
+from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
@@ -98,6 +99,8 @@ def test_a_clean_batch_gives_each_vehicle_a_plate_and_a_cpi_and_one_acknowledgem
     text = "".join(page.extract_text() for page in PdfReader(batch.acknowledgement.open("rb")).pages)
     assert f"Accusé de dépôt du lot n° {batch.pk}" in text
     assert all(d.reference in text for d in dossiers)
+    # Nor one "demande déposée" mail per vehicle: the acknowledgement says it for the batch.
+    assert mail.outbox == []
     # The audit of each dossier says it came from this batch, row by row.
     created = DossierEvent.objects.filter(dossier__in=dossiers, action="created")
     assert sorted(e.data["row"] for e in created) == [1, 2, 3, 4, 5]

@@ -53,10 +53,11 @@ def _local(moment) -> str:
 
 
 def submitted_notices(*, dossier_ids: list[int]) -> list[EmailMessage]:
-    """« Votre demande est déposée »: one per dossier submitted."""
+    """« Votre demande est déposée »: one per dossier submitted, but those of a dealer's batch,
+    whose one acknowledgement says it for all (a 10,000-vehicle batch is not 10,000 mails)."""
     messages = []
     # Whatever the state now (the checks may have moved it on already): each was submitted.
-    for dossier in _dossiers(dossier_ids):
+    for dossier in _dossiers(dossier_ids).filter(filed_in_batch=False):
         recipients = dossier_mail_recipients(dossier=dossier)
         if recipients:
             messages.append(
