@@ -52,7 +52,7 @@ def pause_preview(*, cert: Cert) -> PausePreview:
         counts[move.to] = counts.get(move.to, 0) + 1
     after = projection.waits()
     preview.receivers = [
-        (loads[code].cert, n, _tenth(before.get(code)), _tenth(after.get(code)))
+        (loads[code].cert, n, _hundredth(before.get(code)), _hundredth(after.get(code)))
         for code, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     ]
     preview.moving = len(moves)
@@ -101,10 +101,10 @@ def move_preview(*, source: Cert, target: Cert, count: int) -> MovePreview:
         not_handled=sum(n for procedure, n in by_procedure.items() if procedure not in target.procedures),
         oldest=taken[0] if taken else None,
         newest=taken[-1] if taken else None,
-        source_wait=(_tenth(before.wait(source.code)), _tenth(after.wait(source.code))),
-        target_wait=(_tenth(before.wait(target.code)), _tenth(after.wait(target.code))),
+        source_wait=(_hundredth(before.wait(source.code)), _hundredth(after.wait(source.code))),
+        target_wait=(_hundredth(before.wait(target.code)), _hundredth(after.wait(target.code))),
     )
 
 
-def _tenth(value: float | None) -> float | None:
-    return None if value is None else round(value, 1)
+def _hundredth(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
