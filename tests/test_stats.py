@@ -299,6 +299,17 @@ def test_a_stale_snapshot_is_computed_again_by_its_reader_and_the_page_says_when
     assert f"Chiffres calculés le {when}." in page
     assert "dès qu'ils ont plus de 5 minutes" in page and "toutes les cinq minutes" not in page
     assert 'id="national-open">1<' in page
+    assert 'id="elsewhere"' not in page  # Besançon's one is in its row
+
+
+def test_the_public_page_says_which_waiting_dossiers_are_in_no_listed_centre(client):
+    owner = factories.citizen()
+    services.dossier_submit(dossier=factories.draft(filed_by=owner), actor=owner)  # not routed yet
+
+    page = html_lib.unescape(client.get("/statistiques/").content.decode())
+
+    assert 'id="national-open">1<' in page
+    assert "1 demande en attente qui n'est dans aucun des centres listés" in page
 
 
 def test_a_fresh_snapshot_is_read_as_it_is(client):

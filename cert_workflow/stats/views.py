@@ -70,6 +70,8 @@ def stats_page(request: HttpRequest) -> HttpResponse:
             "charts": charts,
             "computed_at": parse_datetime(payload["computed_at"]),
             "stale": timezone.now() - snapshot.computed_at > STALE_AFTER,
+            # Waiting but in no listed centre: not routed yet, or in a paused centre's queue.
+            "elsewhere": national["open"] - sum(centre["open"] for centre in centres),
             "stale_minutes": int(STALE_AFTER.total_seconds() // 60),
             "weeks": weeks,
         },
