@@ -121,13 +121,13 @@ def dossier_transition(
             raise states.TransitionNotAllowed(from_state, to, role)
 
         now = timezone.now()
+        event_data = _where_done(data, role=role, cert_id=locked.cert_id)
         fields = states.entry(from_state, to).values(now=now)
         fields.update(changes or {})
         for name, value in fields.items():
             setattr(locked, name, value)
         locked.save(update_fields=[*fields, "updated_at"])
 
-        event_data = dict(data or {})
         if changes:
             event_data["changes"] = {k: getattr(v, "pk", v) for k, v in changes.items() if k != "due_at"}
         event_record(
@@ -210,7 +210,7 @@ def dossier_transition_many(
             values.update(extra)
             key = tuple(sorted((k, getattr(v, "pk", v)) for k, v in values.items()))
             groups.setdefault(key, (values, []))[1].append(row.pk)
-            event_data = dict(data.get(row.pk, {}))
+            event_data = _where_done(data.get(row.pk), role=role, cert_id=row.cert_id)
             if extra:
                 event_data["changes"] = {k: getattr(v, "pk", v) for k, v in extra.items() if k != "due_at"}
             events.append(
@@ -225,6 +225,16 @@ def dossier_transition_many(
             on_change_record(changes=moves, now=now)
             on_enter_schedule(state=to, dossier_ids=moved)
     return moved
+
+
+def _where_done(data: dict | None, *, role: str, cert_id: int | None) -> dict:
+    """The event's data, with the centre the dossier is in before the change when staff act: the
+    centre where the work was done, which supervision counts decisions in even after the dossier
+    moves (cert_workflow.stats.decision_days.decision_centre)."""
+    event_data = dict(data or {})
+    if role in states.REVIEW_ROLES and cert_id is not None:
+        event_data.setdefault("cert", cert_id)
+    return event_data
 
 
 def _jsonable(value: Any) -> Any:

@@ -4,6 +4,7 @@
 import csv
 import html as html_lib
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -206,7 +207,7 @@ def test_statistics_page_is_public_in_french_with_a_table_and_charts(client):
     assert "La file d'attente des cartes grises, en chiffres" in page
     for cert in Cert.objects.filter(active=True):
         assert cert.name in page
-    assert page.count("<svg") == 4 and 'role="img"' in page
+    assert page.count('class="cg-chart ') == 4 and "<svg" not in page
     assert "/api/v1/stats/?format=csv" in page
 
 
@@ -238,10 +239,82 @@ def test_only_the_latest_few_snapshots_are_kept():
     assert stats.stats_latest() == latest
 
 
-def test_bar_chart_keeps_every_bar_inside_the_drawing():
+def test_bar_chart_bars_stay_on_an_axis_of_four_round_marks():
     chart = stats.chart_bars(chart_id="c", title="t", values=[0, 5, None, 10], labels=["a", "b", "c", "d"])
-    heights = [bar["h"] for bar in chart["bars"]]
-    assert heights[0] == 0 and heights[2] == 0 and heights[3] == chart["baseline"] - chart["top"]
-    assert heights[1] == pytest.approx(heights[3] / 2)
-    assert all(chart["left"] <= bar["x"] and bar["x"] + bar["w"] <= chart["right"] for bar in chart["bars"])
-    assert chart["max_value"] == 10
+    assert [tick["value"] for tick in chart["ticks"]] == [0, 5, 10, 15]
+    assert [bar["pct"] for bar in chart["bars"]] == [0, pytest.approx(33.33), 0, pytest.approx(66.67)]
+    assert [
+        tick["value"] for tick in stats.chart_bars(chart_id="c", title="t", values=[1], labels=["a"])["ticks"]
+    ] == [
+        0,
+        1,
+        2,
+        3,
+    ]
+    assert stats.axis_ticks(0, whole=True) == [0, 1, 2, 3]
+    assert stats.axis_ticks(2.4, whole=False) == [0, 1, 2, 3]
+    assert stats.axis_ticks(0.7, whole=False) == [0, 0.25, 0.5, 0.75]
+    assert stats.axis_ticks(1234, whole=True) == [0, 500, 1000, 1500]
+
+
+def test_a_rendered_chart_writes_every_value_beside_its_bar_and_the_axis_marks():
+    from django.template.loader import render_to_string
+
+    chart = stats.chart_bars(
+        chart_id="chart-x",
+        title="Délai médian",
+        values=[2.5, None, 12],
+        labels=["Besançon", "Paris", "Nîmes"],
+        unit="jours",
+        label_header="Centre",
+    )
+
+    html = render_to_string("cert_workflow/stats/_bar_chart.html", {"chart": chart})
+
+    rows = re.findall(r'<th scope="row"[^>]*>([^<]+)</th>.*?class="cg-chart__value">(.*?)</td>', html, re.S)
+    assert [(label, re.sub(r"<[^>]+>", "", value).strip()) for label, value in rows] == [
+        ("Besançon", "2,5"),
+        ("Paris", "—"),
+        ("Nîmes", "12"),
+    ]
+    assert re.findall(r'class="cg-chart__tick[^"]*"[^>]*>([^<]+)<', html) == ["0", "5", "10", "15"]
+    assert 'style="width: 16.67%"' in html  # 2.5 of 15, written for CSS, not in French
+    assert '<th scope="col" class="cg-chart__value">Jours</th>' in html
+
+
+def test_a_stale_snapshot_is_computed_again_by_its_reader_and_the_page_says_when(client):
+    """The embedded mode has no beat: the first reader of figures older than five minutes computes
+    them again, and the page gives the time they were really computed."""
+    from django.utils.formats import date_format
+
+    old = stats.stats_refresh(now=timezone.now() - timedelta(minutes=6))
+    queued(Cert.objects.get(code="BES"))
+
+    response = client.get("/statistiques/")
+
+    fresh = stats.stats_latest()
+    assert fresh.pk != old.pk and timezone.now() - fresh.computed_at < timedelta(minutes=1)
+    page = html_lib.unescape(response.content.decode())
+    when = date_format(timezone.localtime(fresh.computed_at), "DATETIME_FORMAT")
+    assert f"Chiffres calculés le {when}." in page
+    assert "dès qu'ils ont plus de 5 minutes" in page and "toutes les cinq minutes" not in page
+    assert 'id="national-open">1<' in page
+    assert 'id="elsewhere"' not in page  # Besançon's one is in its row
+
+
+def test_the_public_page_says_which_waiting_dossiers_are_in_no_listed_centre(client):
+    owner = factories.citizen()
+    services.dossier_submit(dossier=factories.draft(filed_by=owner), actor=owner)  # not routed yet
+
+    page = html_lib.unescape(client.get("/statistiques/").content.decode())
+
+    assert 'id="national-open">1<' in page
+    assert "1 demande en attente qui n'est dans aucun des centres listés" in page
+
+
+def test_a_fresh_snapshot_is_read_as_it_is(client):
+    stats.stats_refresh(now=timezone.now() - timedelta(minutes=4))
+    queued(Cert.objects.get(code="BES"))
+
+    assert client.get("/api/v1/stats/").json()["national"]["open"] == 0
+    assert StatsSnapshot.objects.count() == 1

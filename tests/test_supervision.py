@@ -1,9 +1,11 @@
 """Supervision: national and per-centre figures for supervisors, and their actions on a centre."""
 
+import re
 from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.db.models import Count
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -12,10 +14,10 @@ from cert_workflow.models import Assessment, DecisionDay, Risk, RoutingDecision,
 from cert_workflow.routing import services as routing
 from cert_workflow.stats import decision_days
 from cert_workflow.stats import services as stats
-from cert_workflow.supervision import queue_ages
+from cert_workflow.supervision import actions, queue_ages
 from cert_workflow.supervision import selectors as supervision
 from dossiers import services, transitions
-from dossiers.models import Cert, Dossier, State
+from dossiers.models import Cert, Dossier, DossierEvent, State
 from portal.models import Role
 from tests import factories
 from tests.factories import text_of
@@ -143,7 +145,7 @@ def test_national_page_shows_every_centre_charts_and_zero_stuck(boss_client):
     assert "Supervision nationale" in page
     for cert in Cert.objects.all():
         assert f'href="/supervision/centres/{cert.code}/"' in page
-    assert page.count("<svg") == 3
+    assert page.count('class="cg-chart ') == 4
     assert 'id="stuck-count">0<' in page and "Dossiers bloqués : 0" in page
     # The projected wait says in words which number it is.
     assert "dossiers en file et en instruction" in page and "le routage compare" in page
@@ -171,9 +173,10 @@ def test_centre_page_shows_its_figures_and_action_forms(boss_client):
     page = text_of(response)
     assert response.status_code == 200
     assert "CERT de Besançon" in page and 'id="state-queued">1<' in page
-    assert page.count("<svg") == 2
-    for action in ("capacite", "deplacer", "suspendre"):
+    assert page.count('class="cg-chart ') == 2
+    for action in ("capacite", "deplacer"):
         assert f'action="/supervision/centres/BES/{action}/"' in page
+    assert 'href="/supervision/centres/BES/suspendre/"' in page  # a page to confirm, not a button that acts
     assert 'name="csrfmiddlewaretoken"' in page
     assert boss_client.get("/supervision/centres/NOPE/").status_code == 404
 
@@ -203,7 +206,7 @@ def test_pausing_a_centre_reroutes_its_queue_and_resuming_reopens_it(boss_client
     bes = Cert.objects.get(code="BES")
     waiting = [queued(bes) for _ in range(3)]
 
-    response = boss_client.post("/supervision/centres/BES/suspendre/", follow=True)
+    response = boss_client.post("/supervision/centres/BES/suspendre/", {"confirmed": "1"}, follow=True)
 
     assert "est suspendu" in text_of(response)
     assert not Cert.objects.get(code="BES").active
@@ -220,7 +223,7 @@ def test_supervisor_moves_the_oldest_dossiers_to_another_centre(boss_client):
     oldest, older, recent = queued(bes, days_ago=5), queued(bes, days_ago=4), queued(bes, days_ago=1)
 
     response = boss_client.post(
-        "/supervision/centres/BES/deplacer/", {"to_cert": "PAR", "count": "2"}, follow=True
+        "/supervision/centres/BES/deplacer/", {"to_cert": "PAR", "count": "2", "confirmed": "1"}, follow=True
     )
 
     assert "2 dossier(s) déplacé(s) de CERT de Besançon vers CERT de Paris." in text_of(response)
@@ -249,10 +252,13 @@ def test_actions_need_a_supervisor_and_a_csrf_token(client, boss):
     assert client.post("/supervision/centres/BES/capacite/", {"daily_capacity": "1"}).status_code == 403
     assert client.post("/supervision/centres/BES/suspendre/").status_code == 403
 
+    assert client.get("/supervision/centres/BES/suspendre/").status_code == 403
+
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(boss)
     assert strict.post("/supervision/centres/BES/capacite/", {"daily_capacity": "1"}).status_code == 403
-    assert strict.get("/supervision/centres/BES/suspendre/").status_code == 405
+    assert strict.post("/supervision/centres/BES/suspendre/", {"confirmed": "1"}).status_code == 403
+    assert strict.get("/supervision/centres/BES/suspendre/").status_code == 200  # the confirmation only
     bes = Cert.objects.get(code="BES")
     assert bes.active and bes.daily_capacity != 1
     assert (factories.snapshot(dossier), centre_state()) == before
@@ -381,3 +387,160 @@ def test_a_day_is_recorded_only_once_it_ended_an_hour_ago():
 
     decision_days.decision_days_record(now=midnight + timedelta(minutes=61))
     assert DecisionDay.objects.get(day=today).counts == {str(bes.pk): 1}
+
+
+def work_shown(*codes: str) -> dict[str, tuple[int, int, int]]:
+    """Each centre's decisions (30 days) and agents active (hour, day), and the national ones."""
+    overview = supervision.supervision_overview()
+    shown = {
+        row.cert.code: (row.decisions_30d, row.agents_last_hour, row.agents_last_day)
+        for row in overview["centres"]
+        if row.cert.code in codes
+    }
+    national = overview["national"]
+    shown["national"] = (national.decisions_30d, national.agents_last_hour, national.agents_last_day)
+    for code in codes:
+        page = supervision.supervision_centre(cert=Cert.objects.get(code=code))["centre"]
+        assert (page.decisions_30d, page.agents_last_hour, page.agents_last_day) == shown[code]
+    return shown
+
+
+def test_moving_dossiers_between_centres_moves_no_decision_and_no_active_agent(boss):
+    """Work counts where it was done: moving (by hand and by a pause) dossiers that were decided in
+    Besançon, and taking a decision as a supervisor, changes no centre's decisions or agents."""
+    bes, par, ami = (Cert.objects.get(code=code) for code in ("BES", "PAR", "AMI"))
+    besancon, paris = factories.agent(cert=bes), factories.agent(cert=par)
+    # Besançon decides three dossiers; two asked for a complement come back to its queue.
+    transitions.dossier_transition(dossier=claim(queued(bes), besancon), to=State.APPROVED, actor=besancon)
+    returning = []
+    for _ in range(2):
+        dossier = transitions.dossier_transition(
+            dossier=claim(queued(bes), besancon), to=State.AWAITING_COMPLEMENT, actor=besancon
+        )
+        returning.append(transitions.dossier_transition(dossier=dossier, to=State.QUEUED, actor=None))
+    # A decision written before the audit recorded the centre counts in the agent's own centre.
+    legacy = claim(queued(bes), besancon)
+    Dossier.objects.filter(pk=legacy.pk).update(state=State.AWAITING_COMPLEMENT, claimed_by=None)
+    DossierEvent.objects.create(
+        dossier=legacy,
+        actor=besancon,
+        actor_role=Role.AGENT,
+        action="transition",
+        from_state=State.IN_REVIEW,
+        to_state=State.AWAITING_COMPLEMENT,
+        data={},
+    )
+    transitions.dossier_transition(dossier=legacy, to=State.QUEUED, actor=None)
+    # Paris decides one; a supervisor decides one of Paris's dossiers: a decision, not an instructor.
+    transitions.dossier_transition(dossier=claim(queued(par), paris), to=State.REJECTED, actor=paris)
+    transitions.dossier_transition(dossier=claim(queued(par), boss), to=State.APPROVED, actor=boss)
+    before = work_shown("BES", "PAR", "AMI")
+    assert before["BES"] == (4, 1, 1) and before["PAR"] == (2, 1, 1) and before["AMI"] == (0, 0, 0)
+    assert before["national"] == (6, 2, 2)  # the supervisor is no instructor
+
+    moved = actions.dossiers_move_oldest(from_cert=bes, to_cert=par, count=2, actor=boss)
+    assert moved == 2
+    actions.cert_pause(cert=bes, actor=boss)  # the rest of Besançon's queue goes elsewhere
+
+    assert not Dossier.objects.filter(cert=bes, state=State.QUEUED).exists()
+    assert Dossier.objects.filter(pk__in=[d.pk for d in [*returning, legacy]]).exclude(cert=bes).count() == 3
+    assert work_shown("BES", "PAR", "AMI") == before
+    # The closed days' record counts them where they were made too.
+    later = timezone.now() + timedelta(days=2)
+    decision_days.decision_days_record(now=later)
+    assert DecisionDay.objects.get(day=timezone.localdate()).counts == {str(bes.pk): 4, str(par.pk): 2}
+    assert ami.active
+
+
+def test_waiting_is_the_public_figure_and_the_observed_pace_gives_a_second_forecast():
+    bes = Cert.objects.get(code="BES")
+    Cert.objects.filter(pk=bes.pk).update(daily_capacity=10)
+    for _ in range(3):
+        queued(bes)
+    agent = factories.agent(cert=bes)
+    claim(queued(bes), agent)
+    other = factories.agent(cert=bes)
+    complement = transitions.dossier_transition(
+        dossier=claim(queued(bes), other), to=State.AWAITING_COMPLEMENT, actor=other
+    )
+    owner = factories.citizen()
+    services.dossier_submit(dossier=factories.draft(filed_by=owner), actor=owner)  # no centre yet
+    # Two weeks ago and yesterday: 5 decisions over the last 14 closed days, half a day's pace.
+    yesterday, long_ago = timezone.localdate() - timedelta(days=1), timezone.localdate() - timedelta(days=20)
+    DecisionDay.objects.create(day=yesterday, counts={str(bes.pk): 4})
+    DecisionDay.objects.create(day=yesterday - timedelta(days=13), counts={str(bes.pk): 1})
+    DecisionDay.objects.create(day=long_ago, counts={str(bes.pk): 50})
+    stats.stats_refresh()
+
+    overview = supervision.supervision_overview()
+    centre = next(row for row in overview["centres"] if row.cert.code == "BES")
+    public = stats.stats_latest().payload
+
+    assert complement.state == State.AWAITING_COMPLEMENT
+    assert centre.waiting == 5 and centre.queued == 3  # queued, in review and awaiting a complement
+    assert overview["national"].waiting == public["national"]["open"] == 6  # and the one not routed yet
+    assert next(c for c in public["centres"] if c["code"] == "BES")["open"] == centre.waiting
+    assert centre.wait_days == 0.4  # 4 queued and in review at 10 a day
+    assert centre.recent_decisions == 5 and centre.observed_rate == 0.5
+    assert centre.observed_wait_days == 8.0  # the same 4 at 0.5 a working day
+    paris = next(row for row in overview["centres"] if row.cert.code == "PAR")
+    assert (paris.observed_wait_days, paris.recent_decisions) == (0.0, 0)
+
+
+def test_pause_is_confirmed_first_on_a_page_that_says_where_the_queue_goes(boss_client):
+    bes = Cert.objects.get(code="BES")
+    Cert.objects.filter(code__in=["PAR", "AMI"]).update(daily_capacity=1000)
+    waiting = [queued(bes, days_ago=d) for d in (3, 2, 1)]
+    claim(queued(bes), factories.agent(cert=bes))
+    before = factories.snapshot(*waiting), centre_state(), RoutingDecision.objects.count()
+
+    for response in (
+        boss_client.get("/supervision/centres/BES/suspendre/"),
+        boss_client.post("/supervision/centres/BES/suspendre/"),  # a POST without the confirmation
+    ):
+        page = text_of(response)
+        assert response.status_code == 200
+        assert "Suspendre CERT de Besançon ?" in page
+        assert "les 3 dossiers de sa file partiront vers les autres centres" in page
+        assert "1 dossier en cours d'instruction reste avec son instructeur" in page
+        shown = {
+            code: int(n)
+            for code, n in re.findall(r'id="receives-([A-Z]+)">(\d+)<', response.content.decode())
+        }
+        assert sum(shown.values()) == 3
+        assert 'name="confirmed" value="1"' in page and "Confirmer la suspension" in page
+    assert (factories.snapshot(*waiting), centre_state(), RoutingDecision.objects.count()) == before
+
+    response = boss_client.post("/supervision/centres/BES/suspendre/", {"confirmed": "1"}, follow=True)
+
+    assert "3 dossiers de sa file sont réorientés" in text_of(response)
+    went = dict(
+        Dossier.objects.filter(pk__in=[d.pk for d in waiting])
+        .values_list("cert__code")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    assert went == shown  # where the confirmation said
+
+
+def test_move_is_confirmed_first_on_a_page_that_says_how_many_go_where(boss_client):
+    bes, par = Cert.objects.get(code="BES"), Cert.objects.get(code="PAR")
+    dossiers = [queued(bes, days_ago=d) for d in (5, 4, 1)]
+    before = factories.snapshot(*dossiers), centre_state(), SweepAction.objects.count()
+
+    response = boss_client.post("/supervision/centres/BES/deplacer/", {"to_cert": "PAR", "count": "2"})
+
+    page = text_of(response)
+    assert response.status_code == 200
+    assert "Déplacer des dossiers de CERT de Besançon vers CERT de Paris ?" in page
+    assert (
+        "2 dossiers, les plus anciens de la file, partiront de CERT de Besançon vers CERT de Paris." in page
+    )
+    assert 'name="confirmed" value="1"' in page and 'name="count" value="2"' in page
+    assert (factories.snapshot(*dossiers), centre_state(), SweepAction.objects.count()) == before
+
+    response = boss_client.post(
+        "/supervision/centres/BES/deplacer/", {"to_cert": "PAR", "count": "5", "confirmed": "0"}
+    )
+    assert "Vous en avez demandé 5" in text_of(response) and "3 dossiers" in text_of(response)
+    assert Dossier.objects.filter(cert=par).count() == 0

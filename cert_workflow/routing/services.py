@@ -293,14 +293,16 @@ def unclaimed(*, cert: Cert):
     )
 
 
-def queue_reroute(
-    *, source: str, loads: dict[str, CentreLoad], projection: Projection, kind: str, actor: User | None
-) -> int:
-    """Send every unclaimed dossier of a paused centre to another one by route_policy, oldest first."""
+def reroute_plan(
+    *, source: str, loads: dict[str, CentreLoad], projection: Projection, rows
+) -> tuple[list[Move], int]:
+    """Where route_policy sends each of `rows` (pk, procedure, holder's department; oldest first)
+    of a paused centre's queue, spreading them as it goes; and how many stay, no other active
+    centre handling their procedure. Pure planning: the caller applies it (queue_reroute) or
+    shows it (the supervisor's confirmation of a pause)."""
     homes = home_centres(loads=loads)
     margin = routing_margin_days()
-    moves = []
-    rows = unclaimed(cert=loads[source].cert).values_list("pk", "procedure", "holder__department")
+    moves, staying = [], 0
     for pk, procedure, department in rows:
         waits = projection.waits(procedure=procedure)
         waits.pop(source, None)
@@ -308,9 +310,19 @@ def queue_reroute(
         try:
             code, reason = route_policy(home=home, waits=waits, margin_days=margin)
         except NoCentreAvailable:
-            continue  # stays here; the next rebalance tries again
+            staying += 1  # stays here; the next rebalance tries again
+            continue
         projection.move(to=code, source=source)
         moves.append(Move(pk, source, code, reason, waits, home))
+    return moves, staying
+
+
+def queue_reroute(
+    *, source: str, loads: dict[str, CentreLoad], projection: Projection, kind: str, actor: User | None
+) -> int:
+    """Send every unclaimed dossier of a paused centre to another one by route_policy, oldest first."""
+    rows = unclaimed(cert=loads[source].cert).values_list("pk", "procedure", "holder__department")
+    moves, _staying = reroute_plan(source=source, loads=loads, projection=projection, rows=rows)
     return moves_apply(moves=moves, loads=loads, kind=kind, actor=actor)
 
 

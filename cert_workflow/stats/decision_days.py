@@ -4,14 +4,18 @@ the audit only for the last day or two instead of thirty days of it (and its joi
 A day is recorded once it ended more than SETTLE ago: an audit row is timestamped when it is built,
 so a transaction that began before midnight may commit its decisions a little after. The pages
 read live every day that has no record (today always, and any day the refresh has not recorded
-yet), so a refresh that stops running makes them slower, never wrong. A record attributes a
-decision to the dossier's centre when the day was recorded, as the live read does when it runs.
+yet), so a refresh that stops running makes them slower, never wrong.
+
+A decision counts in the centre where it was made (decision_centre): the one its audit row
+recorded at decision time, so moving a dossier to another centre afterwards (a pause, a move, a
+rebalance of a dossier back from a complement) never moves its past decisions.
 """
 
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, Q
-from django.db.models.functions import TruncDate
+from django.db.models import BigIntegerField, Count, F, Q
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.utils import timezone
 
 from cert_workflow.models import DecisionDay
@@ -22,6 +26,21 @@ DECISIONS = (State.APPROVED, State.REJECTED, State.AWAITING_COMPLEMENT)
 # A decision in the audit: always a human's (the transition table lets no system decide).
 DECISION = Q(action="transition", from_state=State.IN_REVIEW, to_state__in=DECISIONS, actor__isnull=False)
 SETTLE = timedelta(hours=1)
+
+
+def decision_centre() -> Coalesce:
+    """The centre a staff event counts in: the dossier's centre when it happened, recorded in the
+    audit row (dossiers.transitions writes data["cert"] for staff), else, for rows written before
+    that was recorded, the acting agent's own centre (an agent only acts on its centre's dossiers).
+    Never the dossier's centre now: that changes when the dossier moves. Read from the audit row
+    and the actor's row only, so no dossier is read."""
+    return Coalesce(
+        Cast(KeyTextTransform("cert", "data"), BigIntegerField()),
+        F("actor__cert_id"),
+        output_field=BigIntegerField(),
+    )
+
+
 # Days recorded back from the last closed one, and kept (supervision shows 30).
 KEPT_DAYS = 40
 
@@ -54,8 +73,8 @@ def decision_days_record(*, now: datetime | None = None) -> int:
                 created_at__gte=day_start(missing[0]),
                 created_at__lt=day_start(missing[-1] + timedelta(days=1)),
             )
-            .annotate(day=TruncDate("created_at"))
-            .values_list("day", "dossier__cert_id")
+            .annotate(day=TruncDate("created_at"), centre=decision_centre())
+            .values_list("day", "centre")
             .annotate(n=Count("id"))
             .order_by()
         )

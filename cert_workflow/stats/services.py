@@ -1,4 +1,5 @@
-"""Public figures: computed by a periodic task into StatsSnapshot, read by /statistiques/ and the API.
+"""Public figures: computed into StatsSnapshot by a periodic task (and, where no beat runs, by
+the first reader once they are older than STALE_AFTER), read by /statistiques/ and the API.
 
 Only aggregates leave this module: counts, durations and rates per centre and nationally, never a
 dossier, a name, a VIN or a plate.
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import (
     Aggregate,
@@ -34,9 +36,22 @@ from dossiers.models import Cert, Dossier, State
 # Dossiers received by the administration and waiting for its decision.
 WAITING_STATES = (State.SUBMITTED, State.QUEUED, State.IN_REVIEW, State.AWAITING_COMPLEMENT)
 DECIDED_STATES = (State.APPROVED, State.ISSUED, State.REJECTED)
+
+
+def waiting(by_state: dict[str, int]) -> int:
+    """Dossiers waiting for the administration's decision, from counts per state: the one
+    definition of "en attente de décision" that /statistiques/ and the supervision pages show
+    (submitted, queued, in review, awaiting a complement; not the queue alone)."""
+    return sum(by_state.get(state, 0) for state in WAITING_STATES)
+
+
 PERIOD_DAYS = 30
 WEEKS = 8
 SNAPSHOTS_KEPT = 10
+# The public figures are computed again once older than this (the beat's period).
+STALE_AFTER = timedelta(minutes=5)
+REFRESH_LOCK = "stats-refresh-on-read"
+REFRESH_LOCK_SECONDS = 300
 
 
 class PercentileCont(Aggregate):
@@ -176,12 +191,15 @@ def stats_compute(*, now: datetime | None = None) -> dict[str, Any]:
     certs = list(Cert.objects.filter(active=True).order_by("code"))
     weeks = week_starts(now=now)
 
-    open_counts = dict(
+    by_cert: dict[int | None, dict[str, int]] = defaultdict(dict)
+    for cert_id, state, n in (
         Dossier.objects.filter(state__in=WAITING_STATES)
-        .values_list("cert_id")
+        .values_list("cert_id", "state")
         .annotate(n=Count("id"))
         .order_by()
-    )
+    ):
+        by_cert[cert_id][state] = n
+    open_counts = {cert_id: waiting(counts) for cert_id, counts in by_cert.items()}
     decided = Dossier.objects.filter(
         state__in=DECIDED_STATES, decided_at__gte=since, decided_at__lte=now, submitted_at__isnull=False
     )
@@ -252,6 +270,23 @@ def stats_latest() -> StatsSnapshot:
     return snapshot or stats_refresh()
 
 
+def stats_current() -> StatsSnapshot:
+    """The latest snapshot, computed again on the spot once older than STALE_AFTER.
+
+    Where the beat runs, the periodic task keeps it younger than that; in the embedded mode there
+    is no beat, and the first reader after STALE_AFTER computes it. One reader at a time (a cache
+    lock): the others get the older snapshot, and the page says how old it is."""
+    snapshot = stats_latest()
+    if timezone.now() - snapshot.computed_at <= STALE_AFTER:
+        return snapshot
+    if not cache.add(REFRESH_LOCK, "1", timeout=REFRESH_LOCK_SECONDS):
+        return snapshot
+    try:
+        return stats_refresh()
+    finally:
+        cache.delete(REFRESH_LOCK)
+
+
 def stats_csv(*, payload: dict[str, Any]) -> str:
     """The snapshot as CSV: the national row first, then one row per centre, one column per week."""
     weeks = payload["national"]["weeks"]
@@ -292,6 +327,35 @@ def stats_csv(*, payload: dict[str, Any]) -> str:
     return out.getvalue()
 
 
+# The axis of a chart: 0 and AXIS_STEPS round steps (four marks), spaced wide enough on a phone.
+AXIS_STEPS = 3
+ROUND_STEPS = (1, 2, 2.5, 5, 10)
+
+
+def axis_ticks(top: float, *, whole: bool) -> list[float]:
+    """The marks of an axis from 0 to a round value at or above `top`: AXIS_STEPS equal round steps
+    (1, 2, 2.5 or 5 times a power of ten; whole numbers when the values are)."""
+    raw = max(top, 0) / AXIS_STEPS
+    if raw <= 0:
+        step: float = 1
+    else:
+        magnitude = 10 ** math.floor(math.log10(raw))
+        step = next(
+            m * magnitude
+            for m in ROUND_STEPS
+            if m * magnitude >= raw and (not whole or float(m * magnitude).is_integer())
+        )
+        if whole:
+            step = max(1, step)
+    return [_clean(step * i) for i in range(AXIS_STEPS + 1)]
+
+
+def _clean(value: float) -> float | int:
+    """A mark as written: 2 rather than 2.0, 0.3 rather than 0.30000000000000004."""
+    value = round(value, 6)
+    return int(value) if float(value).is_integer() else value
+
+
 def chart_bars(
     *,
     chart_id: str,
@@ -299,45 +363,28 @@ def chart_bars(
     values: Sequence[float | int | None],
     labels: Sequence[str],
     unit: str = "",
+    label_header: str = "",
+    value_header: str = "",
 ) -> dict[str, Any]:
-    """The geometry of a simple bar chart, drawn as SVG by templates/cert_workflow/stats/_bar_chart.html."""
-    width, height = 640, 240
-    left, right, top, bottom = 48, 8, 16, 48
-    plot_w, plot_h = width - left - right, height - top - bottom
+    """A horizontal bar chart drawn in HTML by templates/cert_workflow/stats/_bar_chart.html: one
+    row per label with its bar and its value written beside it, under an axis of four round marks.
+
+    A table rather than a drawing: its text is the page's text (legible on a phone, never
+    scaled down), labels never overlap (one row each), and a screen reader reads it as a table.
+    Bar lengths are percentages of the axis's last mark."""
     numbers = [v or 0 for v in values]
-    top_value = max(numbers, default=0) or 1
-    slot = plot_w / max(len(numbers), 1)
-    # Thin the axis labels so that they never overlap (about 12 fit across).
-    step = max(1, math.ceil(len(numbers) / 12))
-    bars = []
-    for i, (value, label) in enumerate(zip(numbers, labels, strict=True)):
-        h = plot_h * value / top_value
-        bars.append(
-            {
-                "x": round(left + i * slot + slot * 0.15, 1),
-                "y": round(top + plot_h - h, 1),
-                "w": round(slot * 0.7, 1),
-                "h": round(h, 1),
-                "cx": round(left + i * slot + slot / 2, 1),
-                "label": label,
-                "show_label": i % step == 0,
-                "value": values[i],
-            }
-        )
+    whole = all(float(v).is_integer() for v in numbers)
+    ticks = axis_ticks(max(numbers, default=0), whole=whole)
+    top = ticks[-1]
     return {
         "id": chart_id,
         "title": title,
         "unit": unit,
-        "width": width,
-        "height": height,
-        "left": left,
-        "top": top,
-        "baseline": top + plot_h,
-        "label_y": top + plot_h + 16,
-        "right": width - right,
-        "max_value": round(top_value, 2),
-        "bars": bars,
-        "summary": ", ".join(
-            f"{label} : {'—' if v is None else v}" for label, v in zip(labels, values, strict=True)
-        ),
+        "label_header": label_header or _("Libellé"),
+        "value_header": value_header or (unit.capitalize() if unit else _("Nombre")),
+        "ticks": [{"value": tick, "pct": round(100 * tick / top, 2)} for tick in ticks],
+        "bars": [
+            {"label": label, "value": value, "pct": round(100 * max(number, 0) / top, 2)}
+            for label, value, number in zip(labels, values, numbers, strict=True)
+        ],
     }

@@ -1,6 +1,11 @@
 """What supervisors see, per centre and nationally: the open work by state, the age of each queue,
-the decisions per day, who is working, the projected wait, the straight-through rate and
-the stuck count. Reads only (the actions are routing's services).
+the decisions per day, who is working, the projected wait (at the configured capacity and at the
+pace of the last two weeks' decisions), the straight-through rate and the stuck count. Reads only
+(the actions are routing's services).
+
+Work counts where it was done: decisions and active agents in the centre of the agent at decision
+time (stats.decision_days.decision_centre), never in the centre the dossier is in now; only agents
+are counted as instructors. "Waiting" is stats.waiting, the figure /statistiques/ publishes.
 
 Every query is bounded by an index: open states through dossier_state_due_idx, the queue through
 its partial index dossier_queue_idx, recent activity through the audit's created_at index. The
@@ -12,21 +17,24 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Case, Count, DateField, F, Q, QuerySet, When
+from django.db.models import Case, Count, DateField, F, Q, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from cert_workflow.routing.policy import projected_wait_days
-from cert_workflow.stats.decision_days import DECISION, day_start, decision_days_read
-from cert_workflow.stats.services import days, stats_latest
+from cert_workflow.stats.decision_days import DECISION, day_start, decision_centre, decision_days_read
+from cert_workflow.stats.services import days, stats_latest, waiting
 from cert_workflow.supervision.queue_ages import open_work, planned_for_short_reads
 from cert_workflow.sweeps import stuck_dossiers
-from dossiers import states
 from dossiers.models import Cert, Dossier, DossierEvent, State
+from portal.models import Role
 
 # The open states that are the administration's work (drafts are still the applicant's).
 SHOWN_STATES = (State.SUBMITTED, State.QUEUED, State.IN_REVIEW, State.AWAITING_COMPLEMENT, State.APPROVED)
 DAYS = 30
+# The observed pace: decisions over the last two whole weeks (closed days), ten working days.
+RATE_DAYS = 14
+RATE_WORKING_DAYS = 10
 
 
 @dataclass
@@ -61,6 +69,32 @@ class Figures:
             open_work=self.queued + self.by_state.get(State.IN_REVIEW, 0), daily_capacity=self.daily_capacity
         )
         return None if wait is None else round(wait, 1)
+
+    @property
+    def waiting(self) -> int:
+        """Dossiers waiting for a decision: the figure /statistiques/ publishes (stats.waiting)."""
+        return waiting(self.by_state)
+
+    @property
+    def recent_decisions(self) -> int:
+        """Decisions of the last RATE_DAYS closed days (today, still running, left out)."""
+        return sum(self.decisions_per_day[-RATE_DAYS - 1 : -1])
+
+    @property
+    def observed_rate(self) -> float:
+        """Decisions per working day over the last RATE_DAYS closed days (two whole weeks: ten
+        working days), to a tenth."""
+        return round(self.recent_decisions / RATE_WORKING_DAYS, 1)
+
+    @property
+    def observed_wait_days(self) -> float | None:
+        """The projected wait at the pace the centre actually decided over the last RATE_DAYS
+        days, beside wait_days at its configured capacity: working days to clear the dossiers
+        queued and in review (None when it decided nothing, so nothing clears them)."""
+        work = self.queued + self.by_state.get(State.IN_REVIEW, 0)
+        if not self.recent_decisions:
+            return None if work else 0.0
+        return round(work * RATE_WORKING_DAYS / self.recent_decisions, 1)
 
     @property
     def decisions_7d(self) -> int:
@@ -102,9 +136,6 @@ def supervision_centre(*, cert: Cert, now: datetime | None = None) -> dict[str, 
 def _collect(*, now: datetime, certs: list[Cert], scoped: bool) -> dict[int | None, Figures]:
     """One Figures per centre in `certs`, plus the national one (key None) unless `scoped`."""
 
-    def only(qs: QuerySet, lookup: str = "cert_id") -> QuerySet:
-        return qs.filter(**{f"{lookup}__in": [c.pk for c in certs]}) if scoped else qs
-
     figures: dict[int | None, Figures] = {
         cert.pk: Figures(cert=cert, daily_capacity=cert.daily_capacity) for cert in certs
     }
@@ -137,10 +168,13 @@ def _collect(*, now: datetime, certs: list[Cert], scoped: bool) -> dict[int | No
         )
 
     # Decisions per day over 30 days: the closed days from their daily record, the others (today,
-    # and any day not recorded yet) from the audit, in the same read as whoever acted as a
-    # reviewer in the last day, by the dossier's centre. Both kinds of event have a human actor,
-    # so event_human_idx keeps the read to the human part of the audit, and each event finds its
-    # dossier by primary key.
+    # and any day not recorded yet) from the audit, in the same read as the agents who acted in
+    # the last day. Both count in the centre where the work was done (decision_centre: the centre
+    # the audit row recorded, else the agent's own), never the dossier's centre now, so moving
+    # dossiers moves no past work. Only agents are instructors: a supervisor's or an
+    # administrator's decision counts as a decision, never as an active instructor. Both kinds of
+    # event have a human actor, so event_human_idx keeps the read to the human part of the audit;
+    # each event finds its actor by primary key, and no dossier is read.
     days_shown = day_list(now=now)
     recorded = decision_days_read(first=days_shown[0], before=days_shown[-1])
     for day, counts in recorded.items():
@@ -152,20 +186,22 @@ def _collect(*, now: datetime, certs: list[Cert], scoped: bool) -> dict[int | No
     live_from = day_start(next(day for day in days_shown if day not in recorded))
     day_ago, hour_ago = now - timedelta(days=1), now - timedelta(hours=1)
     decision = DECISION & Q(created_at__gte=live_from)
-    reviewing = Q(actor_role__in=sorted(states.REVIEW_ROLES), created_at__gte=day_ago)
+    reviewing = Q(actor_role=Role.AGENT, created_at__gte=day_ago)
     events = (
-        only(
-            DossierEvent.objects.filter(
-                created_at__gte=min(live_from, day_ago), created_at__lte=now, actor__isnull=False
-            ),
-            "dossier__cert_id",
+        DossierEvent.objects.filter(
+            created_at__gte=min(live_from, day_ago), created_at__lte=now, actor__isnull=False
         )
         .filter(decision | reviewing)
-        .annotate(
+        .annotate(centre=decision_centre())
+    )
+    if scoped:
+        events = events.filter(centre__in=[c.pk for c in certs])
+    events = (
+        events.annotate(
             day=Case(When(decision, then=TruncDate("created_at")), output_field=DateField()),
             reviewer=Case(When(reviewing, then=F("actor_id"))),
         )
-        .values_list("dossier__cert_id", "day", "reviewer")
+        .values_list("centre", "day", "reviewer")
         .annotate(
             decisions=Count("id", filter=decision),
             # A flag rather than the time: thousands of timestamps are slow to read back.
@@ -182,10 +218,12 @@ def _collect(*, now: datetime, certs: list[Cert], scoped: bool) -> dict[int | No
         if reviewer is not None:
             active.append((cert_id, reviewer, acted_in_hour > 0))
 
-    # Agents active: those reviewers, and whoever holds a lease now.
-    leases = only(Dossier.objects.filter(state=State.IN_REVIEW, claimed_by__isnull=False)).values_list(
-        "cert_id", "claimed_by_id"
-    )
+    # Agents active: those agents, and every agent holding a lease now, in the agent's centre.
+    leases = Dossier.objects.filter(
+        state=State.IN_REVIEW, claimed_by__isnull=False, claimed_by__role=Role.AGENT
+    ).values_list("claimed_by__cert_id", "claimed_by_id")
+    if scoped:
+        leases = leases.filter(claimed_by__cert_id__in=[c.pk for c in certs])
     # Sets of actors per centre (None: all of them, for the national row): thousands of rows.
     last_hour: dict[int | None, set[int]] = defaultdict(set)
     last_day: dict[int | None, set[int]] = defaultdict(set)

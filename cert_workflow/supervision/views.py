@@ -1,5 +1,8 @@
 """Supervision pages: the national view, one page per centre, and the supervisor's actions on a centre.
 
+Pausing a centre and moving dossiers are never done in one click: each first shows what it will do
+(cert_workflow.supervision.previews) and acts only on the confirmation's POST.
+
 Reads go through cert_workflow.supervision.selectors; every action is one of routing's services (audited
 there). Supervisors and administrators only.
 """
@@ -15,11 +18,12 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_POST
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cert_workflow.stats.services import chart_bars
 from cert_workflow.supervision import actions
+from cert_workflow.supervision.previews import move_preview, pause_preview
 from cert_workflow.supervision.selectors import supervision_centre, supervision_overview
 from dossiers.errors import InvalidInput
 from dossiers.models import Cert
@@ -79,13 +83,15 @@ class MoveForm(forms.Form):
 def overview(request: HttpRequest) -> HttpResponse:
     data = supervision_overview()
     centres, national = data["centres"], data["national"]
-    labels = [c.cert.code for c in centres]
+    labels = [c.cert.city for c in centres]
     charts = [
         chart_bars(
-            chart_id="chart-queued",
-            title=_("Dossiers en attente d'instruction par centre"),
-            values=[c.queued for c in centres],
+            chart_id="chart-waiting",
+            title=_("Dossiers en attente de décision par centre"),
+            values=[c.waiting for c in centres],
             labels=labels,
+            label_header=_("Centre"),
+            value_header=_("Dossiers"),
         ),
         chart_bars(
             chart_id="chart-wait",
@@ -93,6 +99,15 @@ def overview(request: HttpRequest) -> HttpResponse:
             values=[c.wait_days for c in centres],
             labels=labels,
             unit=_("jours"),
+            label_header=_("Centre"),
+        ),
+        chart_bars(
+            chart_id="chart-wait-observed",
+            title=_("Attente projetée au rythme des décisions des 14 derniers jours (jours)"),
+            values=[c.observed_wait_days for c in centres],
+            labels=labels,
+            unit=_("jours"),
+            label_header=_("Centre"),
         ),
         _decisions_chart(national.decisions_per_day, data["days"], _("Décisions par jour, tous centres")),
     ]
@@ -129,14 +144,29 @@ def centre_capacity(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @supervisor_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def centre_pause(request: HttpRequest, code: str) -> HttpResponse:
+    """GET: what a pause would do (how many dossiers go to which centre), to confirm. POST with the
+    confirmation: the pause. A POST without it shows the confirmation instead of acting."""
     cert = get_object_or_404(Cert, code=code)
-    if _run(request, lambda: actions.cert_pause(cert=cert, actor=request.user)):
+    if request.method == "GET" or request.POST.get("confirmed") != "1" or not cert.active:
+        if not cert.active:
+            return _back(cert)
+        return render(
+            request,
+            "cert_workflow/supervision/pause_confirm.html",
+            {"cert": cert, "plan": pause_preview(cert=cert)},
+        )
+    result: list[int] = []
+    if _run(request, lambda: result.append(actions.cert_pause(cert=cert, actor=request.user))):
         messages.success(
             request,
-            _("%(centre)s est suspendu : sa file est réorientée vers les autres centres.")
-            % {"centre": cert.name},
+            ngettext(
+                "%(centre)s est suspendu : %(n)d dossier de sa file est réorienté vers les autres centres.",
+                "%(centre)s est suspendu : %(n)d dossiers de sa file sont réorientés vers les autres centres.",
+                result[0],
+            )
+            % {"centre": cert.name, "n": result[0]},
         )
     return _back(cert)
 
@@ -158,6 +188,12 @@ def centre_move(request: HttpRequest, code: str) -> HttpResponse:
     if not form.is_valid():
         return _centre_page(request, cert, move_form=form, status=400)
     to_cert, count = form.cleaned_data["to_cert"], form.cleaned_data["count"]
+    if request.POST.get("confirmed") != "1":
+        return render(
+            request,
+            "cert_workflow/supervision/move_confirm.html",
+            {"cert": cert, "plan": move_preview(source=cert, target=to_cert, count=count)},
+        )
     result: list = []
     if not _run(
         request,
@@ -208,6 +244,8 @@ def _centre_page(
             title=_("Dossiers ouverts par état"),
             values=[count for _state, _label, count in figures.state_counts],
             labels=[str(label) for _state, label, _count in figures.state_counts],
+            label_header=_("État"),
+            value_header=_("Dossiers"),
         ),
     ]
     context = {
@@ -226,4 +264,6 @@ def _decisions_chart(values: list[int], days: list, title: str) -> dict:
         title=title,
         values=values,
         labels=[day.strftime("%d/%m") for day in days],
+        label_header=_("Jour"),
+        value_header=_("Décisions"),
     )
