@@ -43,6 +43,7 @@ from cert_workflow.checks.rules import (
 from cert_workflow.enqueue import task_enqueue
 from cert_workflow.models import Assessment, CheckResult, Risk, StraightThroughRule
 from cert_workflow.routing import services as routing
+from dossiers.bulk import rows_append
 from dossiers.errors import FieldError, InvalidInput
 from dossiers.models import Document, Dossier, Procedure, State
 from dossiers.register import TITLE_PROCEDURES
@@ -153,6 +154,10 @@ def straight_through_rule_set(
 # --- Services -----------------------------------------------------------------------------------
 
 
+# The columns of a check result appended in bulk (dossiers.bulk.rows_append).
+CHECK_RESULT_COLUMNS = ("dossier_id", "code", "outcome", "message", "data", "checked_at")
+
+
 def dossiers_assess(*, dossier_ids: list[int], rng: random.Random | None = None) -> list[int]:
     """Check the chunk's dossiers still submitted, store results and assessments, approve the
     straight-through ones; return the ids that a centre must review. Constant queries per chunk."""
@@ -196,15 +201,7 @@ def dossiers_assess(*, dossier_ids: list[int], rng: random.Random | None = None)
             ]
             outcomes = dossier_checks(dossier=dossier, others=others)
             results += [
-                CheckResult(
-                    dossier=dossier,
-                    code=code,
-                    outcome=o.outcome,
-                    message=o.message,
-                    data=o.data,
-                    checked_at=now,
-                )
-                for code, o in outcomes.items()
+                (dossier.pk, code, o.outcome, str(o.message), o.data, now) for code, o in outcomes.items()
             ]
             rule = rules[dossier.procedure]
             risk = risk_of([o.outcome for o in outcomes.values()])
@@ -237,15 +234,11 @@ def dossiers_assess(*, dossier_ids: list[int], rng: random.Random | None = None)
             else:
                 review.append(dossier.pk)
 
-        CheckResult.objects.bulk_create(
-            results,
-            update_conflicts=True,
-            unique_fields=["dossier", "code"],
-            update_fields=["outcome", "message", "data", "checked_at"],
-            batch_size=1000,
-        )
-        # A check that no longer applies leaves no stale result behind.
-        CheckResult.objects.filter(dossier_id__in=ids, checked_at__lt=now).delete()
+        # The chunk's dossiers are locked: their previous results (a rerun's, or a check that no
+        # longer applies) go, and the new ones are appended in one COPY on PostgreSQL. An upsert
+        # through bulk_create adapted each of the ~14 results per dossier value by value.
+        CheckResult.objects.filter(dossier_id__in=ids).delete()
+        rows_append(CheckResult, CHECK_RESULT_COLUMNS, results)
         Assessment.objects.bulk_create(
             assessments,
             update_conflicts=True,

@@ -36,7 +36,7 @@ import string
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -109,9 +109,19 @@ def plates_assign(*, dossier_ids: list[int]) -> int:
         )
         if not vehicles:
             return 0
-        for vehicle, plate in zip(vehicles, allocate_plates(len(vehicles)), strict=True):
-            vehicle.plate = plate
-        Vehicle.objects.bulk_update(vehicles, ["plate"])
+        plates = allocate_plates(len(vehicles))
+        if connection.vendor == "postgresql":
+            # One UPDATE ... FROM unnest: bulk_update builds a CASE over every row.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {Vehicle._meta.db_table} AS v SET plate = n.plate"  # noqa: S608 - the model's table
+                    " FROM unnest(%s::bigint[], %s::text[]) AS n(id, plate) WHERE v.id = n.id",
+                    [[vehicle.pk for vehicle in vehicles], plates],
+                )
+        else:
+            for vehicle, plate in zip(vehicles, plates, strict=True):
+                vehicle.plate = plate
+            Vehicle.objects.bulk_update(vehicles, ["plate"])
     return len(vehicles)
 
 
