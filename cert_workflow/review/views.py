@@ -20,8 +20,10 @@ from django.views.decorators.http import require_GET, require_POST
 from cert_workflow.models import Assessment, Outcome, Risk
 from cert_workflow.review import bulk, claim, complements, decisions, search, selectors
 from dossiers.errors import InvalidInput
+from dossiers.fees import FEE_LABELS
 from dossiers.models import Cert, Document, Dossier, State
 from dossiers.states import TransitionNotAllowed
+from portal import labels
 from portal.models import Role, User
 from portal.views import STATE_BADGES
 
@@ -126,16 +128,41 @@ def _dossier_or_404(request: HttpRequest, reference: str) -> Dossier:
 
 
 def _vehicle_rows(dossier: Dossier) -> list[tuple[str, object]]:
-    labels = dict(complements.complement_items())
+    """Each vehicle field by its certificate code and name, measures with their unit."""
     vehicle = dossier.vehicle
-    return [(labels[name], getattr(vehicle, name)) for name in complements.VEHICLE_FIELDS]
+    return [
+        (labels.field_label(name), labels.measure(getattr(vehicle, name), name) or None)
+        if name in labels.UNITS
+        else (labels.field_label(name), getattr(vehicle, name))
+        for name in complements.VEHICLE_FIELDS
+    ]
+
+
+def _fee_rows(dossier: Dossier) -> list[tuple[str, object]]:
+    """Y.1–Y.6 by code and French name, with the amounts frozen at submission (None before)."""
+    return [(labels.fee_label(name), getattr(dossier, name)) for name in FEE_LABELS]
+
+
+def _events(dossier: Dossier) -> list:
+    """The audit, each event with its French action and reason (states, actions, routing codes)."""
+    state_labels = dict(State.choices)
+    centres = dict(Cert.objects.values_list("code", "name"))
+    events = list(selectors.events_for_dossier(dossier=dossier))
+    for event in events:
+        event.from_label = state_labels.get(event.from_state, "")
+        event.to_label = state_labels.get(event.to_state, "")
+        event.action_label = labels.event_action_label(action=event.action, data=event.data, centres=centres)
+        event.reason_label = labels.event_reason(action=event.action, reason=event.reason)
+    return events
 
 
 def _holder_rows(dossier: Dossier) -> list[tuple[str, object]]:
-    labels = dict(complements.complement_items())
     holder = dossier.holder
     return [
-        (labels[name], holder.get_holder_kind_display() if name == "holder_kind" else getattr(holder, name))
+        (
+            labels.field_label(name),
+            holder.get_holder_kind_display() if name == "holder_kind" else getattr(holder, name),
+        )
         for name in complements.HOLDER_FIELDS
     ]
 
@@ -155,11 +182,7 @@ def _dossier_page(
     posted_items = posted.getlist("items") if posted is not None else []
     for check in dossier.check_list:
         check.badge = OUTCOME_BADGES.get(check.outcome, "")
-    state_labels = dict(State.choices)
-    events = list(selectors.events_for_dossier(dossier=dossier))
-    for event in events:
-        event.from_label = state_labels.get(event.from_state, event.from_state)
-        event.to_label = state_labels.get(event.to_state, event.to_state)
+    events = _events(dossier)
     assessment = Assessment.objects.filter(dossier=dossier).first()
     return render(
         request,
@@ -169,6 +192,7 @@ def _dossier_page(
             "badge": STATE_BADGES.get(dossier.state, ""),
             "vehicle_rows": _vehicle_rows(dossier),
             "holder_rows": _holder_rows(dossier),
+            "fee_rows": _fee_rows(dossier),
             "events": events,
             "assessment": assessment,
             "assessment_badge": RISK_BADGES.get(assessment.risk, "") if assessment else "",
