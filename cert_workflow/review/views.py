@@ -103,8 +103,18 @@ def queue_view(request: HttpRequest) -> HttpResponse:
             "can_claim": user.role == Role.AGENT,
             "low_risk": Risk.LOW,
             "has_low_risk": any(row.risk == Risk.LOW for row in rows),
+            "bulk_report": _bulk_report(request),
         },
     )
+
+
+def _bulk_report(request: HttpRequest) -> dict | None:
+    """The report of the bulk approval just made, once (it leaves the session when shown)."""
+    lines = request.session.pop(BULK_REPORT_SESSION_KEY, None)
+    if not lines:
+        return None
+    approved = [line for line in lines if line["outcome"] == "approved"]
+    return {"lines": lines, "approved": len(approved), "skipped": len(lines) - len(approved)}
 
 
 @require_POST
@@ -324,28 +334,22 @@ def search_view(request: HttpRequest) -> HttpResponse:
     )
 
 
+BULK_REPORT_SESSION_KEY = "bulk_approval_report"
+
+
 @require_POST
 @reviewer_required
 def bulk_approve_view(request: HttpRequest) -> HttpResponse:
-    """Send the ticked low-risk dossiers to the bulk approval job."""
+    """Approve the ticked low-risk dossiers now, then show on the queue page each one approved or
+    left alone, with the reason (kept in the session for the one page after the redirect)."""
     references = request.POST.getlist("references")
     if not references:
         messages.error(request, _("Cochez au moins un dossier à faible risque."))
     else:
-        try:
-            count = bulk.bulk_approve_start(agent=request.user, references=references)
-        except InvalidInput as exc:
-            messages.error(request, " ".join(error.message for error in exc.errors))
-        else:
-            messages.success(
-                request,
-                _(
-                    "%(count)d dossier(s) envoyé(s) en acceptation groupée : chacun est vérifié "
-                    "et accepté séparément, les dossiers qui ne sont plus à faible risque ou plus en file "
-                    "sont laissés de côté."
-                )
-                % {"count": count},
-            )
+        lines = bulk.bulk_approve_report(agent=request.user, references=references[: bulk.BULK_MAX])
+        request.session[BULK_REPORT_SESSION_KEY] = [line.as_dict() for line in lines]
     url = reverse("agent-queue")
     centre = request.POST.get("centre")
-    return redirect(f"{url}?centre={centre}" if centre else url)
+    return redirect(
+        f"{url}?centre={centre}#resultat-acceptation" if centre else f"{url}#resultat-acceptation"
+    )
