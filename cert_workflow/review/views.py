@@ -322,7 +322,8 @@ def document_view(request: HttpRequest, reference: str, document_id: int) -> Fil
 @require_GET
 @reviewer_required
 def search_view(request: HttpRequest) -> HttpResponse:
-    """Search the dossiers in the caller's scope by reference, plate, VIN or holder name."""
+    """Search the dossiers in the caller's scope (said on the page) by reference, plate, VIN or
+    holder's names."""
     q = request.GET.get("q", "").strip()
     results = search.dossiers_search(user=request.user, q=q) if q else []
     for dossier in results:
@@ -330,7 +331,13 @@ def search_view(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "cert_workflow/agent/search.html",
-        {"q": q, "results": results, "searched": bool(q), "limit": search.SEARCH_LIMIT},
+        {
+            "q": q,
+            "results": results,
+            "searched": bool(q),
+            "limit": search.SEARCH_LIMIT,
+            "scope": search.search_scope(user=request.user),
+        },
     )
 
 
