@@ -659,6 +659,23 @@ def test_queue_page_offers_bulk_approval_of_low_risk_rows_only_then_says_what_be
     assert "Résultat de l'acceptation groupée" not in _read(client.get(reverse("agent-queue")))
 
 
+def test_bulk_approval_page_refuses_an_empty_or_oversized_selection_and_changes_nothing(client):
+    cert = factories.CertFactory()
+    low = queued_dossiers(cert=cert, owner=factories.citizen(), risk=Risk.LOW)[0]
+    before = factories.snapshot(low)
+    client.force_login(factories.agent(cert=cert))
+    url = reverse("agent-bulk-approve")
+
+    text = _read(client.post(url, {}, follow=True))
+    assert "Cochez au moins un dossier à faible risque." in text
+    too_many = [low.reference] + [f"CG-2099-{n:07d}" for n in range(bulk.BULK_MAX)]
+    text = _read(client.post(url, {"references": too_many}, follow=True))
+    assert f"Cochez au plus {bulk.BULK_MAX} dossiers à la fois." in text
+    assert "Résultat de l'acceptation groupée" not in text
+    assert factories.snapshot(low) == before
+    assert not SweepAction.objects.exists()
+
+
 # --- the move of the old JSON lists ------------------------------------------------------------
 
 BEFORE_ITEMS = [("cert_workflow", "0005_decision_days")]

@@ -352,8 +352,10 @@ def bulk_approve_view(request: HttpRequest) -> HttpResponse:
     references = request.POST.getlist("references")
     if not references:
         messages.error(request, _("Cochez au moins un dossier à faible risque."))
+    elif len(references) > bulk.BULK_MAX:
+        messages.error(request, _("Cochez au plus %(max)d dossiers à la fois.") % {"max": bulk.BULK_MAX})
     else:
-        lines = bulk.bulk_approve_report(agent=request.user, references=references[: bulk.BULK_MAX])
+        lines = bulk.bulk_approve_report(agent=request.user, references=references)
         request.session[BULK_REPORT_SESSION_KEY] = [line.as_dict() for line in lines]
     url = reverse("agent-queue")
     centre = request.POST.get("centre")
