@@ -15,7 +15,6 @@ from django.db import OperationalError
 from cert_workflow import sweeps
 from cert_workflow.checks import services as checks
 from cert_workflow.documents import render_queue, rendering
-from cert_workflow.review import bulk
 from cert_workflow.routing import services as routing
 from cert_workflow.stats import services as stats
 
@@ -50,11 +49,6 @@ def sweep() -> None:
 @shared_task(**RETRY)
 def refresh_stats() -> None:
     stats.stats_refresh()
-
-
-@shared_task(**RETRY)
-def bulk_approve(dossier_ids: list[int], agent_id: int) -> None:
-    bulk.dossiers_bulk_approve(dossier_ids=dossier_ids, agent_id=agent_id)
 
 
 @shared_task(**RETRY)

@@ -329,7 +329,6 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # One queue per kind of work, so that slow work (PDF rendering) never delays checks and routing.
 CELERY_TASK_ROUTES = {
     "cert_workflow.tasks.check_dossiers": {"queue": "checks"},
-    "cert_workflow.tasks.bulk_approve": {"queue": "checks"},
     "cert_workflow.tasks.route_dossiers": {"queue": "routing"},
     "cert_workflow.tasks.rebalance_queues": {"queue": "routing"},
     "cert_workflow.tasks.render_documents": {"queue": "pdf"},

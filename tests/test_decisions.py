@@ -2,6 +2,7 @@
 get the answer back in the same centre ahead of new work; bulk approval of low-risk dossiers."""
 
 import html
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,14 +16,21 @@ from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
 
-from cert_workflow.models import ComplementItem, ComplementRequest, IssuedDocument, Risk, SweepAction
+from cert_workflow.models import (
+    CheckResult,
+    ComplementItem,
+    ComplementRequest,
+    IssuedDocument,
+    Outcome,
+    Risk,
+    SweepAction,
+)
 from cert_workflow.review import bulk, claim, complements, decisions
 from dossiers.documents import document_attach
 from dossiers.errors import InvalidInput
 from dossiers.models import Dossier, DossierEvent, State
 from dossiers.states import TransitionNotAllowed
 from tests import factories
-from tests.celery_worker import wait_until
 from tests.factories import queued_dossiers
 
 pytestmark = pytest.mark.django_db
@@ -543,76 +551,129 @@ def test_bulk_approval_approves_only_queued_low_risk_dossiers_of_the_agent_centr
     assert recorded == result["skipped"]
     # A second run approves nothing more and records why.
     again = bulk.dossiers_bulk_approve(dossier_ids=[low[0].pk], agent_id=agent.pk)
-    assert again == {"approved": [], "skipped": {low[0].pk: "not_queued"}}
+    assert again == {"approved": [], "skipped": {low[0].pk: "already_decided"}}
 
 
-@pytest.mark.celery_worker
-@pytest.mark.django_db(transaction=True)
-def test_bulk_approval_runs_on_the_real_worker_and_approves_only_low_risk_dossiers(celery_worker):
-    cert = factories.CertFactory()
+def _read(response) -> str:
+    """The page's text without its tags, spaces collapsed."""
+    return " ".join(re.sub(r"<[^>]+>", " ", factories.text_of(response)).split())
+
+
+def _failed_check(dossier) -> None:
+    """A check that failed after the dossier was assessed low risk (its risk is stale)."""
+    CheckResult.objects.create(dossier=dossier, code="payment", outcome=Outcome.FAILED, message="Impayé.")
+
+
+def test_bulk_approval_api_answers_for_each_reference_approved_or_skipped_with_the_reason():
+    cert, other = factories.CertFactory(), factories.CertFactory()
     owner, agent = factories.citizen(), factories.agent(cert=cert)
     low = queued_dossiers(cert=cert, owner=owner, count=3, risk=Risk.LOW)
     high = queued_dossiers(cert=cert, owner=owner, risk=Risk.HIGH)[0]
-    last_low = queued_dossiers(cert=cert, owner=owner, risk=Risk.LOW)[0]
+    failed = queued_dossiers(cert=cert, owner=owner, risk=Risk.LOW)[0]
+    _failed_check(failed)
+    theirs = queued_dossiers(cert=other, owner=owner, risk=Risk.LOW)[0]
     claim.queue_claim_next(agent=factories.agent(cert=cert))  # a colleague holds the oldest low one
     held = Dossier.objects.get(state=State.IN_REVIEW)
     assert held.pk == low[0].pk
-    selected = [*low, high, last_low]
+    untouched = factories.snapshot(high, failed, theirs, held)
+    selected = [*low, high, failed, theirs]
 
     response = factories.api_client(agent).post(
-        reverse("api-queue-bulk-approve"), {"references": [d.reference for d in selected]}, format="json"
+        reverse("api-queue-bulk-approve"),
+        {"references": [d.reference for d in selected] + ["CG-2099-9999999"]},
+        format="json",
     )
-    assert response.status_code == 202 and response.json() == {"queued": len(selected)}
 
-    wait_until(
-        lambda: (
-            SweepAction.objects.filter(kind__in=[bulk.BULK_APPROVED, bulk.BULK_SKIPPED]).count()
-            == len(selected)
-        ),
-        60,
-        message=lambda: f"the worker did not finish the bulk approval:\n{celery_worker.log()[-4000:]}",
-    )
-    approved = set(
-        DossierEvent.objects.filter(to_state=State.APPROVED, actor=agent).values_list("dossier_id", flat=True)
-    )
-    assert approved == {low[1].pk, low[2].pk, last_low.pk}
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["approved"], body["skipped"]) == (2, 5)
+    assert [(r["reference"], r["outcome"], r["reason"]) for r in body["results"]] == [
+        (low[0].reference, "skipped", "in_review"),
+        (low[1].reference, "approved", ""),
+        (low[2].reference, "approved", ""),
+        (high.reference, "skipped", "not_low_risk"),
+        (failed.reference, "skipped", "check_failed"),
+        (theirs.reference, "skipped", "not_in_scope"),
+        ("CG-2099-9999999", "skipped", "not_in_scope"),
+    ]
+    messages = {r["reference"]: r["message"] for r in body["results"]}
+    assert messages[theirs.reference] == "Introuvable dans votre centre."
+    assert messages[failed.reference].startswith("Un contrôle automatique a échoué")
+    assert set(Dossier.objects.filter(state=State.APPROVED).values_list("pk", flat=True)) == {
+        low[1].pk,
+        low[2].pk,
+    }
+    assert factories.snapshot(high, failed, theirs, held) == untouched
+    # The other centre's dossier is neither touched nor recorded; the others' reasons are audited.
     skipped = dict(
         SweepAction.objects.filter(kind=bulk.BULK_SKIPPED).values_list("dossier_id", "data__reason")
     )
-    assert skipped == {low[0].pk: "not_queued", high.pk: "not_low_risk"}
-    held.refresh_from_db()
-    assert held.state == State.IN_REVIEW
+    assert skipped == {held.pk: "in_review", high.pk: "not_low_risk", failed.pk: "check_failed"}
 
 
-def test_bulk_approval_refuses_references_outside_the_agent_centre(client):
-    cert, other = factories.CertFactory(), factories.CertFactory()
-    mine = queued_dossiers(cert=cert, owner=factories.citizen(), risk=Risk.LOW)[0]
-    theirs = queued_dossiers(cert=other, owner=factories.citizen(), risk=Risk.LOW)[0]
-    before = factories.snapshot(mine, theirs)
-    response = factories.api_client(factories.agent(cert=cert)).post(
-        reverse("api-queue-bulk-approve"), {"references": [mine.reference, theirs.reference]}, format="json"
-    )
-    assert response.status_code == 400
-    assert response.json()["errors"][0]["rule"] == "not_found"
-    assert theirs.reference in response.json()["errors"][0]["message"]
-    assert factories.snapshot(mine, theirs) == before
+def test_bulk_approval_api_refuses_an_empty_or_oversized_selection_and_changes_nothing():
+    cert = factories.CertFactory()
+    agent = factories.agent(cert=cert)
+    low = queued_dossiers(cert=cert, owner=factories.citizen(), risk=Risk.LOW)[0]
+    before = factories.snapshot(low)
+    api = factories.api_client(agent)
+    url = reverse("api-queue-bulk-approve")
+    assert api.post(url, {"references": []}, format="json").status_code == 400
+    too_many = [low.reference] + [f"CG-2099-{n:07d}" for n in range(bulk.BULK_MAX)]
+    assert api.post(url, {"references": too_many}, format="json").status_code == 400
+    assert factories.snapshot(low) == before
+    assert not SweepAction.objects.exists()
 
 
-def test_queue_page_offers_bulk_approval_of_low_risk_rows_only(client, django_capture_on_commit_callbacks):
+def test_queue_page_offers_bulk_approval_of_low_risk_rows_only_then_says_what_became_of_each(client):
     cert = factories.CertFactory()
     owner, agent = factories.citizen(), factories.agent(cert=cert)
     low = queued_dossiers(cert=cert, owner=owner, risk=Risk.LOW)[0]
     high = queued_dossiers(cert=cert, owner=owner, risk=Risk.HIGH)[0]
+    failed = queued_dossiers(cert=cert, owner=owner, risk=Risk.LOW)[0]
     client.force_login(agent)
 
     page = client.get(reverse("agent-queue")).content.decode()
     assert f'name="references" value="{low.reference}"' in page
+    assert f'name="references" value="{failed.reference}"' in page
     assert f'name="references" value="{high.reference}"' not in page
+    _failed_check(failed)  # between the page and the click
 
-    with django_capture_on_commit_callbacks() as scheduled:
-        response = client.post(reverse("agent-bulk-approve"), {"references": [low.reference]}, follow=True)
-    assert len(scheduled) == 1  # the job starts once the request's work is committed
-    assert "1 dossier(s) envoyé(s) en acceptation groupée" in html.unescape(response.content.decode())
+    response = client.post(
+        reverse("agent-bulk-approve"),
+        {"references": [low.reference, failed.reference, high.reference]},
+        follow=True,
+    )
+
+    assert response.redirect_chain[-1][0].startswith(reverse("agent-queue"))
+    text = _read(response)
+    assert "Résultat de l'acceptation groupée" in text
+    assert "1 dossier accepté, 2 laissés de côté." in text
+    report = text[text.index("Résultat de l'acceptation groupée") :]
+    assert f"{low.reference} Accepté" in report
+    assert f"{failed.reference} Laissé de côté Un contrôle automatique a échoué" in report
+    assert f"{high.reference} Laissé de côté Risque moyen ou élevé" in report
+    low.refresh_from_db()
+    assert low.state == State.APPROVED
+    # Said once: the next visit of the queue shows the queue only.
+    assert "Résultat de l'acceptation groupée" not in _read(client.get(reverse("agent-queue")))
+
+
+def test_bulk_approval_page_refuses_an_empty_or_oversized_selection_and_changes_nothing(client):
+    cert = factories.CertFactory()
+    low = queued_dossiers(cert=cert, owner=factories.citizen(), risk=Risk.LOW)[0]
+    before = factories.snapshot(low)
+    client.force_login(factories.agent(cert=cert))
+    url = reverse("agent-bulk-approve")
+
+    text = _read(client.post(url, {}, follow=True))
+    assert "Cochez au moins un dossier à faible risque." in text
+    too_many = [low.reference] + [f"CG-2099-{n:07d}" for n in range(bulk.BULK_MAX)]
+    text = _read(client.post(url, {"references": too_many}, follow=True))
+    assert f"Cochez au plus {bulk.BULK_MAX} dossiers à la fois." in text
+    assert "Résultat de l'acceptation groupée" not in text
+    assert factories.snapshot(low) == before
+    assert not SweepAction.objects.exists()
 
 
 # --- the move of the old JSON lists ------------------------------------------------------------

@@ -574,10 +574,50 @@ def test_search_page_shows_matches_with_a_link_to_the_review_page(client):
     assert "Aucun dossier ne correspond" in page
 
 
+def test_search_finds_holders_by_first_names_alone_or_with_the_last_name_in_any_order():
+    cert, other = factories.CertFactory(), factories.CertFactory()
+    owner = factories.citizen()
+
+    def filed(cert, **holder):
+        dossier = factories.draft(filed_by=owner, holder=factories.holder_data(**holder))
+        Dossier.objects.filter(pk=dossier.pk).update(cert=cert)
+        return dossier.reference
+
+    marie = filed(cert, last_name="Lambert", first_names="Marie Claire")
+    claire = filed(cert, last_name="Claire", first_names="Jeanne")
+    elsewhere = filed(other, last_name="Lambert", first_names="Marie")
+    agent = factories.agent(cert=cert)
+
+    def found(q, user=agent):
+        return {d.reference for d in search.dossiers_search(user=user, q=q)}
+
+    assert found("marie") == {marie}
+    assert found("Claire") == {marie, claire}  # a first name, and another holder's last name
+    assert found("marie lambert") == found("Lambert Marie") == {marie}
+    assert found("jeanne lambert") == set()  # every word must match the same holder
+    assert found("marie", user=factories.supervisor()) == {marie, elsewhere}
+
+
+def test_search_page_says_its_scope_for_an_agent_and_for_a_supervisor(client):
+    cert = factories.centre("SCO")
+    (dossier,) = queued_dossiers(cert=cert, owner=factories.citizen(), last_names=["Rousseau"])
+    client.force_login(factories.agent(cert=cert))
+    page = factories.text_of(client.get(reverse("agent-search")))
+    assert "La recherche porte sur les dossiers dans votre centre : CERT SCO." in page
+    page = factories.text_of(client.get(reverse("agent-search"), {"q": "personne"}))
+    assert "Aucun dossier ne correspond à « personne » dans votre centre : CERT SCO." in page
+
+    client.force_login(factories.supervisor())
+    page = factories.text_of(client.get(reverse("agent-search"), {"q": "alex"}))
+    assert "La recherche porte sur les dossiers dans tous les centres." in page
+    assert reverse("agent-dossier", args=[dossier.reference]) in page  # « Alex » is a first name
+
+
 @pytest.mark.parametrize(
     ("lookup", "index"),
     [
         ({"holder__last_name__icontains": "dupon"}, "holder_last_name_trgm"),
+        ({"holder__first_names__icontains": "marie"}, "holder_first_names_trgm"),
         ({"holder__company_name__icontains": "transp"}, "holder_company_name_trgm"),
         ({"vin__contains": "KP0427"}, "vehicle_vin_trgm"),
         ({"plate__contains": "123-C"}, "vehicle_plate_trgm"),

@@ -79,6 +79,10 @@ ACTIONS: dict[str, str] = {
     "cpi_withdrawn": gettext_lazy("Le certificat provisoire d'immatriculation (CPI) a été retiré."),
     "document_withdrawn": gettext_lazy("Le certificat provisoire d'immatriculation (CPI) a été retiré."),
     "deadline_set": gettext_lazy("Une échéance a été fixée pour l'étape en cours."),
+    # Routing and the rebalance (cert_workflow.routing.services.moves_apply).
+    "rerouted": gettext_lazy(
+        "Votre dossier a été confié à un autre centre d'instruction, pour être instruit plus vite."
+    ),
 }
 UNKNOWN_ACTION = gettext_lazy("Opération enregistrée sur le dossier.")
 

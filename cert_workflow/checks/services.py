@@ -45,6 +45,7 @@ from cert_workflow.models import Assessment, CheckResult, Risk, StraightThroughR
 from cert_workflow.routing import services as routing
 from dossiers.bulk import rows_append
 from dossiers.errors import FieldError, InvalidInput
+from dossiers.fees import FEES_UNCOMPUTABLE, FeesUnavailable
 from dossiers.models import Document, Dossier, Procedure, State
 from dossiers.register import TITLE_PROCEDURES
 from dossiers.services import FIRST_IN_FRANCE, dossier_fees
@@ -70,8 +71,10 @@ def dossier_checks(*, dossier: Dossier, others: list[OpenDossier]) -> dict[str, 
         owed, error = dossier_fees(dossier=dossier, on=on), ""
     except ValidationError as exc:
         owed, error = None, " ".join(exc.messages)
-    except (ValueError, KeyError) as exc:  # FeesUnavailable is a ValueError
+    except FeesUnavailable as exc:  # French: the rate tables lack this date
         owed, error = None, str(exc)
+    except (ValueError, KeyError):  # an English note naming a field: agents read the French one
+        owed, error = None, str(FEES_UNCOMPUTABLE)
     frozen = {f"y{i}": getattr(dossier, f"y{i}") for i in range(1, 7)}
     results = {
         "vin": check_vin(vin=vehicle.vin),

@@ -19,7 +19,7 @@ from dossiers.models import Cert, Dossier
 from dossiers.selectors import dossier_get
 from portal.models import Role
 
-BULK_MAX = 500
+BULK_MAX = bulk.BULK_MAX
 
 
 class IsAgent(permissions.BasePermission):
@@ -216,9 +216,27 @@ class DossierComplementAnswerApi(APIView):
         return Response(DossierOutput(dossier).data)
 
 
+class BulkLineOutput(serializers.Serializer):
+    reference = serializers.CharField()
+    outcome = serializers.ChoiceField(choices=["approved", "skipped"])
+    reason = serializers.ChoiceField(
+        choices=["", *bulk.SKIP_REASONS],
+        help_text="Pourquoi le dossier est laissé de côté (vide s'il est accepté) : "
+        + "; ".join(f"`{code}` {label}" for code, label in bulk.SKIP_REASONS.items()),
+    )
+    message = serializers.CharField(help_text="Le résultat en français.")
+
+
+class BulkApproveOutput(serializers.Serializer):
+    approved = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    results = BulkLineOutput(many=True)
+
+
 class BulkApproveApi(APIView):
-    """Approve selected low-risk dossiers of the caller's centre in a background job; each dossier
-    is checked and audited on its own, and skipped ones are recorded with the reason."""
+    """Approve the selected low-risk queued dossiers of the caller's centre now, one transaction
+    each, and say for each reference whether it was approved or skipped, and why (a reference
+    outside the caller's centre is `not_in_scope`, whether or not it exists elsewhere)."""
 
     permission_classes = [IsReviewer]
 
@@ -227,12 +245,16 @@ class BulkApproveApi(APIView):
             child=serializers.CharField(max_length=20), min_length=1, max_length=BULK_MAX
         )
 
-    class BulkApproveOutputSerializer(serializers.Serializer):
-        queued = serializers.IntegerField()
-
-    @extend_schema(request=BulkApproveInputSerializer, responses={202: BulkApproveOutputSerializer})
+    @extend_schema(request=BulkApproveInputSerializer, responses={200: BulkApproveOutput})
     def post(self, request):
         data = self.BulkApproveInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        count = bulk.bulk_approve_start(agent=request.user, references=data.validated_data["references"])
-        return Response({"queued": count}, status=status.HTTP_202_ACCEPTED)
+        lines = bulk.bulk_approve_report(agent=request.user, references=data.validated_data["references"])
+        approved = sum(line.approved for line in lines)
+        return Response(
+            {
+                "approved": approved,
+                "skipped": len(lines) - approved,
+                "results": [line.as_dict() for line in lines],
+            }
+        )

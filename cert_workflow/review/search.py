@@ -1,13 +1,15 @@
-"""The agent's search box: reference, plate, part of a VIN or of a holder's name."""
+"""The agent's search box: reference, plate, part of a VIN or of a holder's names, within the
+caller's scope (an agent's centre; every centre for a supervisor), which the page states."""
 
 import re
 from dataclasses import dataclass
 
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from dossiers.models import Dossier, Holder, Vehicle
 from dossiers.selectors import dossiers_for_user
-from portal.models import User
+from portal.models import Role, User
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,7 @@ _VIN_PART = re.compile(r"[0-9A-Z]{4,17}")
 
 def search_terms(q: str) -> SearchTerms:
     """What a search box entry may be: a reference, a plate (dashes optional), part of a VIN
-    (letters and digits), or part of a holder's name (no digit)."""
+    (letters and digits), or words of a holder's names (no digit)."""
     # Control characters (a NUL byte is a DataError on PostgreSQL) can be part of no name.
     text = " ".join("".join(c for c in (q or "") if c.isprintable() or c.isspace()).split())
     upper = text.upper()
@@ -42,12 +44,33 @@ def search_terms(q: str) -> SearchTerms:
 
 
 SEARCH_LIMIT = 50
+NAME_COLUMNS = ("last_name", "first_names", "company_name")
+
+
+def names_match(name: str) -> Q:
+    """Every word of `name` is part of the holder's last name, first names or company name, so that
+    « Alex », « Dupont », « Alex Dupont » and « Dupont Alex » all find Alex Dupont."""
+    match = Q()
+    for word in name.split():
+        word_match = Q()
+        for column in NAME_COLUMNS:
+            word_match |= Q(**{f"{column}__icontains": word})
+        match &= word_match
+    return match
+
+
+def search_scope(*, user: User) -> str:
+    """Where the search looks, as the page says it: the agent's centre, or every centre."""
+    if user.role == Role.AGENT:
+        name = user.cert.name if user.cert_id else _("aucun centre")
+        return _("dans votre centre : %(name)s") % {"name": name}
+    return _("dans tous les centres")
 
 
 def dossiers_search(*, user: User, q: str, limit: int = SEARCH_LIMIT) -> list[Dossier]:
     """Dossiers in `user`'s scope whose reference, plate, VIN or holder name matches `q`, newest first.
 
-    Names and VIN fragments use the trigram indexes of migration 0002 on PostgreSQL.
+    Names and VIN fragments use the trigram indexes of migrations 0002 and 0009 on PostgreSQL.
     """
     terms = search_terms(q)
     if not terms:
@@ -62,8 +85,5 @@ def dossiers_search(*, user: User, q: str, limit: int = SEARCH_LIMIT) -> list[Do
             vehicles |= Q(plate=terms.plate)
         match = Q(vehicle_id__in=Vehicle.objects.filter(vehicles).values("pk"))
     else:
-        holders = Holder.objects.filter(
-            Q(last_name__icontains=terms.name) | Q(company_name__icontains=terms.name)
-        )
-        match = Q(holder_id__in=holders.values("pk"))
+        match = Q(holder_id__in=Holder.objects.filter(names_match(terms.name)).values("pk"))
     return list(dossiers_for_user(user=user).filter(match).order_by("-created_at", "-pk")[:limit])

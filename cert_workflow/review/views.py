@@ -20,8 +20,10 @@ from django.views.decorators.http import require_GET, require_POST
 from cert_workflow.models import Assessment, Outcome, Risk
 from cert_workflow.review import bulk, claim, complements, decisions, search, selectors
 from dossiers.errors import InvalidInput
+from dossiers.fees import FEE_LABELS
 from dossiers.models import Cert, Document, Dossier, State
 from dossiers.states import TransitionNotAllowed
+from portal import labels
 from portal.models import Role, User
 from portal.views import STATE_BADGES
 
@@ -101,8 +103,18 @@ def queue_view(request: HttpRequest) -> HttpResponse:
             "can_claim": user.role == Role.AGENT,
             "low_risk": Risk.LOW,
             "has_low_risk": any(row.risk == Risk.LOW for row in rows),
+            "bulk_report": _bulk_report(request),
         },
     )
+
+
+def _bulk_report(request: HttpRequest) -> dict | None:
+    """The report of the bulk approval just made, once (it leaves the session when shown)."""
+    lines = request.session.pop(BULK_REPORT_SESSION_KEY, None)
+    if not lines:
+        return None
+    approved = [line for line in lines if line["outcome"] == "approved"]
+    return {"lines": lines, "approved": len(approved), "skipped": len(lines) - len(approved)}
 
 
 @require_POST
@@ -126,16 +138,41 @@ def _dossier_or_404(request: HttpRequest, reference: str) -> Dossier:
 
 
 def _vehicle_rows(dossier: Dossier) -> list[tuple[str, object]]:
-    labels = dict(complements.complement_items())
+    """Each vehicle field by its certificate code and name, measures with their unit."""
     vehicle = dossier.vehicle
-    return [(labels[name], getattr(vehicle, name)) for name in complements.VEHICLE_FIELDS]
+    return [
+        (labels.field_label(name), labels.measure(getattr(vehicle, name), name) or None)
+        if name in labels.UNITS
+        else (labels.field_label(name), getattr(vehicle, name))
+        for name in complements.VEHICLE_FIELDS
+    ]
+
+
+def _fee_rows(dossier: Dossier) -> list[tuple[str, object]]:
+    """Y.1–Y.6 by code and French name, with the amounts frozen at submission (None before)."""
+    return [(labels.fee_label(name), getattr(dossier, name)) for name in FEE_LABELS]
+
+
+def _events(dossier: Dossier) -> list:
+    """The audit, each event with its French action and reason (states, actions, routing codes)."""
+    state_labels = dict(State.choices)
+    centres = dict(Cert.objects.values_list("code", "name"))
+    events = list(selectors.events_for_dossier(dossier=dossier))
+    for event in events:
+        event.from_label = state_labels.get(event.from_state, "")
+        event.to_label = state_labels.get(event.to_state, "")
+        event.action_label = labels.event_action_label(action=event.action, data=event.data, centres=centres)
+        event.reason_label = labels.event_reason(action=event.action, reason=event.reason)
+    return events
 
 
 def _holder_rows(dossier: Dossier) -> list[tuple[str, object]]:
-    labels = dict(complements.complement_items())
     holder = dossier.holder
     return [
-        (labels[name], holder.get_holder_kind_display() if name == "holder_kind" else getattr(holder, name))
+        (
+            labels.field_label(name),
+            holder.get_holder_kind_display() if name == "holder_kind" else getattr(holder, name),
+        )
         for name in complements.HOLDER_FIELDS
     ]
 
@@ -155,11 +192,7 @@ def _dossier_page(
     posted_items = posted.getlist("items") if posted is not None else []
     for check in dossier.check_list:
         check.badge = OUTCOME_BADGES.get(check.outcome, "")
-    state_labels = dict(State.choices)
-    events = list(selectors.events_for_dossier(dossier=dossier))
-    for event in events:
-        event.from_label = state_labels.get(event.from_state, event.from_state)
-        event.to_label = state_labels.get(event.to_state, event.to_state)
+    events = _events(dossier)
     assessment = Assessment.objects.filter(dossier=dossier).first()
     return render(
         request,
@@ -169,6 +202,7 @@ def _dossier_page(
             "badge": STATE_BADGES.get(dossier.state, ""),
             "vehicle_rows": _vehicle_rows(dossier),
             "holder_rows": _holder_rows(dossier),
+            "fee_rows": _fee_rows(dossier),
             "events": events,
             "assessment": assessment,
             "assessment_badge": RISK_BADGES.get(assessment.risk, "") if assessment else "",
@@ -288,7 +322,8 @@ def document_view(request: HttpRequest, reference: str, document_id: int) -> Fil
 @require_GET
 @reviewer_required
 def search_view(request: HttpRequest) -> HttpResponse:
-    """Search the dossiers in the caller's scope by reference, plate, VIN or holder name."""
+    """Search the dossiers in the caller's scope (said on the page) by reference, plate, VIN or
+    holder's names."""
     q = request.GET.get("q", "").strip()
     results = search.dossiers_search(user=request.user, q=q) if q else []
     for dossier in results:
@@ -296,32 +331,34 @@ def search_view(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "cert_workflow/agent/search.html",
-        {"q": q, "results": results, "searched": bool(q), "limit": search.SEARCH_LIMIT},
+        {
+            "q": q,
+            "results": results,
+            "searched": bool(q),
+            "limit": search.SEARCH_LIMIT,
+            "scope": search.search_scope(user=request.user),
+        },
     )
+
+
+BULK_REPORT_SESSION_KEY = "bulk_approval_report"
 
 
 @require_POST
 @reviewer_required
 def bulk_approve_view(request: HttpRequest) -> HttpResponse:
-    """Send the ticked low-risk dossiers to the bulk approval job."""
+    """Approve the ticked low-risk dossiers now, then show on the queue page each one approved or
+    left alone, with the reason (kept in the session for the one page after the redirect)."""
     references = request.POST.getlist("references")
     if not references:
         messages.error(request, _("Cochez au moins un dossier à faible risque."))
+    elif len(references) > bulk.BULK_MAX:
+        messages.error(request, _("Cochez au plus %(max)d dossiers à la fois.") % {"max": bulk.BULK_MAX})
     else:
-        try:
-            count = bulk.bulk_approve_start(agent=request.user, references=references)
-        except InvalidInput as exc:
-            messages.error(request, " ".join(error.message for error in exc.errors))
-        else:
-            messages.success(
-                request,
-                _(
-                    "%(count)d dossier(s) envoyé(s) en acceptation groupée : chacun est vérifié "
-                    "et accepté séparément, les dossiers qui ne sont plus à faible risque ou plus en file "
-                    "sont laissés de côté."
-                )
-                % {"count": count},
-            )
+        lines = bulk.bulk_approve_report(agent=request.user, references=references)
+        request.session[BULK_REPORT_SESSION_KEY] = [line.as_dict() for line in lines]
     url = reverse("agent-queue")
     centre = request.POST.get("centre")
-    return redirect(f"{url}?centre={centre}" if centre else url)
+    return redirect(
+        f"{url}?centre={centre}#resultat-acceptation" if centre else f"{url}#resultat-acceptation"
+    )
