@@ -289,6 +289,9 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI assets come from the installed sidecar package, never from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Without deep links each operation's path is plain text, not a link nested in the button that
+    # opens the operation (axe `nested-interactive`, serious).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False},
     "REDOC_DIST": "SIDECAR",
     # Two choice sets share the field name "status": each gets its own name.
     "ENUM_NAME_OVERRIDES": {

@@ -23,7 +23,11 @@ urlpatterns = [
     path("", include("portal.organisation_urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="portal/api_docs.html"),
+        name="api-docs",
+    ),
     path("api/v1/", include("portal.api_urls")),
     path("", include("dossiers.urls")),
     path("", include("cert_workflow.urls")),
