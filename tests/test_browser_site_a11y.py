@@ -131,6 +131,13 @@ def _open_an_operation(page) -> None:
     page.wait_for_selector("textarea.body-param__text")
 
 
+def _state_is_on_screen(page) -> None:
+    """On a phone, the dossiers table shows each dossier's state without scrolling sideways."""
+    badge = page.locator("table tbody tr").first.locator(".fr-badge").first
+    box = badge.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
+
+
 @pytest.mark.browser
 @pytest.mark.urls("tests.test_browser_site_a11y")
 @pytest.mark.django_db(transaction=True)
@@ -164,5 +171,7 @@ def test_every_page_as_each_role_on_desktop_and_phone_has_no_serious_violation(s
             found.extend(f"[{email or 'anonyme'}, bureau] {line}" for line in serious_violations(page))
             page.set_viewport_size(PHONE)
             found.extend(f"[{email or 'anonyme'}, téléphone] {line}" for line in serious_violations(page))
+            if url == "/mon-espace/":
+                _state_is_on_screen(page)
     assert found == [], "\n".join(found)
     assert problems == [], "\n".join(problems)
