@@ -14,6 +14,7 @@ from tests.browser import serious_violations
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 375, "height": 740}
+CLAIM = "prendre le dossier suivant"
 
 
 def _boom(request):
@@ -52,8 +53,9 @@ def site(media_in_tmp):
         content_sha256="a" * 64,
         source="json",
         rows=[
-            batch_services.RowInput(1, factories.batch_row()),
-            batch_services.RowInput(2, factories.batch_row(vin="1")),
+            # Refused rows only: an accepted one renders a CPI, seconds the page does not need.
+            batch_services.RowInput(1, factories.batch_row(vehicle=factories.vehicle_data(vin="1"))),
+            batch_services.RowInput(2, factories.batch_row(invoice_date="demain")),
         ],
     )
     factories.agent(cert=cert, email="agent@cert.example.fr")
@@ -111,6 +113,7 @@ def _pages(site) -> dict[str, list[str]]:
             "/instruction/",
             f"/instruction/dossiers/{reviewed.reference}/",
             f"/instruction/recherche/?q={reviewed.reference}",
+            CLAIM,  # the dossier page as its reviewer sees it, with the decision forms
             "/supervision/",  # 403
         ],
         "superviseur@example.fr": [
@@ -165,7 +168,12 @@ def test_every_page_as_each_role_on_desktop_and_phone_has_no_serious_violation(s
             assert "/connexion/" not in page.url, email
         for url in paths:
             page.set_viewport_size(DESKTOP)
-            page.goto(base + url)
+            if url == CLAIM:
+                page.goto(f"{base}/instruction/")
+                page.get_by_role("button", name="Prendre le dossier suivant").click()
+                page.wait_for_url(f"{base}/instruction/dossiers/**")
+            else:
+                page.goto(base + url)
             if url == "/api/docs/":
                 _open_an_operation(page)
             found.extend(f"[{email or 'anonyme'}, bureau] {line}" for line in serious_violations(page))
