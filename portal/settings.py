@@ -229,6 +229,8 @@ SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# A refused form (expired session, cookies off) gets a French page in the site's shell.
+CSRF_FAILURE_VIEW = "portal.error_views.csrf_failure"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
@@ -287,6 +289,9 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI assets come from the installed sidecar package, never from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Without deep links each operation's path is plain text, not a link nested in the button that
+    # opens the operation (axe `nested-interactive`, serious).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False},
     "REDOC_DIST": "SIDECAR",
     # Two choice sets share the field name "status": each gets its own name.
     "ENUM_NAME_OVERRIDES": {
@@ -428,6 +433,8 @@ LOGGING = {
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "ne-pas-repondre@carte-grise.example.fr")
+# Where people write to the service: shown on the error pages and the legal pages.
+CONTACT_EMAIL = env_str("CONTACT_EMAIL", "contact@carte-grise.example.fr")
 # SMTP, when EMAIL_BACKEND is django.core.mail.backends.smtp.EmailBackend.
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
