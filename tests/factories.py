@@ -224,6 +224,27 @@ def batch_row(**overrides) -> dict:
     return row
 
 
+BATCH_CSV_HEADER = (
+    "VIN;Marque;Dénomination commerciale;GENRE NATIONAL;energie;Puissance administrative;"
+    "Puissance nette max;CO2;Masse en service;PTAC;Nom;Prénoms;Date de naissance;Adresse;"
+    "Code postal;Commune;Date de facture;Référence du mandat;Référence interne"
+)
+
+
+def batch_csv_french(*, co2_missing_on_second: bool = True) -> bytes:
+    """Two vehicles, French headers, BOM, `;`, decimal comma, French dates; the second one without
+    its CO2 (refused) unless told otherwise."""
+    second_co2 = "" if co2_missing_on_second else "121"
+    lines = [
+        BATCH_CSV_HEADER,
+        f"{new_vin()};RENAULT;CLIO;VP;ES;5;67,5;118;1 180;1 650;Durand;Léa;03/02/1990;"
+        "4 rue Oberkampf;75011;Paris;01/12/2026;MDT-77;VO-1",
+        f"{new_vin()};PEUGEOT;208;VP;ES;5;74,0;{second_co2};1 160;1 600;Petit;Marc;17/07/1975;"
+        "8 place Bellecour;69002;Lyon;01/12/2026;MDT-78;VO-2",
+    ]
+    return ("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8")
+
+
 _formules = itertools.count(1)
 
 

@@ -23,25 +23,11 @@ from tests import factories
 
 pytestmark = pytest.mark.django_db
 
-HEADER = (
-    "VIN;Marque;Dénomination commerciale;GENRE NATIONAL;energie;Puissance administrative;"
-    "Puissance nette max;CO2;Masse en service;PTAC;Nom;Prénoms;Date de naissance;Adresse;"
-    "Code postal;Commune;Date de facture;Référence du mandat;Référence interne"
-)
+HEADER = factories.BATCH_CSV_HEADER
 
 
 def french_csv(*, co2_missing_on_second: bool = True) -> bytes:
-    """Two vehicles, French headers, BOM, `;`, decimal comma, French dates; the second one without
-    its CO2 (refused) unless told otherwise."""
-    second_co2 = "" if co2_missing_on_second else "121"
-    lines = [
-        HEADER,
-        f"{factories.new_vin()};RENAULT;CLIO;VP;ES;5;67,5;118;1 180;1 650;Durand;Léa;03/02/1990;"
-        "4 rue Oberkampf;75011;Paris;01/12/2026;MDT-77;VO-1",
-        f"{factories.new_vin()};PEUGEOT;208;VP;ES;5;74,0;{second_co2};1 160;1 600;Petit;Marc;17/07/1975;"
-        "8 place Bellecour;69002;Lyon;01/12/2026;MDT-78;VO-2",
-    ]
-    return ("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8")
+    return factories.batch_csv_french(co2_missing_on_second=co2_missing_on_second)
 
 
 def upload(content: bytes, name: str = "livraisons.csv") -> io.BytesIO:

@@ -471,7 +471,9 @@ def test_a_batch_dossiers_page_names_its_batch_and_row(dealer, client, django_ca
     from django.test import Client
 
     with django_capture_on_commit_callbacks(execute=True):
-        batch_id = post_batch(client, {"vehicles": [factories.batch_row(), factories.batch_row()]}).json()["id"]
+        batch_id = post_batch(client, {"vehicles": [factories.batch_row(), factories.batch_row()]}).json()[
+            "id"
+        ]
     row = BatchRow.objects.get(batch_id=batch_id, row_number=2)
     browser = Client()
     browser.force_login(dealer)

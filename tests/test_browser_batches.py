@@ -22,7 +22,6 @@ from tests import factories
 from tests.browser import serious_violations
 from tests.celery_worker import wait_until
 from tests.pdf import rasterise
-from tests.test_batch_pages import french_csv
 
 PHONE = {"width": 375, "height": 740}
 
@@ -87,7 +86,7 @@ def test_dealer_uploads_a_csv_watches_the_bar_reach_100_and_verifies_a_cpi(
 
     # A file with two unknown columns: both errors at once, the summary focused, each a link to the input.
     wrong = tmp_path / "mauvais.csv"
-    wrong.write_bytes(french_csv().replace(b"Marque", b"Marqeu").replace(b"PTAC", b"Couleur"))
+    wrong.write_bytes(factories.batch_csv_french().replace(b"Marque", b"Marqeu").replace(b"PTAC", b"Couleur"))
     page.get_by_label("Fichier du lot").set_input_files(str(wrong))
     page.get_by_role("button", name="Déposer le lot").click()
     summary = page.locator("#error-summary")
@@ -104,7 +103,7 @@ def test_dealer_uploads_a_csv_watches_the_bar_reach_100_and_verifies_a_cpi(
 
     # The corrected file, chosen from the keyboard's focus where the summary led.
     good = tmp_path / "livraisons-decembre.csv"
-    good.write_bytes(french_csv())
+    good.write_bytes(factories.batch_csv_french())
     page.get_by_label("Fichier du lot").set_input_files(str(good))
     page.get_by_role("button", name="Déposer le lot").click()
     expect(page).to_have_url(re.compile(re.escape(base) + r"/mon-espace/lots/\d+/$"))
@@ -200,7 +199,7 @@ def test_without_javascript_the_upload_works_and_the_batch_page_reloads_itself(
     expect(nojs.locator("#error-summary")).to_contain_text("Choisissez le fichier du lot (CSV ou XLSX).")
 
     good = tmp_path / "livraisons.csv"
-    good.write_bytes(french_csv())
+    good.write_bytes(factories.batch_csv_french())
     nojs.get_by_label("Fichier du lot").set_input_files(str(good))
     nojs.get_by_role("button", name="Déposer le lot").click()
     expect(nojs).to_have_url(re.compile(re.escape(base) + r"/mon-espace/lots/\d+/$"))
