@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.utils import timezone
 
+from cert_workflow.models import Assessment, Risk
 from cert_workflow.review import complements
 from dossiers.documents import document_attach
 from dossiers.models import Dossier, State
@@ -66,6 +67,8 @@ def centre_with_work(settings, tmp_path):
     Dossier.objects.filter(pk=old.pk).update(
         state=State.QUEUED, cert=cert, queued_at=timezone.now() - timedelta(days=2)
     )
+    # Its checks' assessment, as the workflow leaves it (the claim hands out checked dossiers only).
+    Assessment.objects.create(dossier=old, risk=Risk.MEDIUM, route=Assessment.Route.REVIEW)
     (newer,) = queued_dossiers(
         cert=cert, owner=factories.citizen(), since=timezone.now() - timedelta(hours=1)
     )
