@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from cert_workflow.checks import services as checks
 from cert_workflow.models import CheckResult, Outcome
-from cert_workflow.review import claim, decisions
+from cert_workflow.review import claim, complements, decisions
 from dossiers import services, transitions
 from dossiers.errors import InvalidInput
 from dossiers.models import Dossier, DossierEvent, Procedure, State
@@ -205,3 +205,21 @@ def test_review_page_of_a_clean_dossier_has_no_confirmation_to_give(client, cent
     page = client.get(reverse("agent-dossier", args=[dossier.reference])).content.decode()
 
     assert 'name="confirm_checks"' not in page and 'id="error-summary"' not in page
+
+
+def test_a_complement_answer_reruns_the_checks_so_a_cured_failure_needs_no_confirmation(centre):
+    cert, agent = centre
+    incomplete = [kind for kind in COMPLETE[Procedure.FIRST_REGISTRATION] if kind != "insurance"]
+    dossier = checked_and_claimed(cert=cert, agent=agent, documents=incomplete)
+    assert "documents" in failed_codes(dossier)
+    decisions.dossier_decide(dossier=dossier, agent=agent, decision="request_complement", items=["insurance"])
+    owner = dossier.applicant
+    factories.documents_attach(dossier=dossier, owner=owner, kinds=["insurance"])
+
+    complements.complement_answer(dossier=dossier, actor=owner)
+
+    assert failed_codes(dossier) == set()
+    again = claim.queue_claim_next(agent=agent)
+    assert again.pk == dossier.pk
+    decisions.dossier_decide(dossier=again, agent=agent, decision="approve")  # no confirmation asked
+    assert Dossier.objects.get(pk=dossier.pk).state == State.APPROVED
