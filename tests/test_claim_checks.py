@@ -16,6 +16,7 @@ from dossiers import claim as dossiers_claim
 from dossiers.models import Dossier, DossierEvent, State
 from tests import factories
 from tests.factories import queued_dossiers
+from tracking import selectors as timeline_selectors
 
 pytestmark = pytest.mark.django_db
 
@@ -86,6 +87,10 @@ def test_the_sweep_runs_the_missing_checks_and_the_dossier_becomes_claimable_in_
     assert SweepAction.objects.filter(kind=sweeps.CHECKS_RUN_QUEUED, dossier=unchecked).count() == 1
     event = DossierEvent.objects.get(dossier=unchecked, action=sweeps.CHECKS_RUN_QUEUED)
     assert "Contrôles automatiques faits" in event.reason
+    timeline = [entry.text for entry in timeline_selectors.dossier_timeline(dossier=unchecked)]
+    assert (
+        "Les vérifications automatiques de votre dossier ont été faites." in timeline
+    )  # the applicant's words
 
     # Now the most urgent dossier of the queue, it is the next one handed out.
     assert claim.queue_claim_next(agent=factories.agent(cert=cert)).pk == unchecked.pk
