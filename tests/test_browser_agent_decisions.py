@@ -82,7 +82,9 @@ def decided(issuing, django_capture_on_commit_callbacks):
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_agent_downloads_a_certificate_and_a_rejection_letter_from_the_page(live_server, decided, page):
+def test_agent_downloads_a_certificate_and_a_rejection_letter_from_the_page(
+    live_server, decided, page, screenshots
+):
     from playwright.sync_api import expect
 
     approved, refused = decided["approved"], decided["refused"]
@@ -92,6 +94,8 @@ def test_agent_downloads_a_certificate_and_a_rejection_letter_from_the_page(live
     documents = page.locator("#documents-delivres + ul")
     link = documents.get_by_role("link", name="Certificat d'immatriculation")
     expect(link).to_be_visible()
+    link.scroll_into_view_if_needed()
+    screenshots.take("documents-delivres")
     with page.expect_download() as download:
         link.click()
     certificate = open(download.value.path(), "rb").read()  # noqa: SIM115 - Playwright keeps the file
@@ -128,7 +132,7 @@ def held_with_a_failed_check(media_in_tmp):
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_approving_against_a_failed_check_asks_for_a_reason_with_a_focused_summary(
-    live_server, held_with_a_failed_check, page
+    live_server, held_with_a_failed_check, page, screenshots
 ):
     from playwright.sync_api import expect
 
@@ -146,6 +150,7 @@ def test_approving_against_a_failed_check_asks_for_a_reason_with_a_focused_summa
     assert page.evaluate("document.activeElement.id") == "error-summary"
     assert page.evaluate("document.activeElement.getBoundingClientRect().top") < 800  # in view
     expect(summary.get_by_role("link")).to_have_count(2)
+    screenshots.take("resume-des-erreurs")
     assert serious_violations(page) == []  # the page with its errors, as a screen reader meets it
     assert in_own_thread(lambda: Dossier.objects.get(pk=dossier.pk).state) == State.IN_REVIEW
 
@@ -157,6 +162,7 @@ def test_approving_against_a_failed_check_asks_for_a_reason_with_a_focused_summa
     expect(page.locator("#approve-confirm")).to_be_focused()
     page.keyboard.press("Space")
     expect(page.locator("#approve-confirm")).to_be_checked()
+    screenshots.take("confirmation-et-motif")
     page.get_by_role("button", name="Accepter le dossier").click()
     page.wait_for_url(f"{base}/instruction/")
     expect(page.get_by_text(f"Le dossier {dossier.reference} est accepté.")).to_be_visible()
