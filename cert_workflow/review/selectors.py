@@ -142,6 +142,12 @@ def document_for_agent(*, agent: User, reference: str, document_id: int) -> Docu
     return Document.objects.get(pk=document_id, dossier__in=dossiers)
 
 
+def issued_documents_for_dossier(*, dossier: Dossier) -> QuerySet[IssuedDocument]:
+    """Every document issued for a dossier the caller may already see, oldest first: the
+    pending and withdrawn ones too (the page says why they cannot be downloaded)."""
+    return IssuedDocument.objects.filter(dossier=dossier).order_by("issued_at", "pk")
+
+
 def issued_document_for_agent(*, agent: User, reference: str, document_id: int) -> IssuedDocument:
     """One issued document of a dossier in the agent's scope, whatever its state (the view says
     why one cannot be downloaded); IssuedDocument.DoesNotExist otherwise (a 404)."""

@@ -165,11 +165,11 @@ def _error_list(errors: dict[str, list[str]]) -> list[dict[str, str]]:
     return rows
 
 
-def _issued_rows(request: HttpRequest, dossier: Dossier) -> list[dict[str, object]]:
+def _issued_rows(dossier: Dossier) -> list[dict[str, object]]:
     """Every document issued for the dossier, with its download link when it can be downloaded:
     rendered and not withdrawn (a withdrawn CPI is never handed out again, a pending one soon is)."""
     rows = []
-    for document in IssuedDocument.objects.filter(dossier=dossier).order_by("issued_at", "pk"):
+    for document in selectors.issued_documents_for_dossier(dossier=dossier):
         if document.withdrawn_at is not None:
             status = "withdrawn"
         elif document.rendered_at is None:
@@ -237,7 +237,7 @@ def _dossier_page(
             "objections": objections,
             "objections_message": decisions.objections_message(objections) if objections else "",
             "confirm_min_length": decisions.CONFIRM_REASON_MIN_LENGTH,
-            "issued_rows": _issued_rows(request, dossier),
+            "issued_rows": _issued_rows(dossier),
         },
         status=status,
     )
