@@ -340,7 +340,7 @@ def run(args: argparse.Namespace, *, bench_url: str, history: int) -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from cert_workflow.models import RoutingDecision
+    from cert_workflow.models import Assessment, RoutingDecision
     from cert_workflow.routing import services as routing
     from dossiers.models import Cert, Dossier, DossierEvent, Holder, State, Vehicle
     from portal.models import Role, User
@@ -388,6 +388,15 @@ def run(args: argparse.Namespace, *, bench_url: str, history: int) -> None:
     copy_rows(Holder, (holder_row(i, homes[i - 1]) for i in range(1, args.count + 1)))
     copy_rows(Dossier, open_dossiers())
     copy_seconds = time.perf_counter() - start
+    # What the automatic checks leave on each dossier before routing: its assessment (the claim
+    # hands out only dossiers whose checks ran). Outside the COPY time: routing is compared to it.
+    copy_rows(
+        Assessment,
+        (
+            {"id": i, "dossier_id": i, "risk": "medium", "route": "review", "assessed_at": now}
+            for i in range(1, args.count + 1)
+        ),
+    )
     out(
         f"raw COPY of {args.count:,} open dossiers (+ vehicles, holders): {copy_seconds:.1f} s "
         f"({args.count / copy_seconds:,.0f} dossiers/s)"
@@ -444,7 +453,7 @@ def run(args: argparse.Namespace, *, bench_url: str, history: int) -> None:
         out(
             f"COPY of {history:,} decided dossiers with their decision event: {time.perf_counter() - start:.1f} s"
         )
-    sequences_reset([Vehicle, Holder, Dossier, DossierEvent])
+    sequences_reset([Vehicle, Holder, Dossier, DossierEvent, Assessment])
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
 

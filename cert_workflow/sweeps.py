@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from cert_workflow.checks import services as checks
 from cert_workflow.documents import issuing
-from cert_workflow.models import IssuedDocument, SweepAction
+from cert_workflow.models import Assessment, IssuedDocument, SweepAction
 from cert_workflow.review import complements
 from dossiers import states
 from dossiers.models import OPEN_STATES, Cert, Dossier, DossierEvent, State
@@ -26,6 +26,7 @@ from dossiers.transitions import dossier_transition_many
 # SweepAction.kind (also the DossierEvent.action of the sweep's non-transition records).
 LEASE_EXPIRED = "lease_expired"
 CHECKS_REQUEUED = "checks_requeued"
+CHECKS_RUN_QUEUED = "checks_run_queued"
 COMPLEMENT_EXPIRED = "complement_expired"
 DRAFT_ABANDONED = "draft_abandoned"
 RENDER_OVERDUE = "render_overdue"
@@ -65,6 +66,7 @@ def sweep_run(*, now: datetime | None = None) -> dict[str, int]:
         "deadlines_set": deadlines_set(now=now),
         "leases_expired": leases_expire(now=now),
         "checks_requeued": checks_requeue(now=now),
+        "checks_run_queued": checks_run_missing(now=now),
         "complements_expired": complements_expire(now=now),
         "drafts_abandoned": drafts_abandon(now=now),
         "renders_overdue": renders_flag_overdue(now=now),
@@ -191,6 +193,39 @@ def checks_requeue(*, now: datetime) -> int:
             )
             transaction.on_commit(lambda ids=tuple(retry): checks.checks_enqueue(dossier_ids=list(ids)))
         total += len(retry)
+    return total
+
+
+def checks_run_missing(*, now: datetime) -> int:
+    """Run the checks of queued dossiers that have none: the claim hands out only checked
+    dossiers (review.claim), so without this they would wait unseen. A chunk whose rows are all
+    locked by someone else is left to the next run."""
+    total = 0
+    assessed = Assessment.objects.filter(dossier_id=OuterRef("pk"))
+    while True:
+        ids = list(
+            Dossier.objects.filter(state=State.QUEUED)
+            .filter(~Exists(assessed))
+            .order_by("pk")
+            .values_list("pk", flat=True)[: _chunk_size()]
+        )
+        if not ids:
+            break
+        with transaction.atomic():
+            checked = checks.checks_run_queued(dossier_ids=ids)
+            if checked:
+                _record(
+                    kind=CHECKS_RUN_QUEUED,
+                    dossier_ids=checked,
+                    now=now,
+                    reason=_(
+                        "Contrôles automatiques faits avant l'instruction : le dossier était en file "
+                        "sans avoir été contrôlé."
+                    ),
+                )
+        total += len(checked)
+        if len(checked) < len(ids):
+            break
     return total
 
 

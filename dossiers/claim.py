@@ -9,7 +9,8 @@ import json
 from contextlib import nullcontext
 
 import psycopg
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from dossiers import states
@@ -18,9 +19,15 @@ from dossiers.transitions import EVENT_COLUMNS, dossier_transition, on_change_re
 from portal.models import User
 
 
-def dossier_claim_next(*, agent: User, order: tuple[str, ...]) -> Dossier | None:
+def dossier_claim_next(
+    *, agent: User, order: tuple[str, ...], ready: type[models.Model] | None = None
+) -> Dossier | None:
     """The agent's dossier in review (lease renewed), else the next queued dossier of their centre
     in `order`, now in review under their name with its audit event; None if none waits.
+
+    `ready`, a model with a `dossier` one-to-one field: only a queued dossier that has a row there
+    is handed out (the workflow passes its checks' assessment, so that no agent gets a dossier
+    whose checks never ran). One probe of that table's unique index per candidate row.
 
     The transition `dossier_transition` would make (queued -> in_review, table check, audit event,
     follow-ups), written for the hottest path of the portal: on PostgreSQL one statement, so one
@@ -33,13 +40,13 @@ def dossier_claim_next(*, agent: User, order: tuple[str, ...]) -> Dossier | None
     if agent.cert_id is None:
         return None
     if connection.vendor != "postgresql":
-        return _claim_orm(agent=agent, order=order)
+        return _claim_orm(agent=agent, order=order, ready=ready)
     for attempt in range(3):
         try:
             # Alone, the statement is its own transaction; inside the caller's, a savepoint keeps
             # that transaction usable for the retry.
             with transaction.atomic() if connection.in_atomic_block else nullcontext():
-                dossier = _claim_statement(agent=agent, order=order)
+                dossier = _claim_statement(agent=agent, order=order, ready=ready)
             break
         except IntegrityError:
             if attempt == 2:
@@ -59,9 +66,9 @@ def dossier_claim_next(*, agent: User, order: tuple[str, ...]) -> Dossier | None
 
 
 @functools.cache
-def _claim_sql(order: tuple[str, ...]) -> str:
-    """The resume-or-claim statement (PostgreSQL), built once per claim order from the models'
-    tables and columns."""
+def _claim_sql(order: tuple[str, ...], ready: type[models.Model] | None = None) -> str:
+    """The resume-or-claim statement (PostgreSQL), built once per claim order and readiness table
+    from the models' tables and columns."""
     qn = connection.ops.quote_name
     columns = ", ".join(qn(f.column) for f in Dossier._meta.concrete_fields)
     # The audit row's columns in EVENT_COLUMNS' order, as the set-based transitions write them.
@@ -80,8 +87,8 @@ def _claim_sql(order: tuple[str, ...]) -> str:
             RETURNING {columns}
         ), next AS (
             SELECT id FROM {qn(Dossier._meta.db_table)}
-            WHERE cert_id = %(cert)s AND state = {queued} AND NOT EXISTS (SELECT FROM held)
-            ORDER BY {{order}} LIMIT 1 FOR UPDATE SKIP LOCKED
+            WHERE cert_id = %(cert)s AND state = {queued} AND NOT EXISTS (SELECT FROM held){{ready}}
+            ORDER BY {{order}} LIMIT 1 FOR UPDATE OF {qn(Dossier._meta.db_table)} SKIP LOCKED
         ), claimed AS (
             UPDATE {qn(Dossier._meta.db_table)} AS d
             SET {{claim_set}}, claimed_by_id = %(agent)s, updated_at = %(now)s
@@ -96,7 +103,23 @@ def _claim_sql(order: tuple[str, ...]) -> str:
         SELECT {columns}, false AS resumed FROM claimed
         UNION ALL SELECT {columns}, true FROM held
     """  # noqa: S608
-    return sql.replace("{order}", _order_sql(order)).replace("{claim_set}", _claim_set_sql())
+    return (
+        sql.replace("{order}", _order_sql(order))
+        .replace("{claim_set}", _claim_set_sql())
+        .replace("{ready}", _ready_sql(ready))
+    )
+
+
+def _ready_sql(ready: type[models.Model] | None) -> str:
+    """The condition that the candidate has a row in `ready` (an index probe), or nothing."""
+    if ready is None:
+        return ""
+    qn = connection.ops.quote_name
+    column = qn(ready._meta.get_field("dossier").column)
+    table = qn(Dossier._meta.db_table)
+    return (
+        f"\n              AND EXISTS (SELECT FROM {qn(ready._meta.db_table)} r WHERE r.{column} = {table}.id)"
+    )
 
 
 def _claim_set_sql() -> str:
@@ -131,7 +154,9 @@ def _order_sql(order: tuple[str, ...]) -> str:
     return ", ".join(parts)
 
 
-def _claim_statement(*, agent: User, order: tuple[str, ...]) -> Dossier | None:
+def _claim_statement(
+    *, agent: User, order: tuple[str, ...], ready: type[models.Model] | None
+) -> Dossier | None:
     """Run the claim statement with server-side binding, so that the connection prepares it
     (settings: DATABASE_PREPARED_STATEMENTS). After five runs PostgreSQL keeps its generic plan
     instead of planning the statement (about half a millisecond) on every claim. Django's own
@@ -147,7 +172,7 @@ def _claim_statement(*, agent: User, order: tuple[str, ...]) -> Dossier | None:
     }
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(_claim_sql(order), params, prepare=True)
+        cursor.execute(_claim_sql(order, ready), params, prepare=True)
         row = cursor.fetchone()
     if row is None:
         return None
@@ -161,14 +186,16 @@ def _claim_statement(*, agent: User, order: tuple[str, ...]) -> Dossier | None:
     return dossier
 
 
-def _claim_orm(*, agent: User, order: tuple[str, ...]) -> Dossier | None:
+def _claim_orm(*, agent: User, order: tuple[str, ...], ready: type[models.Model] | None) -> Dossier | None:
     """The same resume-or-claim through the ORM, for databases without data-modifying CTEs
     (SQLite, the embedded mode, where writers take turns anyway)."""
     with transaction.atomic():
-        return _claim_orm_locked(agent=agent, order=order)
+        return _claim_orm_locked(agent=agent, order=order, ready=ready)
 
 
-def _claim_orm_locked(*, agent: User, order: tuple[str, ...]) -> Dossier | None:
+def _claim_orm_locked(
+    *, agent: User, order: tuple[str, ...], ready: type[models.Model] | None
+) -> Dossier | None:
     # The agent's row is the lock against a double click (the constraint would refuse the second).
     User.objects.select_for_update().filter(pk=agent.pk).values_list("pk").first()
     held_id = Dossier.objects.filter(claimed_by=agent).values_list("pk", flat=True).first()
@@ -178,12 +205,11 @@ def _claim_orm_locked(*, agent: User, order: tuple[str, ...]) -> Dossier | None:
         dossier = Dossier.objects.get(pk=held_id)
         dossier.resumed = True
         return dossier
+    candidates = Dossier.objects.filter(cert_id=agent.cert_id, state=State.QUEUED)
+    if ready is not None:
+        candidates = candidates.filter(Exists(ready.objects.filter(dossier_id=OuterRef("pk"))))
     next_id = (
-        Dossier.objects.filter(cert_id=agent.cert_id, state=State.QUEUED)
-        .order_by(*order)
-        .select_for_update(skip_locked=True)
-        .values_list("pk", flat=True)
-        .first()
+        candidates.order_by(*order).select_for_update(skip_locked=True).values_list("pk", flat=True).first()
     )
     if next_id is None:
         return None

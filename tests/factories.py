@@ -21,6 +21,7 @@ from cert_workflow.models import (
     ComplementItem,
     ComplementRequest,
     IssuedDocument,
+    Risk,
     RoutingDecision,
 )
 from cert_workflow.review import claim, decisions
@@ -479,8 +480,19 @@ def in_review(*, cert, agent, owner=None, procedure=Procedure.FIRST_REGISTRATION
     )
 
 
+APPROVAL_CONFIRMATION = {
+    "confirm_checks": True,
+    "message": "Pièces vérifiées par l'agent sur les originaux.",
+}
+
+
 def decide(capture, dossier, agent, decision="approve", **kwargs):
-    """The agent's decision, with everything it starts after commit (issue, render, mail) run."""
+    """The agent's decision, with everything it starts after commit (issue, render, mail) run.
+
+    An approval confirms the checks (in_review's dossiers were never checked): the tests that use
+    this are about what a decision starts, tests/test_decision_confirmation.py about the confirmation."""
+    if decision == "approve":
+        kwargs = {**APPROVAL_CONFIRMATION, **kwargs}
     with capture(execute=True):
         decisions.dossier_decide(dossier=dossier, agent=agent, decision=decision, **kwargs)
     dossier.refresh_from_db()
@@ -592,8 +604,12 @@ def queued_dossiers(
     since=None,
     step: timedelta = timedelta(seconds=1),
     last_names: list[str] | None = None,
+    checked: bool = True,
 ) -> list[Dossier]:
-    """`count` dossiers waiting in `cert`'s queue, oldest first, written with three bulk inserts."""
+    """`count` dossiers waiting in `cert`'s queue, oldest first, written with three bulk inserts.
+
+    Checked by default, as the workflow queues them: an assessment of `risk` (medium when not
+    given; the claim hands out only assessed dossiers). `checked=False`: queued without any check."""
     since = since or timezone.now() - timedelta(days=1)
     serials = [next(_serial) for _ in range(count)]
     vehicles = Vehicle.objects.bulk_create(
@@ -637,9 +653,10 @@ def queued_dossiers(
         )
         for i, (n, vehicle, holder) in enumerate(zip(serials, vehicles, holders, strict=True))
     )
-    if risk:
+    if checked:
         Assessment.objects.bulk_create(
-            Assessment(dossier=dossier, risk=risk, route=Assessment.Route.REVIEW) for dossier in dossiers
+            Assessment(dossier=dossier, risk=risk or Risk.MEDIUM, route=Assessment.Route.REVIEW)
+            for dossier in dossiers
         )
     return dossiers
 

@@ -16,7 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
 
+from cert_workflow.checks import services as checks
 from cert_workflow.models import (
+    Assessment,
     CheckResult,
     ComplementItem,
     ComplementRequest,
@@ -261,6 +263,7 @@ def test_dealer_organisation_answers_the_complement_of_its_dossier():
     Dossier.objects.filter(pk=dossier.pk).update(
         state=State.QUEUED, cert=cert, queued_at=timezone.now() - timedelta(hours=1)
     )
+    checks.checks_run_queued(dossier_ids=[dossier.pk])  # queued directly: its checks, as the sweep runs them
     agent = factories.agent(cert=cert)
     claimed = claim.queue_claim_next(agent=agent)
     decisions.dossier_decide(dossier=claimed, agent=agent, decision="request_complement", items=["invoice"])
@@ -360,8 +363,11 @@ def test_complement_round_trip_comes_back_to_the_same_centre_ahead_of_newer_work
     ]
     again = agent_api.post(reverse("api-queue-claim")).json()
     assert again["reference"] == dossier.reference
+    # Test data with no pieces: the checks the answer re-ran fail, so the approval is confirmed.
     response = agent_api.post(
-        reverse("api-dossier-decision", args=[dossier.reference]), {"decision": "approve"}, format="json"
+        reverse("api-dossier-decision", args=[dossier.reference]),
+        {"decision": "approve", **factories.APPROVAL_CONFIRMATION},
+        format="json",
     )
     assert response.json()["state"] == "approved"
     moves = list(
@@ -460,6 +466,7 @@ def test_review_page_shows_data_documents_inline_checks_and_history(client, sett
     cert = factories.CertFactory()
     Dossier.objects.filter(pk=draft.pk).update(state=State.QUEUED, cert=cert, queued_at=timezone.now())
     CheckResult.objects.create(dossier=draft, code="vin", outcome=Outcome.WARNING, message="Clé de contrôle.")
+    Assessment.objects.create(dossier=draft, risk=Risk.MEDIUM, route=Assessment.Route.REVIEW)
     agent = factories.agent(cert=cert)
     claim.queue_claim_next(agent=agent)
     client.force_login(agent)
@@ -524,7 +531,7 @@ def test_bulk_approval_approves_only_queued_low_risk_dossiers_of_the_agent_centr
     owner, agent = factories.citizen(), factories.agent(cert=cert)
     low = queued_dossiers(cert=cert, owner=owner, count=2, risk=Risk.LOW)
     medium = queued_dossiers(cert=cert, owner=owner, risk=Risk.MEDIUM)[0]
-    unassessed = queued_dossiers(cert=cert, owner=owner)[0]
+    unassessed = queued_dossiers(cert=cert, owner=owner, checked=False)[0]
     elsewhere = queued_dossiers(cert=other, owner=owner, risk=Risk.LOW)[0]
 
     result = bulk.dossiers_bulk_approve(

@@ -164,7 +164,9 @@ def test_render_after_a_crash_replaces_the_partial_file_instead_of_adding_one(
     dossier = in_review(cert=cert, agent=agent)
     # The decision commits, its rendering task is lost (the callbacks never run).
     with django_capture_on_commit_callbacks(execute=False):
-        decisions.dossier_decide(dossier=dossier, agent=agent, decision="approve")
+        decisions.dossier_decide(
+            dossier=dossier, agent=agent, decision="approve", **factories.APPROVAL_CONFIRMATION
+        )
     issuing.approved_documents_issue(dossier_ids=[dossier.pk])
     certificate = document(dossier, DocumentKind.CERTIFICATE)
     assert certificate.rendered_at is None
@@ -362,7 +364,9 @@ def test_sweep_issues_and_renders_what_a_lost_approval_hook_left_undone(django_c
     agent = factories.agent(cert=cert)
     dossier = in_review(cert=cert, agent=agent)
     with django_capture_on_commit_callbacks(execute=False):  # the hook never ran
-        decisions.dossier_decide(dossier=dossier, agent=agent, decision="approve")
+        decisions.dossier_decide(
+            dossier=dossier, agent=agent, decision="approve", **factories.APPROVAL_CONFIRMATION
+        )
 
     with django_capture_on_commit_callbacks(execute=True):
         result = sweeps.sweep_run(now=timezone.now() + timedelta(minutes=31))

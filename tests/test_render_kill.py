@@ -59,7 +59,9 @@ def test_worker_killed_in_the_middle_of_a_rendering_ends_with_one_pdf_and_the_do
     dossier = in_review(cert=cert, agent=agent)
     # Only the certificate and CPI of the approval matter here: drop the submission's tasks.
     purge_broker(redis_url)
-    decisions.dossier_decide(dossier=dossier, agent=agent, decision="approve")
+    decisions.dossier_decide(
+        dossier=dossier, agent=agent, decision="approve", **factories.APPROVAL_CONFIRMATION
+    )
     certificate = IssuedDocument.objects.get(dossier=dossier, kind=DocumentKind.CERTIFICATE)
     assert certificate.rendered_at is None
 

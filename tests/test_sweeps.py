@@ -95,7 +95,8 @@ def test_expired_lease_returns_the_dossier_to_its_centre_at_its_old_place():
         State.QUEUED,
     )
     assert event.data["sweep"] == "lease_expired" and event.data["agent"] == agent.pk
-    assert kinds(dossier) == ["lease_expired"]
+    # Put in review directly (never checked), back in the queue it gets its checks at once.
+    assert kinds(dossier) == ["lease_expired", "checks_run_queued"]
     still_working.refresh_from_db()
     assert (still_working.state, still_working.claimed_by) == (State.IN_REVIEW, colleague)
 
@@ -287,10 +288,11 @@ def test_second_sweep_finds_nothing_to_do_and_nothing_is_stuck_after_the_first(
         "drafts_abandoned": 1,
         "renders_overdue": 1,
         "cpis_withdrawn": 0,
+        "checks_run_queued": 1,  # the lease's dossier, never checked, back in its queue
     }
     assert set(second.values()) == {0}
     assert not sweeps.stuck_dossiers(now=now).exists()
-    assert SweepAction.objects.count() == 5
+    assert SweepAction.objects.count() == 6
 
 
 def test_dossier_without_a_deadline_is_stuck_until_the_sweep_starts_its_clock():
@@ -305,7 +307,7 @@ def test_dossier_without_a_deadline_is_stuck_until_the_sweep_starts_its_clock():
     assert result["deadlines_set"] == 1
     dossier.refresh_from_db()
     assert dossier.due_at == now + timedelta(days=5)
-    assert kinds(dossier) == ["deadline_set"]
+    assert kinds(dossier) == ["deadline_set", "checks_run_queued"]  # queued unchecked: checked too
     assert not sweeps.stuck_dossiers().exists()
 
 

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from cert_workflow.checks import services as checks_services
 from cert_workflow.documents.data import DUPLICATE_MENTION, OWNER_MENTION, document_data
 from cert_workflow.models import CheckResult
 from cert_workflow.review import claim
@@ -323,6 +324,8 @@ def test_agent_page_shows_the_typed_facts_with_french_labels(client):
     services.title_mentions_set(dossier=dossier, mentions=["ATTELAGE AUTORISÉ"])
     cert = factories.CertFactory()
     Dossier.objects.filter(pk=dossier.pk).update(state=State.QUEUED, cert=cert, queued_at=timezone.now())
+    # Queued directly: its checks, as the sweep runs them (the claim takes checked dossiers).
+    checks_services.checks_run_queued(dossier_ids=[dossier.pk])
     agent = factories.agent(cert=cert)
     claim.queue_claim_next(agent=agent)
     client.force_login(agent)

@@ -15,6 +15,7 @@ from PIL import Image
 from pypdf import PdfWriter
 from pypdf.generic import ArrayObject, DictionaryObject, NameObject, TextStringObject
 
+from cert_workflow.checks import services as checks_services
 from cert_workflow.review import claim
 from dossiers.models import Document, Dossier, State
 from tests import factories
@@ -198,6 +199,7 @@ def test_the_agent_gets_a_stored_file_sandboxed_with_its_detected_type_and_our_n
     )
     cert = factories.CertFactory()
     Dossier.objects.filter(pk=draft.pk).update(state=State.QUEUED, cert=cert, queued_at=timezone.now())
+    checks_services.checks_run_queued(dossier_ids=[draft.pk])
     agent = factories.agent(cert=cert)
     claim.queue_claim_next(agent=agent)
     client.force_login(agent)

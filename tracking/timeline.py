@@ -72,6 +72,7 @@ ACTIONS: dict[str, str] = {
         "L'instruction de votre dossier a été interrompue : un autre agent du centre la reprendra."
     ),
     "checks_requeued": gettext_lazy("Les vérifications automatiques de votre dossier ont été relancées."),
+    "checks_run_queued": gettext_lazy("Les vérifications automatiques de votre dossier ont été faites."),
     "complement_expired": gettext_lazy("Le délai de réponse à la demande de complément est dépassé."),
     "draft_abandoned": gettext_lazy("Le brouillon, resté sans suite, a été abandonné."),
     "render_overdue": gettext_lazy("La production de votre document prend plus de temps que prévu."),

@@ -161,15 +161,21 @@ def straight_through_rule_set(
 CHECK_RESULT_COLUMNS = ("dossier_id", "code", "outcome", "message", "data", "checked_at")
 
 
-def dossiers_assess(*, dossier_ids: list[int], rng: random.Random | None = None) -> list[int]:
+def dossiers_assess(
+    *, dossier_ids: list[int], rng: random.Random | None = None, state: str = State.SUBMITTED
+) -> list[int]:
     """Check the chunk's dossiers still submitted, store results and assessments, approve the
-    straight-through ones; return the ids that a centre must review. Constant queries per chunk."""
+    straight-through ones; return the ids that a centre must review. Constant queries per chunk.
+
+    With `state=queued`: the dossiers already in a centre's queue whose checks never ran (see
+    checks_run_queued); they are assessed for review and stay where they are."""
     draw_from = rng or random
+    in_queue = state == State.QUEUED
     with transaction.atomic():
         # Locked for the run; a concurrent run of the same chunk skips them instead of waiting.
         dossiers = list(
             Dossier.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(pk__in=dossier_ids, state=State.SUBMITTED)
+            .filter(pk__in=dossier_ids, state=state)
             .select_related("vehicle", "holder", "sale", "code_source")
             .prefetch_related(
                 Prefetch("documents", queryset=Document.objects.only("id", "dossier_id", "kind")),
@@ -213,7 +219,11 @@ def dossiers_assess(*, dossier_ids: list[int], rng: random.Random | None = None)
                 draw = previous_draws.get(dossier.pk)
                 if draw is None:
                     draw = draw_from.random()
-            route = route_of(risk=risk, enabled=rule.enabled, sampling_rate=rule.sampling_rate, draw=draw)
+            route = (
+                Assessment.Route.REVIEW
+                if in_queue
+                else route_of(risk=risk, enabled=rule.enabled, sampling_rate=rule.sampling_rate, draw=draw)
+            )
             assessments.append(
                 Assessment(
                     dossier=dossier,
@@ -265,6 +275,13 @@ def dossiers_assess(*, dossier_ids: list[int], rng: random.Random | None = None)
                 data=approve,
             )
     return review
+
+
+def checks_run_queued(*, dossier_ids: list[int]) -> list[int]:
+    """Run and store the checks of queued dossiers that never had them (queued by a path that
+    skipped the checks: data loaded by a script, dossiers queued before the claim required them);
+    return the ids checked. They stay in their queue, now claimable, their risk known."""
+    return dossiers_assess(dossier_ids=dossier_ids, state=State.QUEUED)
 
 
 def checks_run(*, dossier_ids: list[int], rng: random.Random | None = None) -> None:

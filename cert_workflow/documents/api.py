@@ -40,6 +40,8 @@ _FILE_LABELS = {
     DocumentKind.CERTIFICATE: "certificat",
     DocumentKind.CPI: "cpi",
     DocumentKind.RECEIPT: "accuse-de-depot",
+    DocumentKind.REJECTION_LETTER: "decision-de-refus",
+    DocumentKind.COMPLEMENT_LETTER: "demande-de-complement",
 }
 
 
@@ -72,7 +74,8 @@ class DocumentWithdrawn(exceptions.APIException):
     default_code = "document_withdrawn"
 
 
-def _withdrawn_message(document: IssuedDocument) -> str:
+def withdrawn_message(document: IssuedDocument) -> str:
+    """Why a withdrawn document is no longer handed out, and since when."""
     return _(
         "Le document « %(kind)s » a été retiré le %(date)s : la demande n'a pas abouti (refusée ou "
         "abandonnée). Il n'est plus valable et n'est plus délivré."
@@ -86,6 +89,14 @@ def _file_name(*, reference: str, kind: str) -> str:
     return f"{reference}-{_FILE_LABELS.get(kind, kind)}.pdf"
 
 
+def file_name(*, reference: str, document: IssuedDocument) -> str:
+    """The attachment's name: `<reference>-<kind>.pdf`, and the serial for a complement letter (a
+    dossier may have several)."""
+    if document.kind == DocumentKind.COMPLEMENT_LETTER:
+        return f"{reference}-{_FILE_LABELS[document.kind]}-{document.serial}.pdf"
+    return _file_name(reference=reference, kind=document.kind)
+
+
 def document_for_download(*, user, reference: str, kind: str) -> IssuedDocument:
     """The rendered `kind` document of a dossier in `user`'s scope: Http404 if none or out of
     scope, DocumentWithdrawn if withdrawn, DocumentNotReady while it is being produced."""
@@ -93,14 +104,15 @@ def document_for_download(*, user, reference: str, kind: str) -> IssuedDocument:
         dossier = selectors.dossier_get(user=user, reference=reference)
     except Dossier.DoesNotExist as exc:
         raise Http404 from exc
-    document = IssuedDocument.objects.filter(dossier=dossier, kind=kind).first()
+    # One of each kind, but a complement letter per request: the latest is the one that counts.
+    document = IssuedDocument.objects.filter(dossier=dossier, kind=kind).order_by("-issued_at", "-pk").first()
     if document is None:
         raise exceptions.NotFound(
             _("Aucun document « %(kind)s » n'a été délivré pour ce dossier.")
             % {"kind": DocumentKind(kind).label}
         )
     if document.withdrawn_at is not None:
-        raise DocumentWithdrawn(_withdrawn_message(document))
+        raise DocumentWithdrawn(withdrawn_message(document))
     if document.rendered_at is None:
         raise DocumentNotReady(
             _("Le document « %(kind)s » est en cours de production : réessayez dans quelques instants.")
@@ -110,7 +122,8 @@ def document_for_download(*, user, reference: str, kind: str) -> IssuedDocument:
 
 
 class DossierDocumentPdfApi(APIView):
-    """One issued document of a dossier as a PDF attachment (certificate, CPI, receipt)."""
+    """One issued document of a dossier as a PDF attachment (certificate, CPI, receipt, rejection
+    letter, the latest complement letter)."""
 
     kind: str = DocumentKind.CERTIFICATE
     renderer_classes = [JSONRenderer, PdfRenderer]
@@ -132,7 +145,7 @@ class DossierDocumentPdfApi(APIView):
         return FileResponse(
             default_storage.open(document.file.name, "rb"),
             as_attachment=True,
-            filename=_file_name(reference=reference, kind=self.kind),
+            filename=file_name(reference=reference, document=document),
             content_type="application/pdf",
         )
 
@@ -170,7 +183,7 @@ def documents_for_batch(
                 BatchProblem(index, reference, "not_issued", _("Aucun document de ce type pour ce dossier."))
             )
         elif document.withdrawn_at is not None:
-            problems.append(BatchProblem(index, reference, "withdrawn", _withdrawn_message(document)))
+            problems.append(BatchProblem(index, reference, "withdrawn", withdrawn_message(document)))
         elif document.rendered_at is None:
             problems.append(
                 BatchProblem(index, reference, "not_rendered", _("Document encore en cours de production."))

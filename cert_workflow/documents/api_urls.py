@@ -22,5 +22,15 @@ urlpatterns = [
         api_documents.DossierDocumentPdfApi.as_view(kind=DocumentKind.RECEIPT),
         name="api-dossier-receipt",
     ),
+    path(
+        "dossiers/<reference:reference>/rejection-letter.pdf",
+        api_documents.DossierDocumentPdfApi.as_view(kind=DocumentKind.REJECTION_LETTER),
+        name="api-dossier-rejection-letter",
+    ),
+    path(
+        "dossiers/<reference:reference>/complement-letter.pdf",
+        api_documents.DossierDocumentPdfApi.as_view(kind=DocumentKind.COMPLEMENT_LETTER),
+        name="api-dossier-complement-letter",
+    ),
     path("documents/batch/", api_documents.DocumentsBatchApi.as_view(), name="api-documents-batch"),
 ]

@@ -149,7 +149,10 @@ class ComplementItemField(serializers.CharField):
 
 
 class DossierDecisionApi(LeaseAwareApi):
-    """Approve, reject (reason code from the list + text) or ask for a complement (items)."""
+    """Approve, reject (reason code from the list + text) or ask for a complement (items).
+
+    Approving against a failed or missing check needs `confirm_checks` and a `message` (the audit
+    keeps both); without them, a 400 with rule `checks_not_passed` and nothing changes."""
 
     permission_classes = [IsReviewer]
 
@@ -163,6 +166,15 @@ class DossierDecisionApi(LeaseAwareApi):
             help_text="Motif de refus : " + ", ".join(decisions.REJECT_REASONS),
         )
         message = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+        confirm_checks = serializers.BooleanField(
+            required=False,
+            default=False,
+            help_text=(
+                "Pour accepter un dossier dont un contrôle automatique est non conforme ou n'a jamais "
+                "été fait : true, avec `message` (20 caractères au moins) qui dit pourquoi ; sinon "
+                "erreur 400 de règle `checks_not_passed`."
+            ),
+        )
         items = serializers.ListField(
             help_text="Pour un complément : types de pièce (DocumentKind) ou noms de champ de docs/domain/FIELDS.md.",
             child=ComplementItemField(max_length=40),

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cert_workflow.models import Assessment
 from dossiers import states
 from dossiers.claim import dossier_claim_next
 from dossiers.models import Dossier, State
@@ -74,11 +75,12 @@ def queue_claim_next(*, agent: User) -> Dossier | None:
     An agent works on one dossier at a time: while a dossier is in review under their name (even
     with an expired lease the sweep has not taken back yet), claiming gives back that dossier with
     a fresh lease instead of taking another. Concurrent claimers skip each other's locked rows, so
-    two agents never get the same dossier.
+    two agents never get the same dossier. A dossier whose automatic checks never ran (no
+    Assessment) is not handed out: the sweep runs its checks first (sweeps.checks_run_missing).
     """
     if agent.role != Role.AGENT or agent.cert_id is None:
         raise PermissionDenied(_("Seuls les instructeurs d'un CERT prennent des dossiers dans la file."))
-    return dossier_claim_next(agent=agent, order=CLAIM_ORDER)
+    return dossier_claim_next(agent=agent, order=CLAIM_ORDER, ready=Assessment)
 
 
 def lease_renew(*, dossier: Dossier, agent: User) -> Dossier:

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cert_workflow.checks.services import checks_run_queued
 from cert_workflow.models import (
     COMPLEMENT_HOLDER_FIELDS,
     COMPLEMENT_ITEM_CHOICES,
@@ -107,13 +108,17 @@ def complement_answer(*, dossier: Dossier, actor: User) -> Dossier:
         now = timezone.now()
         request.answered_at = now
         request.save(update_fields=["answered_at"])
-        return dossier_transition(
+        queued = dossier_transition(
             dossier=dossier,
             to=State.QUEUED,
             actor=actor,
             data={"complement_request": request.pk},
             changes={"cert": request.cert, "priority": max(locked.priority, COMPLEMENT_PRIORITY)},
         )
+        # The answer changed what the checks read (pieces, holder fields): the agent decides on
+        # current results, never against a failure the answer has since cured.
+        checks_run_queued(dossier_ids=[locked.pk])
+        return queued
 
 
 # The event of a holder's fields corrected in answer to a complement request.

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy
 
 from cert_workflow.review.claim import locked_in_review, require_reviewer
 from cert_workflow.review.complements import complement_deadline, complement_items, complement_request_open
+from cert_workflow.review.selectors import CheckObjections, check_objections
 from dossiers.errors import FieldError, InvalidInput
 from dossiers.models import Dossier, State
 from dossiers.transitions import dossier_transition
@@ -36,6 +37,12 @@ REJECT_REASONS: dict[str, Any] = {
     "procedure_not_applicable": gettext_lazy("Démarche non applicable à ce véhicule"),
     "other": gettext_lazy("Autre motif (préciser)"),
 }
+
+
+# An approval against the automatic checks is the agent's own judgement: it is confirmed and
+# explained in words a later reader (a supervisor, an auditor) can follow, not in a click.
+CONFIRM_REASON_MIN_LENGTH = 20
+RULE_CHECKS_NOT_PASSED = "checks_not_passed"
 
 
 @dataclass(frozen=True)
@@ -113,6 +120,52 @@ def decision_clean(
     )
 
 
+def objections_message(objections: CheckObjections) -> str:
+    """What an approval goes against, in one French sentence."""
+    if objections.never_ran:
+        return _("Les contrôles automatiques n'ont jamais été faits sur ce dossier.")
+    count = len(objections.failed)
+    return (
+        _("Un contrôle automatique est non conforme.")
+        if count == 1
+        else _("%(count)d contrôles automatiques sont non conformes.") % {"count": count}
+    )
+
+
+def approval_confirmation_clean(*, objections: CheckObjections, confirm: bool, message: str) -> None:
+    """InvalidInput unless an approval against failed or missing checks is confirmed and explained
+    (CONFIRM_REASON_MIN_LENGTH characters at least); nothing to confirm when every check ran and none failed."""
+    if not objections:
+        return
+    errors: list[FieldError] = []
+    if not confirm:
+        errors.append(
+            FieldError(
+                "confirm_checks",
+                RULE_CHECKS_NOT_PASSED,
+                objections_message(objections)
+                + " "
+                + _("Cochez la confirmation pour accepter le dossier malgré eux."),
+                "true",
+            )
+        )
+    if len(message) < CONFIRM_REASON_MIN_LENGTH:
+        errors.append(
+            FieldError(
+                "message",
+                "min_length" if message else "required",
+                _(
+                    "Expliquez en %(min)d caractères au moins pourquoi vous acceptez le dossier "
+                    "malgré les contrôles automatiques."
+                )
+                % {"min": CONFIRM_REASON_MIN_LENGTH},
+                _("un texte d'au moins %(min)d caractères") % {"min": CONFIRM_REASON_MIN_LENGTH},
+            )
+        )
+    if errors:
+        raise InvalidInput(errors)
+
+
 def dossier_decide(
     *,
     dossier: Dossier,
@@ -121,11 +174,14 @@ def dossier_decide(
     reason: str = "",
     message: str = "",
     items: list[str] | None = None,
+    confirm_checks: bool = False,
 ) -> Dossier:
     """Approve, reject (reason code + text) or ask for a complement (items, one-month deadline).
 
     Only the holder of the live lease, or a supervisor, decides; the complement pauses the clock
     (due_at = deadline) and opens a ComplementRequest, one ComplementItem per item, for the applicant.
+    An approval against failed checks, or on a dossier whose checks never ran, needs
+    `confirm_checks` and a `message` saying why; both go into the audit event.
     """
     require_reviewer(agent)
     clean = decision_clean(decision=decision, reason=reason, message=message, items=items)
@@ -134,7 +190,19 @@ def dossier_decide(
         data: dict[str, Any] = {"decision": clean.decision}
         changes: dict[str, Any] = {}
         text = clean.message
-        if clean.decision == Decision.REJECT:
+        if clean.decision == Decision.APPROVE:
+            objections = check_objections(dossier=locked)
+            approval_confirmation_clean(objections=objections, confirm=confirm_checks, message=clean.message)
+            if objections:
+                data["checks_confirmed"] = {
+                    "failed": [result.code for result in objections.failed],
+                    "never_ran": objections.never_ran,
+                }
+                text = _("Accepté malgré les contrôles automatiques. %(what)s Motif : %(reason)s") % {
+                    "what": objections_message(objections),
+                    "reason": clean.message,
+                }
+        elif clean.decision == Decision.REJECT:
             label = str(REJECT_REASONS[clean.reason_code])
             text = f"{label} : {clean.message}" if clean.message else label
             data.update(reason_code=clean.reason_code, message=clean.message)

@@ -4,13 +4,14 @@ dossier and documents an agent may see."""
 import base64
 import binascii
 import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cert_workflow.models import CheckResult, ComplementRequest
+from cert_workflow.models import Assessment, CheckResult, ComplementRequest, IssuedDocument, Outcome
 from cert_workflow.review.claim import CLAIM_ORDER, REVIEWER_ROLES
 from dossiers.errors import FieldError, InvalidInput
 from dossiers.models import Document, Dossier, State
@@ -114,12 +115,46 @@ def dossier_for_agent(*, agent: User, reference: str) -> Dossier:
     return dossier
 
 
+@dataclass(frozen=True)
+class CheckObjections:
+    """What an approval would go against: the automatic checks that failed, or none ran at all."""
+
+    failed: tuple[CheckResult, ...]
+    never_ran: bool
+
+    def __bool__(self) -> bool:
+        return self.never_ran or bool(self.failed)
+
+
+def check_objections(*, dossier: Dossier) -> CheckObjections:
+    """The failed checks of a dossier, and whether its checks never ran (no assessment: the checks
+    store it with their results, in one transaction)."""
+    failed = tuple(CheckResult.objects.filter(dossier=dossier, outcome=Outcome.FAILED).order_by("code", "pk"))
+    never_ran = not Assessment.objects.filter(dossier=dossier).exists()
+    return CheckObjections(failed=failed, never_ran=never_ran)
+
+
 def document_for_agent(*, agent: User, reference: str, document_id: int) -> Document:
     """One document of a dossier in the agent's scope; Document.DoesNotExist otherwise (a 404)."""
     if agent.role not in REVIEWER_ROLES:
         raise Document.DoesNotExist
     dossiers = dossiers_for_user(user=agent).filter(reference=reference)
     return Document.objects.get(pk=document_id, dossier__in=dossiers)
+
+
+def issued_documents_for_dossier(*, dossier: Dossier) -> QuerySet[IssuedDocument]:
+    """Every document issued for a dossier the caller may already see, oldest first: the
+    pending and withdrawn ones too (the page says why they cannot be downloaded)."""
+    return IssuedDocument.objects.filter(dossier=dossier).order_by("issued_at", "pk")
+
+
+def issued_document_for_agent(*, agent: User, reference: str, document_id: int) -> IssuedDocument:
+    """One issued document of a dossier in the agent's scope, whatever its state (the view says
+    why one cannot be downloaded); IssuedDocument.DoesNotExist otherwise (a 404)."""
+    if agent.role not in REVIEWER_ROLES:
+        raise IssuedDocument.DoesNotExist
+    dossiers = dossiers_for_user(user=agent).filter(reference=reference)
+    return IssuedDocument.objects.get(pk=document_id, dossier__in=dossiers)
 
 
 def lease_remaining(*, dossier: Dossier, now: datetime | None = None) -> timedelta | None:

@@ -27,4 +27,9 @@ urlpatterns = [
         views_agent.document_view,
         name="agent-document",
     ),
+    path(
+        "instruction/dossiers/<reference:reference>/documents/<int:document_id>/",
+        views_agent.issued_document_view,
+        name="agent-issued-document",
+    ),
 ]

@@ -8,6 +8,7 @@ from csp.decorators import csp_replace
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,7 +18,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
-from cert_workflow.models import Assessment, Outcome, Risk
+from cert_workflow.documents import api as documents_api
+from cert_workflow.models import Assessment, IssuedDocument, Outcome, Risk
 from cert_workflow.review import bulk, claim, complements, decisions, search, selectors
 from dossiers.errors import InvalidInput
 from dossiers.fees import FEE_LABELS
@@ -177,6 +179,52 @@ def _holder_rows(dossier: Dossier) -> list[tuple[str, object]]:
     ]
 
 
+# Where each decision error is shown: the field's id (the summary links to it) and its label.
+_DECISION_FIELDS = {
+    "approve_confirm_checks": ("approve-confirm", gettext_lazy("Confirmation")),
+    "approve_message": ("approve-message", gettext_lazy("Motif de l'acceptation")),
+    "reject_reason": ("reject-reason", gettext_lazy("Motif du refus")),
+    "reject_message": ("reject-message", gettext_lazy("Précisions pour le demandeur")),
+    "request_complement_items": ("complement-documents", gettext_lazy("Pièces ou données à compléter")),
+    "request_complement_message": ("complement-message", gettext_lazy("Message au demandeur")),
+}
+
+
+def _error_list(errors: dict[str, list[str]]) -> list[dict[str, str]]:
+    """The decision errors for the page's error summary: each a link to its field."""
+    rows = []
+    for key, messages_ in errors.items():
+        anchor, label = _DECISION_FIELDS.get(key, ("decision", gettext_lazy("Décision")))
+        if key == "request_complement_items":
+            first = next(iter(complements.document_items()), None)
+            anchor = f"item-{first[0]}" if first else anchor
+        rows += [{"href": f"#{anchor}", "text": f"{label} : {message}"} for message in messages_]
+    return rows
+
+
+def _issued_rows(dossier: Dossier) -> list[dict[str, object]]:
+    """Every document issued for the dossier, with its download link when it can be downloaded:
+    rendered and not withdrawn (a withdrawn CPI is never handed out again, a pending one soon is)."""
+    rows = []
+    for document in selectors.issued_documents_for_dossier(dossier=dossier):
+        if document.withdrawn_at is not None:
+            status = "withdrawn"
+        elif document.rendered_at is None:
+            status = "pending"
+        else:
+            status = "ready"
+        rows.append(
+            {
+                "document": document,
+                "status": status,
+                "url": reverse("agent-issued-document", args=[dossier.reference, document.pk])
+                if status == "ready"
+                else "",
+            }
+        )
+    return rows
+
+
 def _dossier_page(
     request: HttpRequest, dossier: Dossier, *, errors: dict | None = None, posted=None, status: int = 200
 ) -> HttpResponse:
@@ -194,6 +242,7 @@ def _dossier_page(
         check.badge = OUTCOME_BADGES.get(check.outcome, "")
     events = _events(dossier)
     assessment = Assessment.objects.filter(dossier=dossier).first()
+    objections = selectors.check_objections(dossier=dossier)
     return render(
         request,
         "cert_workflow/agent/dossier.html",
@@ -217,7 +266,12 @@ def _dossier_page(
             ],
             "field_items": [(code, label, code in posted_items) for code, label in complements.field_items()],
             "errors": errors or {},
+            "error_list": _error_list(errors or {}),
             "posted": posted,
+            "objections": objections,
+            "objections_message": decisions.objections_message(objections) if objections else "",
+            "confirm_min_length": decisions.CONFIRM_REASON_MIN_LENGTH,
+            "issued_rows": _issued_rows(dossier),
         },
         status=status,
     )
@@ -245,6 +299,7 @@ def decide_view(request: HttpRequest, reference: str) -> HttpResponse:
             reason=request.POST.get("reason", ""),
             message=request.POST.get("message", ""),
             items=request.POST.getlist("items"),
+            confirm_checks=request.POST.get("confirm_checks") == "1",
         )
     except InvalidInput as exc:
         errors: dict[str, list[str]] = {}
@@ -313,6 +368,43 @@ def document_view(request: HttpRequest, reference: str, document_id: int) -> Fil
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = (
         "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'"
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@never_cache
+@require_GET
+@reviewer_required
+def issued_document_view(request: HttpRequest, reference: str, document_id: int) -> HttpResponse:
+    """A document the portal issued for a dossier in the caller's scope (certificate, CPI, receipt,
+    rejection or complement letter), as a PDF attachment. Out of scope or unknown: 404; withdrawn
+    (a CPI of a refused or abandoned dossier): 410; issued but not rendered yet: 409."""
+    try:
+        document = selectors.issued_document_for_agent(
+            agent=request.user, reference=reference, document_id=document_id
+        )
+    except IssuedDocument.DoesNotExist as exc:
+        raise Http404 from exc
+    if document.withdrawn_at is not None or document.rendered_at is None:
+        withdrawn = document.withdrawn_at is not None
+        message = (
+            documents_api.withdrawn_message(document)
+            if withdrawn
+            else _("Le document « %(kind)s » est en cours de production : réessayez dans quelques instants.")
+            % {"kind": document.get_kind_display()}
+        )
+        return render(
+            request,
+            "cert_workflow/agent/document_unavailable.html",
+            {"reference": reference, "message": message, "withdrawn": withdrawn},
+            status=410 if withdrawn else 409,
+        )
+    response = FileResponse(
+        default_storage.open(document.file.name, "rb"),
+        as_attachment=True,
+        filename=documents_api.file_name(reference=reference, document=document),
+        content_type="application/pdf",
     )
     response["Cache-Control"] = "private, no-store"
     return response

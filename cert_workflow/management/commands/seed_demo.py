@@ -16,8 +16,8 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from cert_workflow.checks import services as checks
 from cert_workflow.review import decisions
-from cert_workflow.routing import services as routing
 from cert_workflow.stats import services as stats
 from dossiers.centres import CERTS, cert_defaults
 from dossiers.errors import InvalidInput
@@ -146,6 +146,7 @@ CUSTOMERS["transports"] = {
 # Reasons typed by the people of the demo: data recorded in the audit trail, as a real agent's would be.
 COMPLEMENT_REASON = "La pièce fournie est illisible : merci d'en joindre une nouvelle copie."
 REJECT_REASON = "Le VIN de la facture ne correspond pas à celui du certificat de conformité."
+APPROVE_REASON = "Pièces vérifiées sur les originaux présentés par le professionnel : dossier complet."
 COMPLEMENT_ITEMS = ["proof_of_address"]
 WITHDRAW_REASON = "Demande faite en double."
 
@@ -477,9 +478,12 @@ class Command(BaseCommand):
                 fake_payment_complete(dossier=dossier, actor=owner)
                 dossier_submit(dossier=dossier, actor=owner)
             elif step == State.QUEUED:
-                if not routing.dossiers_route(dossier_ids=[dossier.pk]):
-                    raise CommandError(f"demo dossier {spec.key}: no centre takes {spec.procedure}")
+                # The workflow's own path: the automatic checks, then routing. Routing alone would
+                # queue a dossier whose checks never ran (risk « non évalué », never claimable).
+                checks.checks_run(dossier_ids=[dossier.pk])
                 dossier.refresh_from_db()
+                if dossier.state != State.QUEUED or dossier.cert is None:
+                    raise CommandError(f"demo dossier {spec.key}: no centre takes {spec.procedure}")
                 agent = agents[dossier.cert.code]
             elif step == State.IN_REVIEW:
                 dossier_transition(
@@ -502,7 +506,15 @@ class Command(BaseCommand):
                     message=REJECT_REASON,
                 )
             elif step == State.APPROVED:
-                decisions.dossier_decide(dossier=dossier, agent=agent, decision=decisions.Decision.APPROVE)
+                # The demo's dossiers carry no scanned pieces, so their documents check fails: the
+                # agent confirms and says why, as the decision form asks.
+                decisions.dossier_decide(
+                    dossier=dossier,
+                    agent=agent,
+                    decision=decisions.Decision.APPROVE,
+                    confirm_checks=True,
+                    message=APPROVE_REASON,
+                )
             elif step == State.WITHDRAWN:
                 dossier_withdraw(dossier=dossier, actor=owner, reason=WITHDRAW_REASON)
 
