@@ -61,6 +61,7 @@ ACTION_LABELS: dict[str, Any] = {
     "complement_reminder_sent": gettext_lazy("Rappel de la date limite du complément envoyé"),
     "lease_expired": gettext_lazy("Réservation expirée : dossier remis dans la file"),
     "checks_requeued": gettext_lazy("Contrôles automatiques relancés"),
+    "checks_run_queued": gettext_lazy("Contrôles automatiques faits dans la file (ils n’avaient pas tourné)"),
     "complement_expired": gettext_lazy("Délai du complément dépassé"),
     "draft_abandoned": gettext_lazy("Brouillon abandonné"),
     "render_overdue": gettext_lazy("Production du document en retard"),
