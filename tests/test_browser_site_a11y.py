@@ -7,6 +7,7 @@ from django.urls import path
 from django.utils import timezone
 
 from batches import services as batch_services
+from cert_workflow.checks import services as checks
 from dossiers.models import Cert, Dossier, State
 from portal import urls as portal_urls
 from tests import factories
@@ -30,11 +31,13 @@ handler500 = portal_urls.handler500
 
 
 def _queued(dossier: Dossier, *, cert: Cert) -> Dossier:
-    """In a centre's queue, without running the submission's tasks (checks, routing, receipt),
-    which the pages do not need and which would take seconds."""
+    """In a centre's queue, without running the submission's other tasks (routing, receipt),
+    which the pages do not need and which would take seconds; checked, as an agent is only given
+    checked dossiers."""
     Dossier.objects.filter(pk=dossier.pk).update(
         state=State.QUEUED, cert=cert, submitted_at=timezone.now(), queued_at=timezone.now()
     )
+    checks.checks_run_queued(dossier_ids=[dossier.pk])
     return dossier
 
 
