@@ -232,6 +232,9 @@ class BatchListCreateApi(APIView):
                 },
                 status=status.HTTP_409_CONFLICT,
             )
+        # In the embedded mode the batch was processed in-process after the commit: answer with its
+        # state now, not the one read before.
+        batch.refresh_from_db()
         response = Response(
             batch_output(batch, request), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
