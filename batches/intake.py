@@ -268,17 +268,17 @@ def _dossiers_insert(
 
     year = timezone.localdate(now).year
     last = counter_next(f"reference-{year}", count=len(rows))
-    due_at = now + states.clock(State.SUBMITTED)
+    # Created and submitted at once: what the transition table says a submission writes (state,
+    # submitted_at, its clock), checked for the dealer's role as dossier_transition would.
+    states.check(State.DRAFT, State.SUBMITTED, role=states.role_of(batch.created_by))
     common = {
         "procedure": PROCEDURE,
-        "state": State.SUBMITTED,
         "filed_by_id": batch.created_by_id,
         "organisation_id": batch.organisation_id,
         "filed_in_batch": True,
         "created_at": now,
         "updated_at": now,
-        "submitted_at": now,
-        "due_at": due_at,
+        **states.entry(State.DRAFT, State.SUBMITTED).values(now=now),
     }
     dossiers = []
     for n, (row, holder_id) in enumerate(zip(rows, holder_ids, strict=True)):

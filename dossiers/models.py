@@ -261,8 +261,12 @@ class Dossier(models.Model):
     # A dealer's first registration (docs/domain/FIELDS.md, "Dealer batch row"): the sale's invoice,
     # the holder's mandate (cerfa 13757) and the dealer's own reference of the vehicle.
     invoice_date = models.DateField(_("date de facture"), null=True, blank=True)
-    mandate_reference = models.CharField(_("référence du mandat"), max_length=60, blank=True, default="", db_default="")
-    external_ref = models.CharField(_("référence interne"), max_length=60, blank=True, default="", db_default="")
+    mandate_reference = models.CharField(
+        _("référence du mandat"), max_length=60, blank=True, default="", db_default=""
+    )
+    external_ref = models.CharField(
+        _("référence interne"), max_length=60, blank=True, default="", db_default=""
+    )
     # Filed in a batch: the batch's one acknowledgement replaces each dossier's receipt.
     filed_in_batch = models.BooleanField(_("déposé dans un lot"), default=False, db_default=False)
 

@@ -2,7 +2,8 @@
 
 The state field is written here, by dossier_transition and its set-based twin
 dossier_transition_many, and by the claim statement of dossiers.claim; all three take what a change
-writes from states.entry. Nothing else writes it.
+writes from states.entry. The one other writer is batches.intake, which creates a batch's dossiers
+already submitted with states.entry(draft, submitted) and the audit rows of both steps.
 """
 
 from collections import defaultdict
