@@ -5,6 +5,7 @@ browser tests skip, or fail when REQUIRE_SERVICES=1.
 """
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,30 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+def in_own_thread(work):
+    """Run `work()` on a database connection of its own, as another request would, and return its
+    result (ORM calls made while Playwright's loop runs would otherwise open a connection that the
+    teardown never closes)."""
+    from django.db import connection
+
+    result: dict = {}
+
+    def run():
+        try:
+            result["value"] = work()
+        except BaseException as exc:  # re-raised in the test's thread
+            result["error"] = exc
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=60)
+    if "error" in result:
+        raise result["error"]
+    return result.get("value")
 
 
 @pytest.fixture

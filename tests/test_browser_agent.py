@@ -3,12 +3,10 @@ complement; the applicant's answer arrives (through the service until the citize
 the agent takes the dossier again, ahead of newer work, and approves it."""
 
 import re
-import threading
 from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 from django.utils import timezone
 
 from cert_workflow.models import Assessment, Risk
@@ -16,31 +14,10 @@ from cert_workflow.review import complements
 from dossiers.documents import document_attach
 from dossiers.models import Dossier, State
 from tests import factories
+from tests.browser import in_own_thread
 from tests.factories import queued_dossiers
 
 AGENT_EMAIL = "instructeur@cert.example.fr"
-
-
-def in_own_thread(work):
-    """Run `work()` on a connection of its own, as another request would, and return its result.
-    (ORM calls made while Playwright's loop runs would otherwise open a connection that the
-    teardown never closes.)"""
-    result: dict = {}
-
-    def run():
-        try:
-            result["value"] = work()
-        except BaseException as exc:  # re-raised in the test's thread
-            result["error"] = exc
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(timeout=60)
-    if "error" in result:
-        raise result["error"]
-    return result.get("value")
 
 
 @pytest.fixture

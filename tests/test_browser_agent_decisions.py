@@ -4,7 +4,6 @@ the focus and links to each field (axe-core: no serious violation), then accepte
 with a reason, which the audit keeps."""
 
 import io
-import threading
 
 import pytest
 from django.db import transaction
@@ -15,33 +14,11 @@ from cert_workflow.review import claim
 from dossiers import services, transitions
 from dossiers.models import Dossier, DossierEvent, State
 from tests import factories
-from tests.browser import serious_violations
+from tests.browser import in_own_thread, serious_violations
 from tests.factories import decide, in_review
 
 AGENT_EMAIL = "instructrice@cert.example.fr"
 REASON = "Facture vérifiée sur l'original présenté au guichet du garage."
-
-
-def in_own_thread(work):
-    """Run `work()` on a connection of its own while Playwright's loop runs, and return its result."""
-    from django.db import connection
-
-    result: dict = {}
-
-    def run():
-        try:
-            result["value"] = work()
-        except BaseException as exc:  # re-raised in the test's thread
-            result["error"] = exc
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(timeout=60)
-    if "error" in result:
-        raise result["error"]
-    return result.get("value")
 
 
 def log_in(page, base: str, path: str) -> None:

@@ -4,16 +4,14 @@ phone (375 px wide): every chart's text is at least 12 px, every value is writte
 finds no serious or critical violation."""
 
 import re
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from dossiers.models import Cert, Dossier
 from tests import factories
-from tests.browser import serious_violations
+from tests.browser import in_own_thread, serious_violations
 from tests.factories import queued_dossiers
 
 BOSS_EMAIL = "superviseur@cert.example.fr"
@@ -31,27 +29,6 @@ def besancon_queue(nine_certs):
         cert=certs["BES"], owner=factories.citizen(), since=timezone.now() - timedelta(days=3), count=5
     )
     return certs["BES"], dossiers
-
-
-def in_own_thread(work):
-    """Run `work()` on a connection of its own, as another request would (ORM calls made while
-    Playwright's loop runs would otherwise open a connection that the teardown never closes)."""
-    result: dict = {}
-
-    def run():
-        try:
-            result["value"] = work()
-        except BaseException as exc:  # re-raised in the test's thread
-            result["error"] = exc
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(timeout=60)
-    if "error" in result:
-        raise result["error"]
-    return result.get("value")
 
 
 def chart_violations(page) -> list[str]:
