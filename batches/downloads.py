@@ -113,5 +113,5 @@ def acknowledgement(*, batch: Batch) -> FileResponse | None:
 
 
 ACKNOWLEDGEMENT_NOT_READY = _(
-    "L'accusé de dépôt du lot est en préparation : il est prêt quand toutes ses lignes sont vérifiées."
+    "L'accusé de dépôt du lot est en préparation : il est prêt peu après la fin du lot (toutes ses lignes vérifiées, tous ses CPI prêts)."
 )

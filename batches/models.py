@@ -51,7 +51,7 @@ class Batch(models.Model):
     started_at = models.DateTimeField(_("traitement commencé le"), null=True, blank=True)
     processed_at = models.DateTimeField(_("lignes vérifiées le"), null=True, blank=True)
     done_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
-    # The one acknowledgement of the batch (rows accepted and refused), rendered once processed.
+    # The one acknowledgement of the batch (rows accepted and refused), rendered once the batch is done.
     acknowledgement = models.FileField(_("accusé de dépôt"), max_length=200, blank=True)
 
     class Meta:

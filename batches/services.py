@@ -18,12 +18,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from batches import intake
+from batches.acknowledgement import acknowledgement_render
 from batches.models import Batch, BatchRow, BatchSource, BatchState, RowStatus
 from cert_workflow.enqueue import task_enqueue
 from cert_workflow.models import DocumentKind, IssuedDocument
@@ -401,17 +404,12 @@ def batches_sweep(*, now: datetime | None = None) -> dict[str, int]:
 
 
 def acknowledgement_store(*, batch_id: int) -> bool:
-    """Render the batch's acknowledgement once it is processed and store it; True when stored now.
+    """Render the batch's acknowledgement (every row checked; enqueued once the batch is done) and store it; True when stored now.
     Rendered outside any transaction, recorded by a conditional update: safe twice."""
-    from batches.acknowledgement import acknowledgement_render
-
     batch = Batch.objects.filter(pk=batch_id, processed_at__isnull=False, acknowledgement="").first()
     if batch is None:
         return False
     pdf = acknowledgement_render(batch=batch)
-    from django.core.files.base import ContentFile
-    from django.core.files.storage import default_storage
-
     name = default_storage.save(f"batches/{batch.pk}/accuse-de-depot-lot-{batch.pk}.pdf", ContentFile(pdf))
     stored = Batch.objects.filter(pk=batch_id, acknowledgement="").update(acknowledgement=name)
     if not stored:

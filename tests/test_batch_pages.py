@@ -251,8 +251,9 @@ def test_a_batch_still_running_reloads_itself_without_javascript_and_polls_with_
     assert (data["done"], data["progress"], data["state_label"]) == (False, 0, "Reçu")
     # Nothing to download yet, and the page says when it will be.
     assert reverse("batch-acknowledgement", args=[batch.pk]) not in page
-    assert "L'accusé de dépôt du lot (PDF) est prêt dès que toutes les lignes sont vérifiées." in words(
-        response
+    assert (
+        "L'accusé de dépôt du lot (PDF) est prêt peu après la fin du lot (toutes ses lignes vérifiées, tous ses CPI prêts)."
+        in words(response)
     )
     assert web.get(reverse("batch-acknowledgement", args=[batch.pk])).status_code == 404
 
