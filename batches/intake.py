@@ -9,11 +9,12 @@ audit rows of creation and submission), and the submission hooks then give them 
 """
 
 import json
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, F, Min, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -103,7 +104,39 @@ def _value_at(data: Any, path: str) -> str:
     return str(value)[:_VALUE_SHOWN]
 
 
-def error_entry(error: FieldError, row: BatchRow) -> dict[str, str]:
+@dataclass(slots=True)
+class PendingRow:
+    """A pending row of a chunk, as the intake reads it: plain values, no model instance (building
+    500 BatchRow instances from their JSON cost as much as reading them)."""
+
+    pk: int
+    row_number: int
+    data: Any
+    columns: dict[str, str]
+    first_row: int | None
+    status: str = RowStatus.PENDING
+    errors: list[dict[str, str]] = field(default_factory=list)
+    dossier_id: int | None = None
+
+
+def rows_lock(*, batch_id: int, first_row: int, last_row: int) -> list[PendingRow]:
+    """The pending rows first_row..last_row of a batch, locked for the caller's transaction; rows
+    locked by a concurrent run are skipped (it is doing them)."""
+    return [
+        PendingRow(*values)
+        for values in BatchRow.objects.select_for_update(skip_locked=True)
+        .filter(
+            batch_id=batch_id,
+            status=RowStatus.PENDING,
+            row_number__gte=first_row,
+            row_number__lte=last_row,
+        )
+        .order_by("row_number")
+        .values_list("pk", "row_number", "data", "columns", "first_row")
+    ]
+
+
+def error_entry(error: FieldError, row: PendingRow) -> dict[str, str]:
     """One error of a row as the dealer reads it: the column of their file (the field's name for
     JSON) and the value they sent."""
     return {
@@ -169,7 +202,7 @@ def _fees(
     return known[key]
 
 
-def rows_intake(*, batch: Batch, rows: list[BatchRow]) -> list[int]:
+def rows_intake(*, batch: Batch, rows: list[PendingRow]) -> list[int]:
     """Check these pending rows (locked by the caller's transaction), insert the valid ones as
     submitted dossiers, record each row's outcome; the new dossiers' ids."""
     now = timezone.now()
@@ -182,21 +215,15 @@ def rows_intake(*, batch: Batch, rows: list[BatchRow]) -> list[int]:
         except InvalidInput as exc:
             errors[row.pk] = [error_entry(error, row) for error in exc.errors]
 
-    # A VIN repeated in the batch: the first row keeps it, each repeat is refused naming that row.
-    firsts = dict(
-        BatchRow.objects.filter(batch_id=batch.pk, vin__in=sorted({row.vin for row in rows if row.vin}))
-        .values("vin")
-        .annotate(first=Min("row_number"))
-        .values_list("vin", "first")
-    )
+    # A VIN repeated in the batch: the first row keeps it, each repeat is refused naming that row
+    # (found when the batch was received: BatchRow.first_row).
     for row in rows:
-        first = firsts.get(row.vin)
-        if row.vin and first is not None and first < row.row_number:
+        if row.first_row is not None:
             error = FieldError(
                 "vehicle.vin",
                 "duplicate_in_batch",
                 _("Ce VIN figure déjà à la ligne %(first)d du lot : seule cette première ligne est gardée.")
-                % {"first": first},
+                % {"first": row.first_row},
                 _("un VIN différent par ligne"),
             )
             errors.setdefault(row.pk, []).append(error_entry(error, row))
@@ -241,7 +268,7 @@ def rows_intake(*, batch: Batch, rows: list[BatchRow]) -> list[int]:
 def _dossiers_insert(
     *,
     batch: Batch,
-    rows: list[BatchRow],
+    rows: list[PendingRow],
     cleaned: dict[int, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]],
     fees: dict[int, fees_module.Fees],
     reusable: dict[str, Vehicle],
@@ -323,7 +350,7 @@ def _dossiers_insert(
 
 
 def _outcomes_record(
-    *, rows: list[BatchRow], errors: dict[int, list[dict[str, str]]], dossiers: dict[int, int]
+    *, rows: list[PendingRow], errors: dict[int, list[dict[str, str]]], dossiers: dict[int, int]
 ) -> None:
     """Each row's status, errors and dossier: on PostgreSQL one UPDATE ... FROM unnest (Django's
     bulk_update builds a CASE per row and field)."""
@@ -333,7 +360,11 @@ def _outcomes_record(
         else:
             row.status, row.errors = RowStatus.REJECTED, errors.get(row.pk, [])
     if connection.vendor != "postgresql":
-        BatchRow.objects.bulk_update(rows, ["status", "errors", "dossier_id"], batch_size=1000)
+        BatchRow.objects.bulk_update(
+            [BatchRow(pk=r.pk, status=r.status, errors=r.errors, dossier_id=r.dossier_id) for r in rows],
+            ["status", "errors", "dossier_id"],
+            batch_size=1000,
+        )
         return
     with connection.cursor() as cursor:
         cursor.execute(

@@ -89,6 +89,9 @@ class BatchRow(models.Model):
     columns = models.JSONField(default=dict, blank=True)
     # The VIN as typed, upper case without spaces: a repeat within the batch is found on it.
     vin = models.CharField(max_length=40, blank=True)
+    # The number of the batch's first row with the same VIN, when this row repeats it: known when
+    # the batch is received, so that each chunk refuses its repeats without looking at the others.
+    first_row = models.PositiveIntegerField(null=True, blank=True)
     external_ref = models.CharField(_("référence interne"), max_length=60, blank=True)
     status = models.CharField(
         _("résultat"), max_length=10, choices=RowStatus.choices, default=RowStatus.PENDING

@@ -122,6 +122,18 @@ def _external_ref_of(data: Any) -> str:
     return ref.strip()[:60] if isinstance(ref, str) else ""
 
 
+def _first_rows(rows: Sequence[RowInput], vins: list[str]) -> list[int | None]:
+    """For each row, the number of the first row with the same VIN when it repeats one, else None."""
+    first: dict[str, int] = {}
+    for row, vin in sorted(zip(rows, vins, strict=True), key=lambda pair: pair[0].row_number):
+        if vin:
+            first.setdefault(vin, row.row_number)
+    return [
+        first[vin] if vin and first[vin] != row.row_number else None
+        for row, vin in zip(rows, vins, strict=True)
+    ]
+
+
 def batch_receive(
     *,
     user: User,
@@ -157,21 +169,34 @@ def batch_receive(
                 received=len(rows),
                 created_at=now,
             )
+            vins = [_vin_of(row.data) for row in rows]
+            firsts = _first_rows(rows, vins)
             rows_append(
                 BatchRow,
-                ("batch_id", "row_number", "data", "columns", "vin", "external_ref", "status", "errors"),
+                (
+                    "batch_id",
+                    "row_number",
+                    "data",
+                    "columns",
+                    "vin",
+                    "first_row",
+                    "external_ref",
+                    "status",
+                    "errors",
+                ),
                 (
                     (
                         batch.pk,
                         row.row_number,
                         row.data,
                         row.columns,
-                        _vin_of(row.data),
+                        vin,
+                        first,
                         _external_ref_of(row.data),
                         RowStatus.PENDING,
                         [],
                     )
-                    for row in rows
+                    for row, vin, first in zip(rows, vins, firsts, strict=True)
                 ),
             )
             _event(batch=batch, now=now)
@@ -286,16 +311,7 @@ def batch_chunk_process(*, batch_id: int, first_row: int, last_row: int) -> int:
         batch = Batch.objects.filter(pk=batch_id).select_related("organisation", "created_by").first()
         if batch is None:
             return 0
-        rows = list(
-            BatchRow.objects.select_for_update(skip_locked=True)
-            .filter(
-                batch_id=batch_id,
-                status=RowStatus.PENDING,
-                row_number__gte=first_row,
-                row_number__lte=last_row,
-            )
-            .order_by("row_number")
-        )
+        rows = intake.rows_lock(batch_id=batch_id, first_row=first_row, last_row=last_row)
         if not rows:
             return 0
         intake.rows_intake(batch=batch, rows=rows)

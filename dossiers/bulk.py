@@ -121,18 +121,33 @@ def values_insert(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> 
         else:
             constant[f.attname] = f.get_default()
     ids = _ids_reserve(model, len(rows))
+    # Rows of one call share their keys (a chunk's vehicles, its dossiers): each field's source is
+    # decided once per set of keys, not once per row and field.
+    plans: dict[frozenset, list[tuple[str, Any]]] = {}
+
+    def plan(keys: frozenset) -> list[tuple[str, Any]]:
+        steps = []
+        for f in fields:
+            if f.attname in keys:
+                steps.append(("row", f.attname))
+            elif f.attname in constant:
+                steps.append(("constant", constant[f.attname]))
+            else:
+                steps.append(("default", f.get_default))
+        return steps
 
     def values() -> Iterable[list[Any]]:
         for row_id, row in zip(ids, rows, strict=True):
+            keys = frozenset(row)
+            steps = plans.get(keys) or plans.setdefault(keys, plan(keys))
             line = [row_id]
-            for f in fields:
-                name = f.attname
-                if name in row:
-                    line.append(row[name])
-                elif name in constant:
-                    line.append(constant[name])
+            for source, value in steps:
+                if source == "row":
+                    line.append(row[value])
+                elif source == "constant":
+                    line.append(value)
                 else:
-                    line.append(f.get_default())
+                    line.append(value())
             yield line
 
     rows_append(model, [pk.attname, *(f.attname for f in fields)], values())

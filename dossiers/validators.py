@@ -8,6 +8,7 @@ import re
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from stdnum import exceptions as stdnum_exceptions
 from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret as stdnum_siret
@@ -207,21 +208,15 @@ def _validate_code(code: str, *, codes: dict[str, str], rule: str, message: str)
     return value
 
 
+_ENERGY_UNKNOWN = _lazy("Code énergie (P.3) inconnu : « %(value)s ». Codes acceptés : %(accepted)s.")
+_GENRE_UNKNOWN = _lazy("Genre national (J.1) inconnu : « %(value)s ». Codes acceptés : %(accepted)s.")
+
+
 def validate_energy(code: str) -> str:
     """A known P.3 energy code, upper-cased."""
-    return _validate_code(
-        code,
-        codes=ENERGY_CODES,
-        rule="energy_unknown",
-        message=_("Code énergie (P.3) inconnu : « %(value)s ». Codes acceptés : %(accepted)s."),
-    )
+    return _validate_code(code, codes=ENERGY_CODES, rule="energy_unknown", message=_ENERGY_UNKNOWN)
 
 
 def validate_genre(code: str) -> str:
     """A known J.1 national genre code, upper-cased."""
-    return _validate_code(
-        code,
-        codes=GENRE_CODES,
-        rule="genre_unknown",
-        message=_("Genre national (J.1) inconnu : « %(value)s ». Codes acceptés : %(accepted)s."),
-    )
+    return _validate_code(code, codes=GENRE_CODES, rule="genre_unknown", message=_GENRE_UNKNOWN)

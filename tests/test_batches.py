@@ -480,3 +480,55 @@ def test_a_batch_dossiers_page_names_its_batch_and_row(dealer, client, django_ca
     page = browser.get(reverse("dossier-detail", args=[row.dossier.reference])).content.decode()
     assert f"Lot n° {batch_id}, ligne 2" in page
     assert reverse("batch-detail", args=[batch_id]) in page
+
+
+def test_a_vin_repeated_in_a_later_chunk_is_refused_naming_the_first_row(
+    dealer, client, settings, django_capture_on_commit_callbacks
+):
+    # Chunks of two rows: the repeats (rows 4 and 5) are checked in chunks that never see row 1.
+    settings.BATCH_CHUNK_SIZE = 2
+    first = factories.batch_row()
+    vin = first["vehicle"]["vin"]
+    spaced = f" {vin[:8].lower()} {vin[8:]} "  # the same VIN as typed by another hand
+    rows = [
+        first,
+        factories.batch_row(),
+        factories.batch_row(),
+        factories.batch_row(vehicle={**factories.vehicle_data(), "vin": vin}),
+        factories.batch_row(vehicle={**factories.vehicle_data(), "vin": spaced}),
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_batch(client, {"vehicles": rows})
+    assert response.status_code == 201, response.content
+    outcome = {row.row_number: row for row in BatchRow.objects.filter(batch_id=response.json()["id"])}
+    assert [n for n in sorted(outcome) if outcome[n].status == RowStatus.ACCEPTED] == [1, 2, 3]
+    for n in (4, 5):
+        assert [(e["field"], e["rule"]) for e in outcome[n].errors] == [("vehicle.vin", "duplicate_in_batch")]
+        assert "ligne 1 " in outcome[n].errors[0]["message"]
+    assert outcome[5].errors[0]["value"] == spaced
+    # One vehicle for the VIN: the first row's.
+    assert Vehicle.objects.filter(vin=vin).count() == 1
+    assert Vehicle.objects.get(vin=vin).dossiers.get().batch_row.row_number == 1
+
+
+def test_rows_received_before_first_row_was_recorded_get_it_from_the_migration(dealer):
+    """batches 0002 fills BatchRow.first_row for rows stored before it existed."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("batches.migrations.0002_batchrow_first_row")
+    vin = factories.batch_row()["vehicle"]["vin"]
+    rows = [factories.batch_row(vehicle={**factories.vehicle_data(), "vin": vin}) for _ in range(3)]
+    batch, _created = services.batch_receive(
+        user=dealer,
+        idempotency_key="avant-migration",
+        content_sha256=services.content_hash_json(rows),
+        source="json",
+        rows=[services.RowInput(row_number=n, data=row) for n, row in enumerate(rows, start=1)],
+    )
+    recorded = dict(BatchRow.objects.filter(batch=batch).values_list("row_number", "first_row"))
+    assert recorded == {1: None, 2: 1, 3: 1}
+    BatchRow.objects.filter(batch=batch).update(first_row=None)
+    migration.first_rows_fill(apps, None)
+    assert dict(BatchRow.objects.filter(batch=batch).values_list("row_number", "first_row")) == recorded
