@@ -256,6 +256,12 @@ def rows_intake(*, batch: Batch, rows: list[PendingRow]) -> list[int]:
     _outcomes_record(
         rows=rows, errors=errors, dossiers=dict(zip([r.pk for r in accepted], dossier_ids, strict=True))
     )
+    if connection.vendor == "postgresql":
+        # The deferred foreign keys of the rows just written checked now, before the batch's row
+        # is locked by its counters: the lock is then held only for the commit, and the chunks of
+        # the same batch on the worker's other processes do not wait for these checks.
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     Batch.objects.filter(pk=batch.pk).update(
         valid=F("valid") + len(accepted), rejected=F("rejected") + len(rows) - len(accepted)
     )
@@ -293,8 +299,13 @@ def _dossiers_insert(
     vehicle_ids.update(zip([pk for pk, _data in new_vehicles], new_ids, strict=True))
     holder_ids = values_insert(Holder, [cleaned[row.pk][1] for row in rows])
 
-    year = timezone.localdate(now).year
-    last = counter_next(f"reference-{year}", count=len(rows))
+    if batch.reference_offset is not None:  # reserved when the batch was received
+        year, offset = batch.reference_year, batch.reference_offset
+        numbers = [offset + row.row_number for row in rows]
+    else:  # a batch received before references were reserved with it
+        year = timezone.localdate(now).year
+        last = counter_next(f"reference-{year}", count=len(rows))
+        numbers = list(range(last - len(rows) + 1, last + 1))
     # Created and submitted at once: what the transition table says a submission writes (state,
     # submitted_at, its clock), checked for the dealer's role as dossier_transition would.
     states.check(State.DRAFT, State.SUBMITTED, role=states.role_of(batch.created_by))
@@ -313,7 +324,7 @@ def _dossiers_insert(
         dossiers.append(
             {
                 **common,
-                "reference": f"CG-{year}-{last - len(rows) + 1 + n:07d}",
+                "reference": f"CG-{year}-{numbers[n]:07d}",
                 "vehicle_id": vehicle_ids[row.pk],
                 "holder_id": holder_id,
                 "y1": owed.y1,
@@ -352,8 +363,8 @@ def _dossiers_insert(
 def _outcomes_record(
     *, rows: list[PendingRow], errors: dict[int, list[dict[str, str]]], dossiers: dict[int, int]
 ) -> None:
-    """Each row's status, errors and dossier: on PostgreSQL one UPDATE ... FROM unnest (Django's
-    bulk_update builds a CASE per row and field)."""
+    """Each row's status, errors and dossier: on PostgreSQL an UPDATE ... FROM unnest for the
+    accepted rows and one for the refused (Django's bulk_update builds a CASE per row and field)."""
     for row in rows:
         if row.pk in dossiers:
             row.status, row.errors, row.dossier_id = RowStatus.ACCEPTED, [], dossiers[row.pk]
@@ -366,16 +377,27 @@ def _outcomes_record(
             batch_size=1000,
         )
         return
+    accepted = [row for row in rows if row.status == RowStatus.ACCEPTED]
+    rejected = [row for row in rows if row.status == RowStatus.REJECTED]
+    table = BatchRow._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {BatchRow._meta.db_table} AS r"  # noqa: S608 - the model's own table name
-            " SET status = v.status, errors = v.errors::jsonb, dossier_id = v.dossier_id"
-            " FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bigint[]) AS v(id, status, errors, dossier_id)"
-            " WHERE r.id = v.id",
-            [
-                [row.pk for row in rows],
-                [row.status for row in rows],
-                [json.dumps(row.errors, ensure_ascii=False) for row in rows],
-                [row.dossier_id for row in rows],
-            ],
-        )
+        if accepted:  # their errors stay the empty list they were received with
+            cursor.execute(
+                f"UPDATE {table} AS r SET status = %s, dossier_id = v.dossier_id"  # noqa: S608 - our table
+                " FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, dossier_id) WHERE r.id = v.id",
+                [
+                    RowStatus.ACCEPTED.value,
+                    [row.pk for row in accepted],
+                    [row.dossier_id for row in accepted],
+                ],
+            )
+        if rejected:
+            cursor.execute(
+                f"UPDATE {table} AS r SET status = %s, errors = v.errors::jsonb"  # noqa: S608 - our table
+                " FROM unnest(%s::bigint[], %s::text[]) AS v(id, errors) WHERE r.id = v.id",
+                [
+                    RowStatus.REJECTED.value,
+                    [row.pk for row in rejected],
+                    [json.dumps(row.errors, ensure_ascii=False) for row in rejected],
+                ],
+            )

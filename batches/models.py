@@ -51,6 +51,11 @@ class Batch(models.Model):
     started_at = models.DateTimeField(_("traitement commencé le"), null=True, blank=True)
     processed_at = models.DateTimeField(_("lignes vérifiées le"), null=True, blank=True)
     done_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
+    # The dossier references of the batch, reserved when it is received: row n's dossier is
+    # CG-<reference_year>-<reference_offset + n>, a refused row leaving its number unused, so that
+    # no chunk holds the reference counter (and every other filing waiting on it) while it writes.
+    reference_year = models.PositiveIntegerField(null=True, blank=True)
+    reference_offset = models.PositiveIntegerField(null=True, blank=True)
     # The one acknowledgement of the batch (rows accepted and refused), rendered once the batch is done.
     acknowledgement = models.FileField(_("accusé de dépôt"), max_length=200, blank=True)
 
@@ -112,6 +117,10 @@ class BatchRow(models.Model):
                 condition=Q(status="accepted", dossier__isnull=False) | ~Q(status="accepted"),
                 name="batch_row_accepted_has_dossier",
             ),
+        ]
+        # The rows still to check: whether a batch has any left is asked after every chunk.
+        indexes = [
+            models.Index(fields=["batch"], condition=Q(status="pending"), name="batch_row_pending_idx")
         ]
 
     def __str__(self) -> str:

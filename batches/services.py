@@ -33,6 +33,7 @@ from cert_workflow.models import DocumentKind, IssuedDocument
 from dossiers.bulk import rows_append
 from dossiers.errors import FieldError, InvalidInput
 from dossiers.models import State
+from dossiers.sequences import counter_next
 from portal.models import Organisation, Role, User
 from webhooks import services as webhooks
 
@@ -157,6 +158,11 @@ def batch_receive(
         return existing, False
     rows_count_check(len(rows))
     now = timezone.now()
+    year = timezone.localdate(now).year
+    highest = max(row.row_number for row in rows)
+    # Committed at once, outside the batch's transaction: a request that then loses the race for
+    # its key leaves these numbers unused, never the counter locked while 10,000 rows are stored.
+    reference_offset = counter_next(f"reference-{year}", count=highest) - highest
     try:
         with transaction.atomic():
             batch = Batch.objects.create(
@@ -168,6 +174,8 @@ def batch_receive(
                 filename=filename[:200],
                 received=len(rows),
                 created_at=now,
+                reference_year=year,
+                reference_offset=reference_offset,
             )
             vins = [_vin_of(row.data) for row in rows]
             firsts = _first_rows(rows, vins)

@@ -509,6 +509,12 @@ def test_a_vin_repeated_in_a_later_chunk_is_refused_naming_the_first_row(
     # One vehicle for the VIN: the first row's.
     assert Vehicle.objects.filter(vin=vin).count() == 1
     assert Vehicle.objects.get(vin=vin).dossiers.get().batch_row.row_number == 1
+    # References reserved with the batch, one per row in row order: the refused rows' stay unused.
+    batch = Batch.objects.get(pk=response.json()["id"])
+    references = {n: outcome[n].dossier.reference for n in (1, 2, 3)}
+    assert references == {n: f"CG-{batch.reference_year}-{batch.reference_offset + n:07d}" for n in (1, 2, 3)}
+    single = factories.draft(filed_by=factories.citizen())  # a later filing: the next number
+    assert single.reference > f"CG-{batch.reference_year}-{batch.reference_offset + 5:07d}"
 
 
 def test_rows_received_before_first_row_was_recorded_get_it_from_the_migration(dealer):
@@ -517,7 +523,7 @@ def test_rows_received_before_first_row_was_recorded_get_it_from_the_migration(d
 
     from django.apps import apps
 
-    migration = importlib.import_module("batches.migrations.0002_batchrow_first_row")
+    migration = importlib.import_module("batches.migrations.0002_intake_without_shared_locks")
     vin = factories.batch_row()["vehicle"]["vin"]
     rows = [factories.batch_row(vehicle={**factories.vehicle_data(), "vin": vin}) for _ in range(3)]
     batch, _created = services.batch_receive(

@@ -24,5 +24,21 @@ class Migration(migrations.Migration):
             name="first_row",
             field=models.PositiveIntegerField(blank=True, null=True),
         ),
+        migrations.AddField(
+            model_name="batch",
+            name="reference_offset",
+            field=models.PositiveIntegerField(blank=True, null=True),
+        ),
+        migrations.AddField(
+            model_name="batch",
+            name="reference_year",
+            field=models.PositiveIntegerField(blank=True, null=True),
+        ),
         migrations.RunPython(first_rows_fill, migrations.RunPython.noop),
+        migrations.AddIndex(
+            model_name="batchrow",
+            index=models.Index(
+                condition=models.Q(("status", "pending")), fields=["batch"], name="batch_row_pending_idx"
+            ),
+        ),
     ]
