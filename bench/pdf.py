@@ -85,9 +85,10 @@ def main() -> int:
         "REDIS_URL"
     ):
         out(
-            "bench/pdf.py needs PostgreSQL and Redis: set DATABASE_URL=postgres://... and REDIS_URL=redis://..."
+            "bench/pdf.py: skipped: it needs PostgreSQL and Redis (a real worker). "
+            "Set DATABASE_URL=postgres://user@host:5432/any_database and REDIS_URL=redis://host:6379/N."
         )
-        return 2
+        return 0
     if urlsplit(server_url).path.lstrip("/") == args.database:
         out(f"--database {args.database} is DATABASE_URL's own database: choose another name.")
         return 2
