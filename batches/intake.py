@@ -30,6 +30,7 @@ from dossiers.cleaning import (
     merge_errors,
     part_clean,
     vehicle_clean,
+    vin_clean,
 )
 from dossiers.errors import FieldError, InvalidInput
 from dossiers.models import (
@@ -52,9 +53,32 @@ ROW_FIELDS = (*ROW_PARTS, *PROCEDURE_FACTS[PROCEDURE])
 _VALUE_SHOWN = 200  # characters of a received value echoed in an error
 
 
-def row_clean(data: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+def _vehicle_clean(raw: Any, known: dict[tuple, dict[str, Any]] | None) -> dict[str, Any]:
+    """The row's vehicle by the rules of a single registration. A dealer's batch repeats a few
+    models: the fields but the VIN of a vehicle already accepted in the chunk (`known`) are cleaned
+    once, and only the VIN of each repeat is checked (no rule compares the VIN with another field)."""
+    key = None
+    if known is not None and isinstance(raw, dict):
+        # Typed values: JSON's 1, 1.0 and true are equal in Python, not to the rules.
+        key = tuple((name, value.__class__, value) for name, value in raw.items() if name != "vin")
+        try:
+            rest = known.get(key)
+        except TypeError:  # a list or an object as a value: refused by the rules below
+            key, rest = None, None
+        if rest is not None:
+            return {**rest, "vin": vin_clean(raw.get("vin"))}
+    vehicle = part_clean(raw, name="vehicle", allowed=VEHICLE_FIELDS, clean=vehicle_clean)
+    if key is not None:
+        known[key] = {name: value for name, value in vehicle.items() if name != "vin"}
+    return vehicle
+
+
+def row_clean(
+    data: Any, *, known: dict[tuple, dict[str, Any]] | None = None
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """(vehicle, holder, facts) of one row, cleaned by the rules of a single dealer registration
-    (dossiers.cleaning); InvalidInput with every error of the row otherwise."""
+    (dossiers.cleaning); InvalidInput with every error of the row otherwise. `known` (a dict kept
+    for a chunk) remembers the vehicles already cleaned (_vehicle_clean)."""
     if not isinstance(data, dict):
         raise InvalidInput(
             [FieldError("", "object", _("Un objet est attendu pour chaque véhicule."), ", ".join(ROW_FIELDS))]
@@ -83,7 +107,7 @@ def row_clean(data: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]
             )
 
     vehicle, holder, clean_facts, _plate, _required = merge_errors(
-        lambda: part_clean(data.get("vehicle"), name="vehicle", allowed=VEHICLE_FIELDS, clean=vehicle_clean),
+        lambda: _vehicle_clean(data.get("vehicle"), known),
         lambda: part_clean(data.get("holder"), name="holder", allowed=HOLDER_FIELDS, clean=holder_clean),
         lambda: dossier_facts_clean(procedure=PROCEDURE, facts=facts),
         plate_refused,
@@ -209,9 +233,10 @@ def rows_intake(*, batch: Batch, rows: list[PendingRow]) -> list[int]:
     today = timezone.localdate(now)
     errors: dict[int, list[dict[str, str]]] = {}
     cleaned: dict[int, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {}
+    known_vehicles: dict[tuple, dict[str, Any]] = {}
     for row in rows:
         try:
-            cleaned[row.pk] = row_clean(row.data)
+            cleaned[row.pk] = row_clean(row.data, known=known_vehicles)
         except InvalidInput as exc:
             errors[row.pk] = [error_entry(error, row) for error in exc.errors]
 

@@ -259,17 +259,30 @@ def _shown(key: str) -> str:
     return _CONTROL_CHARACTER.sub("\ufffd", key)
 
 
+def _vin(errors: _Collector, raw: Any) -> str | None:
+    return errors.run(
+        "vin",
+        validators.validate_vin,
+        _present(errors, "vin", errors.text("vin", raw)),
+        _lazy("17 caractères, chiffres et lettres sauf I, O et Q"),
+    )
+
+
+def vin_clean(raw: Any, *, prefix: str = "vehicle.") -> str:
+    """The VIN alone, as vehicle_clean checks it (its rules depend on no other field)."""
+    errors = _Collector(prefix)
+    vin = _vin(errors, raw)
+    if errors.errors:
+        raise InvalidInput(errors.errors)
+    return vin
+
+
 def vehicle_clean(data: dict[str, Any], *, prefix: str = "vehicle.") -> dict[str, Any]:
     """The vehicle's certificate fields, normalised; InvalidInput listing every problem otherwise."""
     errors = _Collector(prefix)
     clean: dict[str, Any] = {}
 
-    clean["vin"] = errors.run(
-        "vin",
-        validators.validate_vin,
-        _present(errors, "vin", errors.text("vin", data.get("vin"))),
-        _lazy("17 caractères, chiffres et lettres sauf I, O et Q"),
-    )
+    clean["vin"] = _vin(errors, data.get("vin"))
     plate = errors.text("plate", data.get("plate"))
     clean["plate"] = errors.run("plate", plates.validate_plate, plate or None, "AA-123-AA")
 

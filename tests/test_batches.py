@@ -538,3 +538,44 @@ def test_rows_received_before_first_row_was_recorded_get_it_from_the_migration(d
     BatchRow.objects.filter(batch=batch).update(first_row=None)
     migration.first_rows_fill(apps, None)
     assert dict(BatchRow.objects.filter(batch=batch).values_list("row_number", "first_row")) == recorded
+
+
+def test_a_chunk_cleans_repeated_vehicles_by_the_same_rules_as_one_row_alone():
+    """intake.row_clean remembers, within a chunk, the vehicles it accepted, and then checks only
+    the VIN of a repeat: every row must come out exactly as it would alone."""
+    from batches import intake
+    from dossiers.errors import InvalidInput
+
+    def outcome(row, known=None):
+        try:
+            return intake.row_clean(row, known=known)
+        except InvalidInput as exc:
+            return sorted((e.field, e.rule, e.message, e.expected) for e in exc.errors)
+
+    base = factories.batch_row()
+    vehicle = base["vehicle"]
+
+    def variant(**changes):
+        return {**base, "vehicle": {k: v for k, v in {**vehicle, **changes}.items() if v is not ...}}
+
+    rows = [
+        base,
+        variant(vin=factories.new_vin()),  # a plain repeat: cleaned from memory
+        variant(vin=f"  {factories.new_vin().lower()} "),  # spaced, lower case
+        variant(vin="VF1AAAAAA0000000I"),  # forbidden letter
+        variant(vin="VF1"),  # too short
+        variant(vin=...),  # no VIN
+        variant(vin=12345678901234567),  # a number
+        variant(seats=True),  # equal to 1 in Python, not a number to the rules
+        variant(seats=True),
+        variant(seats=5.0),
+        variant(seats="5"),
+        variant(mass_kg=[1350]),  # unhashable
+        variant(colour="rouge"),  # unknown field
+        variant(vin=factories.new_vin(), plate="AB-123-CD"),
+        {**base, "vehicle": None},
+    ]
+    known: dict = {}
+    for row in rows:
+        assert outcome(row, known) == outcome(row), row["vehicle"]
+    assert known, "the repeats were cleaned from memory"
