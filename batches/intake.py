@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from batches.models import Batch, BatchRow, RowStatus
 from dossiers import fees as fees_module
 from dossiers import states
-from dossiers.bulk import rows_append, values_insert
+from dossiers.bulk import btree_lookups, rows_append, values_insert
 from dossiers.cleaning import (
     DEALER_REQUIRED_FACTS,
     PROCEDURE_FACTS,
@@ -189,7 +189,10 @@ def _reusable_vehicles(vins: list[str]) -> tuple[dict[str, Vehicle], set[str]]:
     """Of these VINs, the vehicles left by closed dossiers only (rejected, withdrawn: nobody uses
     them, so a new registration takes the row) and the VINs registered or in use (plate, title,
     or a dossier that is open or issued). Three queries whatever the number of VINs."""
-    existing = {vehicle.vin: vehicle for vehicle in Vehicle.objects.select_for_update().filter(vin__in=vins)}
+    with btree_lookups():
+        existing = {
+            vehicle.vin: vehicle for vehicle in Vehicle.objects.select_for_update().filter(vin__in=vins)
+        }
     if not existing:
         return {}, set()
     in_use = Dossier.objects.filter(vehicle_id=OuterRef("pk")).exclude(

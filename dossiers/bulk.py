@@ -7,7 +7,8 @@ transaction. Only for append-only rows that need nothing back (no ids, no signal
 """
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import connection, models
@@ -41,6 +42,30 @@ def rows_append(model: type[models.Model], fields: Sequence[str], rows: Iterable
                     row[i] = json.dumps(row[i], cls=concrete[fields[i]].encoder)
             copy.write_row(row)
     return len(rows)
+
+
+@contextmanager
+def btree_lookups() -> Iterator[None]:
+    """Within the caller's transaction, equality lookups (`vin IN (...)`, `plate IN (...)`) that
+    go through the column's b-tree even when the planner's statistics lag behind the table.
+
+    vin and plate also carry a trigram GIN index (search). With statistics older than a batch's
+    inserts, PostgreSQL may serve `IN (500 values)` from it, through a bitmap scan that reads the
+    index's whole pending list once per value (seconds per chunk, growing with the table). GIN is
+    only ever read through bitmap scans: turning them off for the statement leaves the b-tree."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('enable_bitmapscan'), set_config('enable_bitmapscan', 'off', true)"
+        )
+        previous = cursor.fetchone()[0]
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('enable_bitmapscan', %s, true)", [previous])
 
 
 def pk_in(ids: Sequence[int]) -> Q:

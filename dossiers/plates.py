@@ -106,6 +106,9 @@ def allocate_plates(count: int) -> list[str]:
     out the same ordinal twice.
     """
     # Imported here: plate arithmetic stays importable without the app registry.
+    from django.db import transaction
+
+    from dossiers.bulk import btree_lookups
     from dossiers.models import Vehicle
     from dossiers.sequences import counter_next
 
@@ -118,7 +121,8 @@ def allocate_plates(count: int) -> list[str]:
         last = counter_next(COUNTER_NAME, count=wanted, start=settings.PLATE_SERIES_START) - 1
         _check_not_exhausted(last)
         reserved = [plate_from_ordinal(n) for n in range(last - wanted + 1, last + 1)]
-        taken = set(Vehicle.objects.filter(plate__in=reserved).values_list("plate", flat=True))
+        with transaction.atomic(), btree_lookups():
+            taken = set(Vehicle.objects.filter(plate__in=reserved).values_list("plate", flat=True))
         plates.extend(plate for plate in reserved if plate not in taken)
     return plates
 

@@ -579,3 +579,28 @@ def test_a_chunk_cleans_repeated_vehicles_by_the_same_rules_as_one_row_alone():
     for row in rows:
         assert outcome(row, known) == outcome(row), row["vehicle"]
     assert known, "the repeats were cleaned from memory"
+
+
+def test_vin_and_plate_lookups_use_the_btree_even_when_statistics_lag(postgres):
+    """A trigram index is read through bitmap scans only: btree_lookups turns them off for the
+    lookups of a chunk, then gives the transaction its setting back."""
+    from django.db import connection, transaction
+
+    from dossiers.bulk import btree_lookups
+
+    query = "EXPLAIN SELECT id FROM dossiers_vehicle WHERE vin = ANY(%s)"
+    vins = [factories.new_vin() for _ in range(500)]
+    with transaction.atomic(), connection.cursor() as cursor:
+        # A planner that finds a bitmap scan cheapest, as with the statistics of a table a batch is
+        # filling (here: plain index scans and sequential scans priced out).
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        cursor.execute(query, [vins])
+        assert "Bitmap Index Scan" in " ".join(row[0] for row in cursor.fetchall())
+        cursor.execute("SET LOCAL enable_indexscan = on")
+        with btree_lookups():
+            cursor.execute(query, [vins])
+            plan = " ".join(row[0] for row in cursor.fetchall())
+        assert "Bitmap" not in plan and "Index Scan using dossiers_vehicle_vin_" in plan  # a b-tree
+        cursor.execute("SHOW enable_bitmapscan")
+        assert cursor.fetchone()[0] == "on"
