@@ -23,7 +23,7 @@ def media(settings, tmp_path):
     return settings.MEDIA_ROOT
 
 
-def test_a_batch_runs_end_to_end_on_a_real_worker(postgres, start_celery_worker, media, settings):
+def test_a_batch_runs_end_to_end_on_a_real_worker(postgres, nine_certs, start_celery_worker, media, settings):
     settings.BATCH_CHUNK_SIZE = 20  # several chunk tasks, on two worker processes
     worker = start_celery_worker(concurrency=2, env={"MEDIA_ROOT": media, "BATCH_CHUNK_SIZE": "20"})
     dealer = factories.dealer()
@@ -72,10 +72,16 @@ def test_a_batch_runs_end_to_end_on_a_real_worker(postgres, start_celery_worker,
     )
     assert not IssuedDocument.objects.filter(dossier__in=dossiers, kind=DocumentKind.RECEIPT).exists()
     batch = Batch.objects.get(pk=batch_id)
-    wait_until(lambda: Batch.objects.filter(pk=batch_id).exclude(acknowledgement="").exists(), 60)
+    wait_until(
+        lambda: Batch.objects.filter(pk=batch_id).exclude(acknowledgement="").exists(),
+        60,
+        message=lambda: worker.log()[-4000:],
+    )
     assert batch.valid == 58 and batch.rejected == 2
     # The automatic checks ran on the worker: every dossier left `submitted`.
-    wait_until(lambda: not dossiers.filter(state="submitted").exists(), 60)
+    wait_until(
+        lambda: not dossiers.filter(state="submitted").exists(), 60, message=lambda: worker.log()[-6000:]
+    )
 
 
 def test_two_identical_requests_at_the_same_moment_make_one_batch(
