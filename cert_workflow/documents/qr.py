@@ -14,12 +14,12 @@ QR_MASK = 4
 
 
 def qr_code(url: str) -> segno.QRCode:
-    """The QR symbol of a verification URL: the one every document and helper here draws."""
+    """The QR symbol of a verification URL as pages draw it (qr_svg, qr_png)."""
     # Level M survives a scratched or badly printed code; a byte-mode URL of ~200 characters
     # still fits a version-10 symbol that scans well at 25 mm. Any of the 8 masks is a valid QR
-    # code; choosing the best one costs segno ~15 ms in pure Python (most of a stamped document's
-    # time), so every document uses the same mask. A URL is encoded in byte mode whatever segno
-    # would detect; saying so skips its per-character mode analysis (another ~2.5 ms).
+    # code; choosing the best one costs segno ~15 ms in pure Python, so every code uses the same
+    # mask. A URL is encoded in byte mode whatever segno would detect; saying so skips its
+    # per-character mode analysis (another ~2.5 ms).
     return segno.make_qr(url.encode(), error="m", boost_error=False, mask=QR_MASK, mode="byte")
 
 
