@@ -604,3 +604,24 @@ def test_vin_and_plate_lookups_use_the_btree_even_when_statistics_lag(postgres):
         assert "Bitmap" not in plan and "Index Scan using dossiers_vehicle_vin_" in plan  # a b-tree
         cursor.execute("SHOW enable_bitmapscan")
         assert cursor.fetchone()[0] == "on"
+
+
+def test_a_batch_received_before_references_were_reserved_takes_them_when_processed(
+    dealer, django_capture_on_commit_callbacks
+):
+    rows = [factories.batch_row(), factories.batch_row()]
+    batch, _created = services.batch_receive(
+        user=dealer,
+        idempotency_key="avant-reservation",
+        content_sha256=services.content_hash_json(rows),
+        source="json",
+        rows=[services.RowInput(n, row) for n, row in enumerate(rows, start=1)],
+    )
+    # As batches 0002 leaves a batch received before it: no reserved range.
+    Batch.objects.filter(pk=batch.pk).update(reference_year=None, reference_offset=None)
+    before = factories.draft(filed_by=factories.citizen()).reference
+    with django_capture_on_commit_callbacks(execute=True):
+        services.batch_process(batch_id=batch.pk)
+    references = sorted(Dossier.objects.filter(batch_row__batch=batch).values_list("reference", flat=True))
+    assert len(references) == 2 and all(reference > before for reference in references)
+    assert factories.draft(filed_by=factories.citizen()).reference > references[-1]
