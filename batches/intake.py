@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, Min, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -44,7 +44,7 @@ from dossiers.models import (
     State,
     Vehicle,
 )
-from dossiers.sequences import counter_next
+from dossiers.services import references_reserve
 from dossiers.transitions import EVENT_COLUMNS, on_enter_schedule
 
 PROCEDURE = Procedure.FIRST_REGISTRATION
@@ -137,7 +137,9 @@ class PendingRow:
     row_number: int
     data: Any
     columns: dict[str, str]
+    vin: str  # as typed, upper case without spaces (batch_receive)
     first_row: int | None
+    reference: str
     status: str = RowStatus.PENDING
     errors: list[dict[str, str]] = field(default_factory=list)
     dossier_id: int | None = None
@@ -156,8 +158,24 @@ def rows_lock(*, batch_id: int, first_row: int, last_row: int) -> list[PendingRo
             row_number__lte=last_row,
         )
         .order_by("row_number")
-        .values_list("pk", "row_number", "data", "columns", "first_row")
+        .values_list("pk", "row_number", "data", "columns", "vin", "first_row", "reference")
     ]
+
+
+def _first_rows_find(*, batch_id: int, rows: list[PendingRow]) -> None:
+    """Set first_row on the rows of a batch received before it was recorded with them (by the
+    previous version of batch_receive, during a deployment): each repeat's first row with its VIN."""
+    vins = sorted({row.vin for row in rows} - {""})
+    firsts = dict(
+        BatchRow.objects.filter(batch_id=batch_id, vin__in=vins)
+        .values("vin")
+        .annotate(first=Min("row_number"))
+        .values_list("vin", "first")
+    )
+    for row in rows:
+        first = firsts.get(row.vin)
+        if first is not None and first < row.row_number:
+            row.first_row = first
 
 
 def error_entry(error: FieldError, row: PendingRow) -> dict[str, str]:
@@ -245,6 +263,8 @@ def rows_intake(*, batch: Batch, rows: list[PendingRow]) -> list[int]:
 
     # A VIN repeated in the batch: the first row keeps it, each repeat is refused naming that row
     # (found when the batch was received: BatchRow.first_row).
+    if not all(row.reference for row in rows):
+        _first_rows_find(batch_id=batch.pk, rows=rows)
     for row in rows:
         if row.first_row is not None:
             error = FieldError(
@@ -327,13 +347,10 @@ def _dossiers_insert(
     vehicle_ids.update(zip([pk for pk, _data in new_vehicles], new_ids, strict=True))
     holder_ids = values_insert(Holder, [cleaned[row.pk][1] for row in rows])
 
-    if batch.reference_offset is not None:  # reserved when the batch was received
-        year, offset = batch.reference_year, batch.reference_offset
-        numbers = [offset + row.row_number for row in rows]
+    if all(row.reference for row in rows):  # reserved when the batch was received
+        references = [row.reference for row in rows]
     else:  # a batch received before references were reserved with it
-        year = timezone.localdate(now).year
-        last = counter_next(f"reference-{year}", count=len(rows))
-        numbers = list(range(last - len(rows) + 1, last + 1))
+        references = references_reserve(len(rows), on=timezone.localdate(now))
     # Created and submitted at once: what the transition table says a submission writes (state,
     # submitted_at, its clock), checked for the dealer's role as dossier_transition would.
     states.check(State.DRAFT, State.SUBMITTED, role=states.role_of(batch.created_by))
@@ -352,7 +369,7 @@ def _dossiers_insert(
         dossiers.append(
             {
                 **common,
-                "reference": f"CG-{year}-{numbers[n]:07d}",
+                "reference": references[n],
                 "vehicle_id": vehicle_ids[row.pk],
                 "holder_id": holder_id,
                 "y1": owed.y1,

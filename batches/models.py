@@ -51,11 +51,6 @@ class Batch(models.Model):
     started_at = models.DateTimeField(_("traitement commencé le"), null=True, blank=True)
     processed_at = models.DateTimeField(_("lignes vérifiées le"), null=True, blank=True)
     done_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
-    # The dossier references of the batch, reserved when it is received: row n's dossier is
-    # CG-<reference_year>-<reference_offset + n>, a refused row leaving its number unused, so that
-    # no chunk holds the reference counter (and every other filing waiting on it) while it writes.
-    reference_year = models.PositiveIntegerField(null=True, blank=True)
-    reference_offset = models.PositiveIntegerField(null=True, blank=True)
     # The one acknowledgement of the batch (rows accepted and refused), rendered once the batch is done.
     acknowledgement = models.FileField(_("accusé de dépôt"), max_length=200, blank=True)
 
@@ -97,6 +92,10 @@ class BatchRow(models.Model):
     # The number of the batch's first row with the same VIN, when this row repeats it: known when
     # the batch is received, so that each chunk refuses its repeats without looking at the others.
     first_row = models.PositiveIntegerField(null=True, blank=True)
+    # The reference of the row's dossier, reserved with the batch when it was received (one per row,
+    # in row order; a refused row's stays unused), so that no chunk holds the reference counter,
+    # and every other filing waiting on it, while it writes. Empty for a batch received before.
+    reference = models.CharField(max_length=20, blank=True)
     external_ref = models.CharField(_("référence interne"), max_length=60, blank=True)
     status = models.CharField(
         _("résultat"), max_length=10, choices=RowStatus.choices, default=RowStatus.PENDING

@@ -33,7 +33,7 @@ from cert_workflow.models import DocumentKind, IssuedDocument
 from dossiers.bulk import rows_append
 from dossiers.errors import FieldError, InvalidInput
 from dossiers.models import State
-from dossiers.sequences import counter_next
+from dossiers.services import references_reserve
 from portal.models import Organisation, Role, User
 from webhooks import services as webhooks
 
@@ -158,11 +158,15 @@ def batch_receive(
         return existing, False
     rows_count_check(len(rows))
     now = timezone.now()
-    year = timezone.localdate(now).year
-    highest = max(row.row_number for row in rows)
     # Committed at once, outside the batch's transaction: a request that then loses the race for
     # its key leaves these numbers unused, never the counter locked while 10,000 rows are stored.
-    reference_offset = counter_next(f"reference-{year}", count=highest) - highest
+    references = dict(
+        zip(
+            sorted(row.row_number for row in rows),
+            references_reserve(len(rows), on=timezone.localdate(now)),
+            strict=True,
+        )
+    )
     try:
         with transaction.atomic():
             batch = Batch.objects.create(
@@ -174,8 +178,6 @@ def batch_receive(
                 filename=filename[:200],
                 received=len(rows),
                 created_at=now,
-                reference_year=year,
-                reference_offset=reference_offset,
             )
             vins = [_vin_of(row.data) for row in rows]
             firsts = _first_rows(rows, vins)
@@ -188,6 +190,7 @@ def batch_receive(
                     "columns",
                     "vin",
                     "first_row",
+                    "reference",
                     "external_ref",
                     "status",
                     "errors",
@@ -200,6 +203,7 @@ def batch_receive(
                         row.columns,
                         vin,
                         first,
+                        references[row.row_number],
                         _external_ref_of(row.data),
                         RowStatus.PENDING,
                         [],

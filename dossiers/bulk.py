@@ -61,11 +61,11 @@ def btree_lookups() -> Iterator[None]:
             "SELECT current_setting('enable_bitmapscan'), set_config('enable_bitmapscan', 'off', true)"
         )
         previous = cursor.fetchone()[0]
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('enable_bitmapscan', %s, true)", [previous])
+    # Given back once the lookups are done; not after an error, which aborted the transaction (the
+    # setting goes with it) and must reach the caller as it is (a deadlock is retried).
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('enable_bitmapscan', %s, true)", [previous])
 
 
 def pk_in(ids: Sequence[int]) -> Q:

@@ -53,8 +53,14 @@ FREE_PROCEDURES = {Procedure.SALE_DECLARATION, Procedure.CHANGE_OF_ADDRESS, Proc
 
 def reference_next(*, on: date | None = None) -> str:
     """A new dossier reference, CG-<year>-<7 digits>, never handed out twice."""
+    return references_reserve(1, on=on)[0]
+
+
+def references_reserve(count: int, *, on: date | None = None) -> list[str]:
+    """`count` new dossier references in a row (one counter reservation), never handed out twice."""
     year = (on or timezone.localdate()).year
-    return f"CG-{year}-{counter_next(f'reference-{year}'):07d}"
+    last = counter_next(f"reference-{year}", count=count)
+    return [f"CG-{year}-{number:07d}" for number in range(last - count + 1, last + 1)]
 
 
 def _vin_unavailable() -> InvalidInput:

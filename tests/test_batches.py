@@ -510,11 +510,15 @@ def test_a_vin_repeated_in_a_later_chunk_is_refused_naming_the_first_row(
     assert Vehicle.objects.filter(vin=vin).count() == 1
     assert Vehicle.objects.get(vin=vin).dossiers.get().batch_row.row_number == 1
     # References reserved with the batch, one per row in row order: the refused rows' stay unused.
-    batch = Batch.objects.get(pk=response.json()["id"])
-    references = {n: outcome[n].dossier.reference for n in (1, 2, 3)}
-    assert references == {n: f"CG-{batch.reference_year}-{batch.reference_offset + n:07d}" for n in (1, 2, 3)}
+    reserved = dict(
+        BatchRow.objects.filter(batch_id=response.json()["id"]).values_list("row_number", "reference")
+    )
+    numbers = [int(reserved[n].rsplit("-", 1)[1]) for n in range(1, 6)]
+    assert numbers == list(range(numbers[0], numbers[0] + 5))
+    assert {n: outcome[n].dossier.reference for n in (1, 2, 3)} == {n: reserved[n] for n in (1, 2, 3)}
+    assert not Dossier.objects.filter(reference__in=[reserved[4], reserved[5]]).exists()
     single = factories.draft(filed_by=factories.citizen())  # a later filing: the next number
-    assert single.reference > f"CG-{batch.reference_year}-{batch.reference_offset + 5:07d}"
+    assert single.reference > reserved[5]
 
 
 def test_rows_received_before_first_row_was_recorded_get_it_from_the_migration(dealer):
@@ -604,12 +608,19 @@ def test_vin_and_plate_lookups_use_the_btree_even_when_statistics_lag(postgres):
         assert "Bitmap" not in plan and "Index Scan using dossiers_vehicle_vin_" in plan  # a b-tree
         cursor.execute("SHOW enable_bitmapscan")
         assert cursor.fetchone()[0] == "on"
+    # An error inside reaches the caller as it is (a deadlock is retried by the task), not as the
+    # aborted transaction's refusal of the setting's restore.
+    from django.db import DataError
+
+    with pytest.raises(DataError), transaction.atomic(), btree_lookups(), connection.cursor() as cursor:
+        cursor.execute("SELECT 1 / 0")
 
 
 def test_a_batch_received_before_references_were_reserved_takes_them_when_processed(
     dealer, django_capture_on_commit_callbacks
 ):
-    rows = [factories.batch_row(), factories.batch_row()]
+    first = factories.batch_row()
+    rows = [first, factories.batch_row(), factories.batch_row(vehicle={**first["vehicle"]})]
     batch, _created = services.batch_receive(
         user=dealer,
         idempotency_key="avant-reservation",
@@ -617,11 +628,17 @@ def test_a_batch_received_before_references_were_reserved_takes_them_when_proces
         source="json",
         rows=[services.RowInput(n, row) for n, row in enumerate(rows, start=1)],
     )
-    # As batches 0002 leaves a batch received before it: no reserved range.
-    Batch.objects.filter(pk=batch.pk).update(reference_year=None, reference_offset=None)
+    # As the previous batch_receive stored a batch (during a deployment, after batches 0002): no
+    # reference and no first row.
+    BatchRow.objects.filter(batch=batch).update(reference="", first_row=None)
     before = factories.draft(filed_by=factories.citizen()).reference
     with django_capture_on_commit_callbacks(execute=True):
         services.batch_process(batch_id=batch.pk)
+    outcome = {row.row_number: row for row in BatchRow.objects.filter(batch=batch)}
+    assert [n for n in sorted(outcome) if outcome[n].status == RowStatus.ACCEPTED] == [1, 2]
+    assert [(e["rule"], "ligne 1 " in e["message"]) for e in outcome[3].errors] == [
+        ("duplicate_in_batch", True)
+    ]
     references = sorted(Dossier.objects.filter(batch_row__batch=batch).values_list("reference", flat=True))
     assert len(references) == 2 and all(reference > before for reference in references)
     assert factories.draft(filed_by=factories.citizen()).reference > references[-1]

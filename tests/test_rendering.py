@@ -358,7 +358,9 @@ def test_qr_code_decodes_to_the_verification_url_and_is_a_link(db, render):
     zxingcpp = pytest.importorskip("zxingcpp")
     pdf = render(kind="certificate", data=_data(_dossier(), "certificate"), verification_url=URL)
 
-    decoded = [result.text for result in zxingcpp.read_barcodes(_png(pdf, 150))]
-    assert decoded == [URL]
+    results = zxingcpp.read_barcodes(_png(pdf, 150))
+    assert [result.text for result in results] == [URL]
+    # Marked as text, not binary data (ECI): a phone's camera offers to open it.
+    assert [result.content_type for result in results] == [zxingcpp.ContentType.Text]
     links = [a.get_object() for a in PdfReader(BytesIO(pdf)).pages[0]["/Annots"]]
     assert links and {link["/A"]["/URI"] for link in links} == {URL}

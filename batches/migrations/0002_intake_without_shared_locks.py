@@ -25,14 +25,9 @@ class Migration(migrations.Migration):
             field=models.PositiveIntegerField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name="batch",
-            name="reference_offset",
-            field=models.PositiveIntegerField(blank=True, null=True),
-        ),
-        migrations.AddField(
-            model_name="batch",
-            name="reference_year",
-            field=models.PositiveIntegerField(blank=True, null=True),
+            model_name="batchrow",
+            name="reference",
+            field=models.CharField(blank=True, max_length=20),
         ),
         migrations.RunPython(first_rows_fill, migrations.RunPython.noop),
         migrations.AddIndex(

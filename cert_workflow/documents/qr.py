@@ -53,7 +53,9 @@ def qr_image_rows(url: str) -> tuple[int, bytes]:
     about 2 ms, half of a stamped CPI's whole cost. The symbol may differ from qr_code's (another
     mask; zxing-cpp chooses the encoding modes, so sometimes a smaller version): both read as the
     same URL."""
-    barcode = zxingcpp.create_barcode(url.encode(), zxingcpp.BarcodeFormat.QRCode, ec_level="M")
+    # The URL as text: given bytes, zxing-cpp marks the symbol as binary data (ECI 899), which a
+    # phone may then not offer to open.
+    barcode = zxingcpp.create_barcode(url, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
     image = memoryview(barcode.to_image(scale=1, add_quiet_zones=False))
     modules = image.shape[0]
     side = modules + 2 * QR_BORDER
