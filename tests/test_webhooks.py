@@ -293,7 +293,7 @@ def test_citizen_dossiers_write_no_delivery_and_no_webhook_query(receiver):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_sends_the_delivery_after_the_commit(start_celery_worker, receiver):
-    start_celery_worker(env={"WEBHOOKS_ALLOW_LOOPBACK": "1"})
+    start_celery_worker(env={"WEBHOOKS_ALLOW_LOOPBACK": "1"}, warm_up=False)
     dealer = factories.dealer()
     _, secret = _endpoint(dealer, receiver.url)
     dossier = factories.draft(filed_by=dealer)
