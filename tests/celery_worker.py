@@ -84,13 +84,10 @@ class CeleryWorker:
         self._signal_group(signal.SIGKILL)
         self.process.wait(timeout=10)
 
-    def stop(self, timeout: float = 15.0) -> None:
-        """Warm shutdown (SIGTERM: finish the running task), then SIGKILL whatever is left."""
-        if self.alive():
-            self._signal_group(signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=timeout)
-        # Pool children can outlive their parent after a SIGKILL of the main process only.
+    def close(self) -> None:
+        """The fixture's teardown: SIGKILL whatever is left and close the log. Not a warm shutdown,
+        which would wait for a task still running (a certificate rendered after an approval the
+        test has already seen) for nothing; the next worker's start purges the broker."""
         self._signal_group(signal.SIGKILL)
         if self.alive():
             self.process.wait(timeout=10)
@@ -129,14 +126,18 @@ def _require_postgres() -> None:
 
 @pytest.fixture
 def start_celery_worker(transactional_db, redis_url, tmp_path) -> Iterator[Callable[..., CeleryWorker]]:
-    """Start real workers on demand: `start_celery_worker(concurrency=1, pool="prefork", env={...})`.
-    Every worker started is stopped at teardown, before the test database is flushed."""
+    """Start real workers on demand: `start_celery_worker(concurrency=1, pool="prefork", env={...},
+    warm_up=True)`. Every worker started is killed at teardown, before the test database is flushed."""
     _require_postgres()
     purge_broker(redis_url)
     workers: list[CeleryWorker] = []
 
     def start(
-        *, concurrency: int = 1, pool: str = "prefork", env: dict[str, str] | None = None
+        *,
+        concurrency: int = 1,
+        pool: str = "prefork",
+        env: dict[str, str] | None = None,
+        warm_up: bool = True,
     ) -> CeleryWorker:
         hostname = f"pytest-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
         log_path = tmp_path / f"{hostname.split('@')[0]}.log"
@@ -145,6 +146,9 @@ def start_celery_worker(transactional_db, redis_url, tmp_path) -> Iterator[Calla
             "DATABASE_URL": worker_database_url(),
             "REDIS_URL": redis_url,
             "PYTHONUNBUFFERED": "1",
+            # The pdf worker's renderer warm-up (production's default) costs a second or two at
+            # every start; a test whose worker renders no document starts it with warm_up=False.
+            "RENDER_WORKER_WARMUP": "1" if warm_up else "0",
             **(env or {}),
         }
         command = [
@@ -181,10 +185,11 @@ def start_celery_worker(transactional_db, redis_url, tmp_path) -> Iterator[Calla
 
     yield start
     for worker in workers:
-        worker.stop()
+        worker.close()
 
 
 @pytest.fixture
 def celery_worker(start_celery_worker) -> CeleryWorker:
-    """One real worker (prefork, one process) consuming the portal's queues."""
-    return start_celery_worker()
+    """One real worker (prefork, one process) consuming the portal's queues. Its renderer is not
+    warmed up: the tests that use it wait for no document (a certificate is still rendered, cold)."""
+    return start_celery_worker(warm_up=False)

@@ -29,6 +29,42 @@ def pytest_unconfigure(config):
     _FAST_HASHER.disable()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _flush_by_delete_on_postgresql():
+    """Empty the tables after a transactional test (live server, threads, real worker) with DELETE
+    instead of TRUNCATE: as empty afterwards, in ~15 ms instead of ~0.3 s (TRUNCATE gives each of the
+    ~80 tables and their indexes new files). Triggers (the events' append-only guard, the foreign
+    keys' checks) are off for that one transaction, which only a superuser may ask; otherwise, and
+    for a partial flush or a sequence reset, Django's TRUNCATE is kept."""
+    try:
+        from django.db.backends.postgresql.operations import DatabaseOperations
+    except ImportError:  # no psycopg: SQLite only
+        yield
+        return
+
+    truncate = DatabaseOperations.sql_flush
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        if tables and not reset_sequences and not allow_cascade:
+            with self.connection.cursor() as cursor:
+                cursor.execute("SELECT current_setting('is_superuser') = 'on'")
+                superuser = cursor.fetchone()[0]
+            if superuser:
+                # execute_sql_flush runs the list in one transaction: SET LOCAL ends with it.
+                return [
+                    "SET LOCAL session_replication_role = replica",
+                    *(
+                        f"{style.SQL_KEYWORD('DELETE FROM')} {style.SQL_FIELD(self.quote_name(t))}"
+                        for t in tables
+                    ),
+                ]
+        return truncate(self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
+
+    DatabaseOperations.sql_flush = sql_flush
+    yield
+    DatabaseOperations.sql_flush = truncate
+
+
 def _missing_service(what: str) -> None:
     message = f"{what} is required for this test"
     if os.environ.get("REQUIRE_SERVICES") == "1":

@@ -78,7 +78,7 @@ def test_agent_downloads_a_certificate_and_a_rejection_letter_from_the_page(
     certificate = open(download.value.path(), "rb").read()  # noqa: SIM115 - Playwright keeps the file
     assert download.value.suggested_filename == f"{approved.reference}-certificat.pdf"
     assert certificate.startswith(b"%PDF")
-    assert approved.vehicle.vin in pdf_text(certificate)
+    assert in_own_thread(lambda: approved.vehicle.vin) in pdf_text(certificate)
 
     page.goto(f"{base}/instruction/dossiers/{refused.reference}/")
     with page.expect_download() as download:

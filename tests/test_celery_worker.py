@@ -43,13 +43,13 @@ def test_task_sent_over_redis_is_executed_by_the_worker(celery_worker):
 
 
 def test_task_queued_while_the_worker_is_dead_runs_on_the_next_worker(start_celery_worker):
-    first = start_celery_worker()
+    first = start_celery_worker(warm_up=False)
     first.kill()
     assert not first.alive()
     assert not first.ping(timeout=0.5)
 
     app.send_task(BUILTIN_TASK, args=[2], queue="default")
-    second = start_celery_worker()
+    second = start_celery_worker(warm_up=False)
 
     wait_until(
         lambda: _tasks_run(second).get(BUILTIN_TASK) == 1,

@@ -48,7 +48,8 @@ class _Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/cg?source=portail"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # shutdown() waits for the loop's next poll: every 50 ms instead of the default 500 ms.
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
     def close(self) -> None:
@@ -293,7 +294,7 @@ def test_citizen_dossiers_write_no_delivery_and_no_webhook_query(receiver):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_sends_the_delivery_after_the_commit(start_celery_worker, receiver):
-    start_celery_worker(env={"WEBHOOKS_ALLOW_LOOPBACK": "1"})
+    start_celery_worker(env={"WEBHOOKS_ALLOW_LOOPBACK": "1"}, warm_up=False)
     dealer = factories.dealer()
     _, secret = _endpoint(dealer, receiver.url)
     dossier = factories.draft(filed_by=dealer)

@@ -56,7 +56,7 @@ def test_worker_killed_in_the_middle_of_a_check_task_leaves_no_dossier_stuck_aft
     blocker = psycopg.connect(worker_database_url(), autocommit=False)
     try:
         blocker.execute("LOCK TABLE cert_workflow_checkresult IN EXCLUSIVE MODE")
-        first = start_celery_worker()
+        first = start_celery_worker(warm_up=False)
         tasks.check_dossiers.delay(ids)
         # In the middle: the task holds its dossiers and waits to write their check results.
         wait_until(
@@ -78,7 +78,7 @@ def test_worker_killed_in_the_middle_of_a_check_task_leaves_no_dossier_stuck_aft
     )
     assert set(sweeps.stuck_dossiers().values_list("pk", flat=True)) == set(ids)
 
-    start_celery_worker()
+    start_celery_worker(warm_up=False)
     result = sweeps.sweep_run()
 
     assert result["checks_requeued"] == DOSSIERS
