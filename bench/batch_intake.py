@@ -648,12 +648,11 @@ def _intake_chunk(job: tuple[int, int, int]) -> tuple[float, float]:
     return start, committed[0]
 
 
-def intake_two_processes(user, rows: list[dict]) -> tuple[float, int]:
-    """The rows stored as a received batch, then its chunks through batch_chunk_process in
-    CONCURRENCY processes taking them in turn, as the worker's pool does; (seconds from the first
-    chunk's start to the last chunk's commit, accepted rows)."""
+def batch_stored(user, rows: list[dict]):
+    """The rows received as a JSON batch (batch_receive) and marked processing; the bench runs its
+    chunks itself (the processing task waits on the stopped worker's queue, purged at the end)."""
     from batches import services
-    from batches.models import Batch, BatchState
+    from batches.models import BatchState
 
     batch, _created = services.batch_receive(
         user=user,
@@ -662,7 +661,18 @@ def intake_two_processes(user, rows: list[dict]) -> tuple[float, int]:
         source="json",
         rows=[services.RowInput(row_number=n, data=row) for n, row in enumerate(rows, start=1)],
     )
-    Batch.objects.filter(pk=batch.pk).update(state=BatchState.PROCESSING)
+    batch.state = BatchState.PROCESSING
+    batch.save(update_fields=["state"])
+    return batch
+
+
+def intake_two_processes(user, rows: list[dict]) -> tuple[float, int]:
+    """The rows stored as a received batch, then its chunks through batch_chunk_process in
+    CONCURRENCY processes taking them in turn, as the worker's pool does; (seconds from the first
+    chunk's start to the last chunk's commit, accepted rows)."""
+    from batches import services
+
+    batch = batch_stored(user, rows)
     size = services.chunk_size()
     jobs = [(batch.pk, first, min(first + size - 1, len(rows))) for first in range(1, len(rows) + 1, size)]
     context = multiprocessing.get_context("spawn")
@@ -693,17 +703,9 @@ def intake_in_process(user, rows: list[dict], *, profile: bool) -> dict:
     from django.db import transaction
 
     from batches import intake, services
-    from batches.models import BatchRow, BatchState
+    from batches.models import BatchRow
 
-    batch, _created = services.batch_receive(
-        user=user,
-        idempotency_key=str(uuid.uuid4()),
-        content_sha256=services.content_hash_json(rows),
-        source="json",
-        rows=[services.RowInput(row_number=n, data=row) for n, row in enumerate(rows, start=1)],
-    )
-    batch.state = BatchState.PROCESSING
-    batch.save(update_fields=["state"])
+    batch = batch_stored(user, rows)
     committed: list[float] = []
     intake_seconds: list[float] = []
     original = intake.rows_intake
