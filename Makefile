@@ -78,7 +78,7 @@ fmt: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 
 bench: $(STAMP)
-	@shopt -s nullglob; scripts=(bench/*.py); \
+	@shopt -s nullglob; scripts=(bench/[!_]*.py); \
 	if [ $${#scripts[@]} -eq 0 ]; then echo "No benchmark in bench/ yet."; exit 0; fi; \
 	for script in "$${scripts[@]}"; do \
 		echo "== $$script"; \

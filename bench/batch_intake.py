@@ -66,7 +66,9 @@ import time  # noqa: E402
 import urllib.request  # noqa: E402
 import uuid  # noqa: E402
 from datetime import date, timedelta  # noqa: E402
-from urllib.parse import urlsplit, urlunsplit  # noqa: E402
+from urllib.parse import urlsplit  # noqa: E402
+
+from bench._common import database_recreate, out, with_database  # noqa: E402
 
 CONCURRENCY = 2
 QUEUES = ("default", "checks", "routing", "pdf")
@@ -91,24 +93,6 @@ def parse_args() -> argparse.Namespace:
         "--intake-only", action="store_true", help="only the in-process intake beside the raw COPY"
     )
     return parser.parse_args()
-
-
-def out(line: str = "") -> None:
-    print(line, flush=True)
-
-
-def with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
-
-
-def database_recreate(*, server_url: str, name: str, drop_only: bool = False) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(with_database(server_url, "postgres"), autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        if not drop_only:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def main() -> int:

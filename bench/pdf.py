@@ -41,7 +41,9 @@ import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-from urllib.parse import urlsplit, urlunsplit  # noqa: E402
+from urllib.parse import urlsplit  # noqa: E402
+
+from bench._common import database_recreate, out, with_database  # noqa: E402
 
 TARGET_RATIO = 10.0
 TARGET_MAX_KB = 100
@@ -58,24 +60,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database", default="cg_bench_pdf", help="name of the bench's own database")
     parser.add_argument("--keep", action="store_true", help="keep the bench database at the end")
     return parser.parse_args()
-
-
-def out(line: str = "") -> None:
-    print(line, flush=True)
-
-
-def with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
-
-
-def database_recreate(*, server_url: str, name: str, drop_only: bool = False) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(with_database(server_url, "postgres"), autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        if not drop_only:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def main() -> int:

@@ -38,7 +38,9 @@ import time  # noqa: E402
 from collections import Counter  # noqa: E402
 from collections.abc import Callable, Iterable, Iterator  # noqa: E402
 from datetime import datetime, timedelta  # noqa: E402
-from urllib.parse import urlsplit, urlunsplit  # noqa: E402
+from urllib.parse import urlsplit  # noqa: E402
+
+from bench._common import database_recreate, out, with_database  # noqa: E402
 
 TARGET_ROUTE_300K_S = 60.0
 TARGET_CLAIM_P99_MS = 20.0
@@ -71,10 +73,6 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def out(line: str = "") -> None:
-    print(line, flush=True)
-
-
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
 
@@ -92,31 +90,6 @@ def timed(fn: Callable[[], object], runs: int) -> tuple[float, float]:
         fn()
         times.append(time.perf_counter() - start)
     return times[0], statistics.median(times[1:] or times)
-
-
-# --- The bench's own database ---------------------------------------------------------------------
-
-
-def with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def database_recreate(*, server_url: str, name: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(with_database(server_url, "postgres"), autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def database_drop(*, server_url: str, name: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(with_database(server_url, "postgres"), autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 # --- COPY -----------------------------------------------------------------------------------------
@@ -329,7 +302,7 @@ def main() -> int:
 
         connections.close_all()
         if not args.keep:
-            database_drop(server_url=server_url, name=args.database)
+            database_recreate(server_url=server_url, name=args.database, drop_only=True)
     return 0
 
 
