@@ -232,6 +232,21 @@ BATCH_CSV_HEADER = (
 )
 
 
+def batch_stored() -> tuple[int, ...]:
+    """What a refused batch must not have written: the counts of batches, their rows, and the
+    vehicles, holders, dossiers and audit events rows become."""
+    from batches.models import Batch, BatchRow
+
+    return (
+        Batch.objects.count(),
+        BatchRow.objects.count(),
+        Vehicle.objects.count(),
+        Holder.objects.count(),
+        Dossier.objects.count(),
+        DossierEvent.objects.count(),
+    )
+
+
 def batch_csv_french(*, co2_missing_on_second: bool = True) -> bytes:
     """Two vehicles, French headers, BOM, `;`, decimal comma, French dates; the second one without
     its CO2 (refused) unless told otherwise."""

@@ -18,7 +18,6 @@ from pypdf import PdfReader
 
 from batches import files
 from batches.models import Batch, BatchRow, RowStatus
-from dossiers.models import Dossier, DossierEvent, Holder, Vehicle
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -34,17 +33,6 @@ def upload(content: bytes, name: str = "livraisons.csv") -> io.BytesIO:
     file = io.BytesIO(content)
     file.name = name
     return file
-
-
-def stored() -> tuple[int, ...]:
-    return (
-        Batch.objects.count(),
-        BatchRow.objects.count(),
-        Vehicle.objects.count(),
-        Holder.objects.count(),
-        Dossier.objects.count(),
-        DossierEvent.objects.count(),
-    )
 
 
 def words(response) -> str:
@@ -107,7 +95,7 @@ def test_a_french_csv_uploaded_leads_to_its_batch_page_with_counts_and_rows(web,
 
 def test_a_refused_file_shows_every_error_at_once_and_stores_nothing(web, dealer):
     key = form_key(web.get(reverse("batch-list")).content.decode())
-    before = stored()
+    before = factories.batch_stored()
     bad = HEADER.replace("Marque", "Marqeu").replace("CO2", "Couleur") + "\r\n" + "X;Y\r\n"
     response = web.post(reverse("batch-list"), {"file": upload(bad.encode()), "key": key})
     assert response.status_code == 200
@@ -119,14 +107,14 @@ def test_a_refused_file_shows_every_error_at_once_and_stores_nothing(web, dealer
     assert "Colonne inconnue : « Marqeu »" in summary and "Vouliez-vous dire « Marque » ?" in summary
     assert "Colonne inconnue : « Couleur »" in summary
     assert 'aria-invalid="true"' in page and 'aria-describedby="id_file-error"' in page
-    assert stored() == before
+    assert factories.batch_stored() == before
     # The page shown again carries a new key, so that the corrected file makes a new batch.
     assert form_key(page) != key
 
-    before = stored()
+    before = factories.batch_stored()
     response = web.post(reverse("batch-list"), {"key": key})
     assert "Choisissez le fichier du lot (CSV ou XLSX)." in words(response)
-    assert stored() == before
+    assert factories.batch_stored() == before
 
 
 def test_the_form_sent_twice_makes_one_batch_and_a_corrected_file_a_new_one(
@@ -151,12 +139,12 @@ def test_the_form_sent_twice_makes_one_batch_and_a_corrected_file_a_new_one(
 
 
 def test_a_tampered_form_key_is_an_error_on_the_file_and_stores_nothing(web):
-    before = stored()
+    before = factories.batch_stored()
     response = web.post(reverse("batch-list"), {"file": upload(french_csv()), "key": "x" * 40})
     assert response.status_code == 200
     assert "Ce formulaire n'est plus valable" in words(response)
     assert 'href="#id_file"' in response.content.decode()
-    assert stored() == before
+    assert factories.batch_stored() == before
 
 
 def test_a_dealer_without_the_tax_agrement_is_told_before_uploading(issuing, client):
@@ -220,7 +208,7 @@ def test_another_organisations_dealer_gets_404_on_every_batch_url(batch, client)
 @pytest.mark.parametrize("role", ["citizen", "agent"])
 def test_a_citizen_or_an_agent_gets_404_on_the_batch_pages(batch, client, role):
     client.force_login(getattr(factories, role)())
-    before = stored()
+    before = factories.batch_stored()
     for url in (
         reverse("batch-list"),
         reverse("batch-template-csv"),
@@ -229,7 +217,7 @@ def test_a_citizen_or_an_agent_gets_404_on_the_batch_pages(batch, client, role):
         assert client.get(url).status_code == 404, url
     response = client.post(reverse("batch-list"), {"file": upload(french_csv()), "key": uuid.uuid4().hex})
     assert response.status_code == 404
-    assert stored() == before
+    assert factories.batch_stored() == before
 
 
 def test_an_anonymous_visitor_is_sent_to_the_login_page(client):

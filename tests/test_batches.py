@@ -20,7 +20,7 @@ from pypdf import PdfReader
 from batches import services
 from batches.models import Batch, BatchRow, BatchState, RowStatus
 from cert_workflow.models import DocumentKind, IssuedDocument
-from dossiers.models import Dossier, DossierEvent, Holder, State, Vehicle
+from dossiers.models import Dossier, DossierEvent, State, Vehicle
 from portal import organisation, tokens
 from tests import factories
 from webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -33,18 +33,6 @@ def post_batch(client, body, *, key: str | None = "lot-0001", **headers):
         headers["HTTP_IDEMPOTENCY_KEY"] = key
     return client.post(
         reverse("api-batches"), data=json.dumps(body), content_type="application/json", **headers
-    )
-
-
-def stored() -> tuple[int, int, int, int, int, int]:
-    """What a refused batch must not have written."""
-    return (
-        Batch.objects.count(),
-        BatchRow.objects.count(),
-        Vehicle.objects.count(),
-        Holder.objects.count(),
-        Dossier.objects.count(),
-        DossierEvent.objects.count(),
     )
 
 
@@ -192,7 +180,7 @@ def test_the_same_key_and_content_returns_the_first_batch_other_content_is_409(
     with django_capture_on_commit_callbacks(execute=True):
         first = post_batch(client, body, key="2f6a-lot")
     assert first.status_code == 201
-    before = stored()
+    before = factories.batch_stored()
     # The same content, spaced and ordered differently, is the same batch.
     replay = client.post(
         reverse("api-batches"),
@@ -202,12 +190,12 @@ def test_the_same_key_and_content_returns_the_first_batch_other_content_is_409(
     )
     assert replay.status_code == 200 and replay.json()["id"] == first.json()["id"]
     assert replay["Idempotent-Replayed"] == "true"
-    assert stored() == before
+    assert factories.batch_stored() == before
 
     other = post_batch(client, {"vehicles": [factories.batch_row()]}, key="2f6a-lot")
     assert other.status_code == 409
     assert other.json()["errors"][0]["rule"] == "idempotency_conflict"
-    assert stored() == before
+    assert factories.batch_stored() == before
 
     # Another organisation may use the same key for its own batch.
     stranger = factories.api_client(token=factories.organisation_token(factories.dealer()))
@@ -217,7 +205,7 @@ def test_the_same_key_and_content_returns_the_first_batch_other_content_is_409(
 
 
 def test_a_batch_without_idempotency_key_is_428_and_a_malformed_one_400(client):
-    before = stored()
+    before = factories.batch_stored()
     missing = post_batch(client, {"vehicles": [factories.batch_row()]}, key=None)
     assert missing.status_code == 428
     assert "Idempotency-Key" in missing.json()["errors"][0]["message"]
@@ -229,7 +217,7 @@ def test_a_batch_without_idempotency_key_is_428_and_a_malformed_one_400(client):
         "message": malformed.json()["errors"][0]["message"],
         "expected": "un UUID",
     }
-    assert stored() == before
+    assert factories.batch_stored() == before
 
 
 @pytest.mark.parametrize(
@@ -242,38 +230,38 @@ def test_a_batch_without_idempotency_key_is_428_and_a_malformed_one_400(client):
     ],
 )
 def test_a_malformed_batch_body_is_refused_whole(client, body, field, rule):
-    before = stored()
+    before = factories.batch_stored()
     response = post_batch(client, body)
     assert response.status_code == 400
     assert (response.json()["errors"][0]["field"], response.json()["errors"][0]["rule"]) == (field, rule)
-    assert stored() == before
+    assert factories.batch_stored() == before
 
 
 def test_more_rows_than_the_limit_is_refused_whole(client, settings):
     settings.BATCH_MAX_ROWS = 3
-    before = stored()
+    before = factories.batch_stored()
     response = post_batch(client, {"vehicles": [factories.batch_row() for _ in range(4)]})
     assert response.status_code == 400
     assert response.json()["errors"][0]["rule"] == "max_items"
-    assert stored() == before
+    assert factories.batch_stored() == before
 
 
 def test_a_dealer_without_the_tax_agrement_cannot_file_a_batch(issuing):
     dealer = factories.dealer(organisation=factories.OrganisationFactory(tax_agrement=False))
     client = factories.api_client(token=factories.organisation_token(dealer))
-    before = stored()
+    before = factories.batch_stored()
     response = post_batch(client, {"vehicles": [factories.batch_row()]})
     assert response.status_code == 400
     assert response.json()["errors"][0]["rule"] == "tax_agrement_required"
-    assert stored() == before
+    assert factories.batch_stored() == before
 
 
 def test_a_citizen_gets_no_batch(issuing):
     client = factories.api_client(factories.citizen())
-    before = stored()
+    before = factories.batch_stored()
     assert post_batch(client, {"vehicles": [factories.batch_row()]}).status_code == 403
     assert client.get(reverse("api-batches")).status_code == 403
-    assert stored() == before
+    assert factories.batch_stored() == before
 
 
 def _french_csv() -> bytes:
@@ -362,7 +350,7 @@ def test_an_xlsx_batch(client, django_capture_on_commit_callbacks):
 def test_an_unreadable_file_is_refused_whole(client):
     upload = io.BytesIO(b"VIN;Marque;Couleur du toit\r\nVF1;RENAULT;rouge\r\n")
     upload.name = "lot.csv"
-    before = stored()
+    before = factories.batch_stored()
     response = client.post(
         reverse("api-batches"), {"file": upload}, format="multipart", HTTP_IDEMPOTENCY_KEY="bad-1"
     )
@@ -371,7 +359,7 @@ def test_an_unreadable_file_is_refused_whole(client):
     assert (error["field"], error["rule"]) == ("file", "unknown_column") and "Couleur du toit" in error[
         "message"
     ]
-    assert stored() == before
+    assert factories.batch_stored() == before
 
 
 def test_another_organisations_batch_is_404_and_a_revoked_token_401(
@@ -398,10 +386,10 @@ def test_another_organisations_batch_is_404_and_a_revoked_token_401(
     organisation.organisation_token_revoke(
         organisation=dealer.organisation, token_id=organisation_token[0].pk
     )
-    before = stored()
+    before = factories.batch_stored()
     assert revoked.get(reverse("api-batch-detail", args=[batch_id])).status_code == 401
     assert post_batch(revoked, {"vehicles": [factories.batch_row()]}, key="after-revoke").status_code == 401
-    assert stored() == before
+    assert factories.batch_stored() == before
 
 
 def test_the_cpi_zip_holds_every_cpi_ready(dealer, client, django_capture_on_commit_callbacks):
